@@ -1,0 +1,30 @@
+# Every target creates .venv on first use and installs the project into it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: demo test lint bench clean torch
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "nnscratch needs Python >= 3.11, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m nnscratch.demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks examples
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+# Optional: PyTorch CPU for the parity tests (exactly torch==2.13.0; other versions pull gigabytes).
+torch: $(STAMP)
+	$(BIN)/python -m pip install -q "torch==2.13.0"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,80 @@
+"""The library's own exceptions.
+
+Every error nnscratch raises on bad input derives from :class:`NNScratchError`, so a caller can
+catch them all at once. Each also derives from the closest built-in exception (``ValueError``,
+``TypeError``, ...) so code written against the built-ins keeps working.
+"""
+
+from __future__ import annotations
+
+
+class NNScratchError(Exception):
+    """Base class of every error raised by nnscratch."""
+
+
+class ShapeError(NNScratchError, ValueError):
+    """An array has the wrong rank or size for where it was passed."""
+
+
+class DTypeError(NNScratchError, TypeError):
+    """An array or argument has a type that cannot be used (e.g. strings, objects, complex)."""
+
+
+class NonFiniteError(NNScratchError, ValueError):
+    """An input holds NaN or infinity."""
+
+
+class LabelError(NNScratchError, ValueError):
+    """Targets do not fit the model's output (class index out of range, non-binary labels...)."""
+
+
+class HyperparameterError(NNScratchError, ValueError):
+    """A hyperparameter is outside its allowed range (negative learning rate, p > 1, ...)."""
+
+
+class StateError(NNScratchError, RuntimeError):
+    """An operation was called in the wrong order, e.g. ``backward`` before ``forward``."""
+
+
+class StateDictError(NNScratchError, KeyError):
+    """A state dict has missing, unexpected or misshaped entries."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the whole message
+        return str(self.args[0]) if self.args else ""
+
+
+class DivergenceError(NNScratchError, FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+class DataError(NNScratchError, ValueError):
+    """A dataset or data file cannot be used (missing column, ragged rows, non-numeric values...)."""
+
+
+class ConfigError(NNScratchError, ValueError):
+    """An experiment or problem file is invalid."""
+
+
+class ModelFileError(NNScratchError, ValueError):
+    """A model or checkpoint file is corrupt, of an unknown format, or holds unexpected content."""
+
+
+class MissingDependencyError(NNScratchError, ImportError):
+    """An optional dependency is needed for this feature; the message says how to install it."""
+
+
+__all__ = [
+    "ConfigError",
+    "DTypeError",
+    "DataError",
+    "DivergenceError",
+    "HyperparameterError",
+    "LabelError",
+    "MissingDependencyError",
+    "ModelFileError",
+    "NNScratchError",
+    "NonFiniteError",
+    "ShapeError",
+    "StateDictError",
+    "StateError",
+]

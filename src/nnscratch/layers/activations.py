@@ -1,0 +1,254 @@
+"""Element-wise activations (and softmax) as layers.
+
+Each caches what its backward needs — the output ``a`` where the derivative is a function of
+the output (sigmoid, tanh, softmax), the input ``z`` otherwise — and never recomputes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_in_range, describe
+from ..errors import DTypeError, HyperparameterError, ShapeError
+from ..module import Module
+
+
+def _check_grad(owner: Module, grad_out: np.ndarray, shape: tuple[int, ...]) -> None:
+    if not isinstance(grad_out, np.ndarray) or grad_out.shape != shape:
+        raise ShapeError(
+            f"{type(owner).__name__}.backward: grad_out must have the shape of the forward "
+            f"output {shape}. Received: {describe(grad_out)}"
+        )
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """σ(z) = 1 / (1 + e^{-z}), computed as ½(1 + tanh(z/2)): no overflow for any z."""
+    a = np.multiply(z, 0.5)
+    np.tanh(a, out=a)
+    a += 1.0
+    a *= 0.5
+    return a
+
+
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """softmax(z)_i = e^{z_i - max z} / Σ_j e^{z_j - max z}: shifted by the max, so e^{·} <= 1."""
+    e = z - z.max(axis=axis, keepdims=True)
+    np.exp(e, out=e)
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    """log softmax(z) = (z - max z) - log Σ e^{z - max z}, the stable log-sum-exp form."""
+    shifted = z - z.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+class Sigmoid(Module):
+    r"""Logistic sigmoid, element-wise.
+
+    Forward:  a = σ(z) = 1 / (1 + e^{-z})
+    Backward: dL/dz = dL/da ⊙ a ⊙ (1 - a)      (uses the cached output a)
+    Shapes:   any; output has the input's shape.
+    """
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        a = sigmoid(z)
+        self._cache = a
+        return a
+
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        a = self._cached()
+        _check_grad(self, grad_out, a.shape)
+        if not input_grad:
+            return None
+        return grad_out * a * (1.0 - a)
+
+
+class Tanh(Module):
+    r"""Hyperbolic tangent, element-wise.
+
+    Forward:  a = tanh(z)
+    Backward: dL/dz = dL/da ⊙ (1 - a²)      (uses the cached output a)
+    Shapes:   any; output has the input's shape.
+    """
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        a = np.tanh(z)
+        self._cache = a
+        return a
+
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        a = self._cached()
+        _check_grad(self, grad_out, a.shape)
+        if not input_grad:
+            return None
+        return grad_out * (1.0 - a * a)
+
+
+class ReLU(Module):
+    r"""Rectified linear unit, element-wise.
+
+    Forward:  a = max(0, z)
+    Backward: dL/dz = dL/da ⊙ 1[z > 0]      (relu'(0) = 0 by convention, as in PyTorch)
+    Shapes:   any; output has the input's shape.
+    """
+
+    kinks = (0.0,)
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        a = np.maximum(z, 0.0)
+        self._cache = a
+        return a
+
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        a = self._cached()
+        _check_grad(self, grad_out, a.shape)
+        if not input_grad:
+            return None
+        # a > 0 exactly where z > 0, so the cached output doubles as the mask.
+        return grad_out * (a > 0)
+
+
+class LeakyReLU(Module):
+    r"""Leaky ReLU, element-wise.
+
+    Forward:  a = z if z > 0 else s·z        (s = negative_slope)
+    Backward: dL/dz = dL/da ⊙ (1 if z > 0 else s)   (the slope s is used at z = 0, as in PyTorch)
+    Shapes:   any; output has the input's shape.
+    """
+
+    kinks = (0.0,)
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = check_in_range(negative_slope, "negative_slope", 0.0, 1e6)
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        positive = z > 0
+        self._cache = positive
+        return np.where(positive, z, z * self.negative_slope)
+
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        positive = self._cached()
+        _check_grad(self, grad_out, positive.shape)
+        if not input_grad:
+            return None
+        return np.where(positive, grad_out, grad_out * self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Softmax(Module):
+    r"""Softmax along ``dim`` (the class axis).
+
+    Forward:  a_i = e^{z_i} / Σ_j e^{z_j}            (max-shifted for stability)
+    Backward: the Jacobian is da_i/dz_j = a_i (δ_ij - a_j), so
+              dL/dz = a ⊙ (g - Σ_j g_j a_j)          with g = dL/da, the sum along ``dim``
+    Shapes:   any; output has the input's shape.
+
+    For training, prefer ``CrossEntropyLoss`` on logits (the fused gradient softmax(z) - y);
+    a Softmax layer followed by ``CrossEntropyLoss(from_logits=False)`` gives the same gradients.
+    """
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise HyperparameterError(f"dim must be an integer axis. Received: dim={dim!r}")
+        self.dim = int(dim)
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        if not -z.ndim <= self.dim < z.ndim:
+            raise ShapeError(
+                f"Softmax(dim={self.dim}) needs an input with that axis. Received: {describe(z)}"
+            )
+        a = softmax(z, axis=self.dim)
+        self._cache = a
+        return a
+
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        a = self._cached()
+        _check_grad(self, grad_out, a.shape)
+        if not input_grad:
+            return None
+        return a * (grad_out - (grad_out * a).sum(axis=self.dim, keepdims=True))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Identity(Module):
+    r"""No activation: a = z, dL/dz = dL/da."""
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        self._cache = z.shape
+        return z
+
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        shape = self._cached()
+        _check_grad(self, grad_out, shape)
+        return grad_out if input_grad else None
+
+
+class Activation(Module):
+    r"""A user-defined element-wise activation from its function and its derivative.
+
+    Forward:  a = f(z)
+    Backward: dL/dz = dL/da ⊙ f'(z)        (uses the cached input z)
+
+    Both callables take and return arrays of the same shape (vectorised NumPy code), e.g. the
+    ``ReLU(x) + sin(x)`` activation of the course notes::
+
+        Activation(lambda z: np.maximum(z, 0) + np.sin(z),
+                   lambda z: (z > 0) + np.cos(z), name="relu_sin")
+
+    Check the pair with ``nnscratch.gradcheck(Activation(...), x)``.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[np.ndarray], np.ndarray],
+        derivative: Callable[[np.ndarray], np.ndarray],
+        name: str = "activation",
+        *,
+        kinks: tuple[float, ...] = (),
+    ) -> None:
+        super().__init__()
+        if not callable(fn) or not callable(derivative):
+            raise DTypeError(
+                "Activation needs two callables, fn(z) and derivative(z). "
+                f"Received: fn={fn!r}, derivative={derivative!r}"
+            )
+        self.fn = fn
+        self.derivative = derivative
+        self.name = str(name)
+        self.kinks = tuple(kinks)
+
+    def _apply(self, func: Callable[[np.ndarray], np.ndarray], z: np.ndarray, what: str) -> Any:
+        out = np.asarray(func(z))
+        if out.shape != z.shape:
+            out = np.broadcast_to(out, z.shape) if out.ndim == 0 else out
+        if out.shape != z.shape:
+            raise ShapeError(
+                f"Activation {self.name!r}: {what} must return an array of the input's shape "
+                f"{z.shape} (write it with vectorised NumPy operations). Received: {describe(out)}"
+            )
+        return out.astype(z.dtype, copy=False)
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        self._cache = z
+        return self._apply(self.fn, z, "fn(z)")
+
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        z = self._cached()
+        _check_grad(self, grad_out, z.shape)
+        if not input_grad:
+            return None
+        return grad_out * self._apply(self.derivative, z, "derivative(z)")
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"

@@ -1,0 +1,423 @@
+"""Optimizers and learning-rate schedules, with ``torch.optim``'s update formulas.
+
+A step here equals a step of the PyTorch optimizer of the same name and settings (tested side by
+side). ``weight_decay`` adds λ·θ to the gradient before the update — exactly the L2
+regularisation of the course notes: with ``reg_lambda`` = λ and the loss averaged over the batch,
+``θ ← θ - η (∂L/∂θ + λ θ)`` is ``SGD(lr=η, weight_decay=λ)``. (The penalty is then (λ/2)·‖θ‖²,
+and like PyTorch it applies to biases too unless they are left out of ``params``.)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ._validation import check_in_range, check_positive, check_positive_int
+from .errors import DTypeError, HyperparameterError, StateDictError
+from .module import Module
+from .parameter import Parameter
+
+
+def _as_param_list(params: Iterable[Parameter] | Module) -> list[Parameter]:
+    if isinstance(params, Module):
+        params = params.parameters()
+    try:
+        plist = list(params)
+    except TypeError as exc:
+        raise DTypeError(
+            f"params must be an iterable of Parameters (e.g. model.parameters()). Received: {params!r}"
+        ) from exc
+    if not plist:
+        raise HyperparameterError("the optimizer got an empty parameter list: nothing to train.")
+    for i, p in enumerate(plist):
+        if not isinstance(p, Parameter):
+            raise DTypeError(
+                f"params[{i}] is {type(p).__name__}, expected a Parameter (use model.parameters())."
+            )
+    return plist
+
+
+class Optimizer:
+    """Base class. Holds the parameters, the learning rate ``lr`` and per-parameter state."""
+
+    _state_keys: tuple[str, ...] = ()
+
+    def __init__(self, params: Iterable[Parameter] | Module, lr: float) -> None:
+        self.params = _as_param_list(params)
+        self.lr = check_positive(lr, "lr", allow_zero=True)
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+        self.step_count = 0
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad.fill(0)
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"lr": self.lr}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Hyperparameters, the step count and copies of every state array (for checkpoints)."""
+        return {
+            "type": type(self).__name__,
+            "hyperparameters": self.hyperparameters(),
+            "step_count": self.step_count,
+            "state": [{k: np.array(v, copy=True) for k, v in s.items()} for s in self.state],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("type") != type(self).__name__:
+            raise StateDictError(
+                f"optimizer state is for {state.get('type')!r}, cannot load it into {type(self).__name__}"
+            )
+        entries = state.get("state", [])
+        if len(entries) != len(self.params):
+            raise StateDictError(
+                f"optimizer state has {len(entries)} parameter entries, expected {len(self.params)}"
+            )
+        for i, (p, entry) in enumerate(zip(self.params, entries, strict=True)):
+            for key, value in entry.items():
+                value = np.asarray(value)
+                if value.shape != p.shape and value.shape != ():
+                    raise StateDictError(
+                        f"optimizer state {key!r} of parameter {i} has shape {value.shape}, "
+                        f"expected {p.shape}"
+                    )
+        self.state = [
+            {k: np.array(v, dtype=p.dtype if np.asarray(v).ndim else None, copy=True) for k, v in e.items()}
+            for p, e in zip(self.params, entries, strict=True)
+        ]
+        for key, value in state.get("hyperparameters", {}).items():
+            setattr(self, key, value)
+        self.step_count = int(state.get("step_count", 0))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.hyperparameters().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum, as ``torch.optim.SGD``.
+
+    Update, for each parameter θ with gradient g::
+
+        g = g + weight_decay * θ
+        if momentum:
+            b = g                                   (first step)
+            b = momentum * b + (1 - dampening) * g  (later steps)
+            g = g + momentum * b if nesterov else b
+        θ = θ - lr * g
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Parameter] | Module,
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        self.momentum = check_positive(momentum, "momentum", allow_zero=True)
+        self.dampening = check_positive(dampening, "dampening", allow_zero=True)
+        self.weight_decay = check_positive(weight_decay, "weight_decay", allow_zero=True)
+        self.nesterov = bool(nesterov)
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise HyperparameterError(
+                "nesterov=True needs momentum > 0 and dampening = 0. "
+                f"Received: momentum={momentum}, dampening={dampening}"
+            )
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {
+            "lr": self.lr,
+            "momentum": self.momentum,
+            "dampening": self.dampening,
+            "weight_decay": self.weight_decay,
+            "nesterov": self.nesterov,
+        }
+
+    def step(self) -> None:
+        lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        for p, state in zip(self.params, self.state, strict=True):
+            g = p.grad
+            if wd:
+                g = g + wd * p.data
+            if mu:
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = np.array(g, copy=True)
+                else:
+                    buf *= mu
+                    buf += (1.0 - self.dampening) * g
+                g = g + mu * buf if self.nesterov else buf
+            p.data -= lr * g
+        self.step_count += 1
+
+
+class Adam(Optimizer):
+    """Adam, as ``torch.optim.Adam`` (L2 ``weight_decay`` added to the gradient).
+
+    Update at step t::
+
+        g = g + weight_decay * θ
+        m = m + (1 - β1) (g - m)          v = β2 v + (1 - β2) g²
+        (amsgrad: v̂max = max(v̂max, v), used in place of v)
+        θ = θ - lr / (1 - β1^t) · m / (sqrt(v) / sqrt(1 - β2^t) + eps)
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Parameter] | Module,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise HyperparameterError(f"betas must be a pair (beta1, beta2). Received: betas={betas!r}")
+        self.betas = (
+            check_in_range(betas[0], "betas[0]", 0.0, 1.0, high_open=True),
+            check_in_range(betas[1], "betas[1]", 0.0, 1.0, high_open=True),
+        )
+        self.eps = check_positive(eps, "eps", allow_zero=True)
+        self.weight_decay = check_positive(weight_decay, "weight_decay", allow_zero=True)
+        self.amsgrad = bool(amsgrad)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {
+            "lr": self.lr,
+            "betas": tuple(self.betas),
+            "eps": self.eps,
+            "weight_decay": self.weight_decay,
+            "amsgrad": self.amsgrad,
+        }
+
+    def _decay(self, p: Parameter, g: np.ndarray) -> np.ndarray:
+        return g + self.weight_decay * p.data if self.weight_decay else g
+
+    def step(self) -> None:
+        self.step_count += 1
+        t = self.step_count
+        beta1, beta2 = self.betas
+        step_size = self.lr / (1.0 - beta1**t)
+        bias_correction2_sqrt = math.sqrt(1.0 - beta2**t)
+        for p, state in zip(self.params, self.state, strict=True):
+            g = self._decay(p, p.grad)
+            if not state:
+                state["exp_avg"] = np.zeros_like(p.data)
+                state["exp_avg_sq"] = np.zeros_like(p.data)
+                if self.amsgrad:
+                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+            m += (1.0 - beta1) * (g - m)
+            v *= beta2
+            v += (1.0 - beta2) * (g * g)
+            if self.amsgrad:
+                np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+                v = state["max_exp_avg_sq"]
+            denom = np.sqrt(v)
+            denom /= bias_correction2_sqrt
+            denom += self.eps
+            p.data -= step_size * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay, as ``torch.optim.AdamW``: θ ← θ(1 - lr·λ), then Adam."""
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+    def _decay(self, p: Parameter, g: np.ndarray) -> np.ndarray:
+        if self.weight_decay:
+            p.data *= 1.0 - self.lr * self.weight_decay
+        return g
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as ``torch.optim.RMSprop``.
+
+    Update::
+
+        g = g + weight_decay * θ
+        s = α s + (1 - α) g²
+        centered: ḡ = ḡ + (1 - α)(g - ḡ);  d = sqrt(s - ḡ²) + eps   else  d = sqrt(s) + eps
+        momentum: b = μ b + g / d;  θ = θ - lr · b     else   θ = θ - lr · g / d
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Parameter] | Module,
+        lr: float = 0.01,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        self.alpha = check_in_range(alpha, "alpha", 0.0, 1.0)
+        self.eps = check_positive(eps, "eps", allow_zero=True)
+        self.weight_decay = check_positive(weight_decay, "weight_decay", allow_zero=True)
+        self.momentum = check_positive(momentum, "momentum", allow_zero=True)
+        self.centered = bool(centered)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {
+            "lr": self.lr,
+            "alpha": self.alpha,
+            "eps": self.eps,
+            "weight_decay": self.weight_decay,
+            "momentum": self.momentum,
+            "centered": self.centered,
+        }
+
+    def step(self) -> None:
+        a = self.alpha
+        for p, state in zip(self.params, self.state, strict=True):
+            g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+            if not state:
+                state["square_avg"] = np.zeros_like(p.data)
+                if self.centered:
+                    state["grad_avg"] = np.zeros_like(p.data)
+                if self.momentum:
+                    state["momentum_buffer"] = np.zeros_like(p.data)
+            s = state["square_avg"]
+            s *= a
+            s += (1.0 - a) * (g * g)
+            if self.centered:
+                ga = state["grad_avg"]
+                ga += (1.0 - a) * (g - ga)
+                denom = np.sqrt(s - ga * ga)
+            else:
+                denom = np.sqrt(s)
+            denom += self.eps
+            if self.momentum:
+                buf = state["momentum_buffer"]
+                buf *= self.momentum
+                buf += g / denom
+                p.data -= self.lr * buf
+            else:
+                p.data -= self.lr * (g / denom)
+        self.step_count += 1
+
+
+# -- learning-rate schedules -------------------------------------------------------------------
+class LRScheduler:
+    """Base class: ``step()`` once per epoch sets ``optimizer.lr = base_lr · factor(epoch)``."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise DTypeError(f"a scheduler needs an nnscratch Optimizer. Received: {optimizer!r}")
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.last_epoch = 0
+
+    def factor(self, epoch: int) -> float:
+        raise NotImplementedError
+
+    def get_lr(self) -> float:
+        return self.base_lr * self.factor(self.last_epoch)
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        self.optimizer.lr = self.get_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"type": type(self).__name__, "base_lr": self.base_lr, "last_epoch": self.last_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.base_lr = float(state["base_lr"])
+        self.last_epoch = int(state["last_epoch"])
+        self.optimizer.lr = self.get_lr()
+
+
+class StepLR(LRScheduler):
+    """lr = base_lr · gamma^⌊epoch / step_size⌋, as ``torch.optim.lr_scheduler.StepLR``."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        super().__init__(optimizer)
+        self.step_size = check_positive_int(step_size, "step_size")
+        self.gamma = check_positive(gamma, "gamma")
+
+    def factor(self, epoch: int) -> float:
+        return self.gamma ** (epoch // self.step_size)
+
+
+class MultiStepLR(LRScheduler):
+    """lr = base_lr · gamma^(number of milestones <= epoch)."""
+
+    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1) -> None:
+        super().__init__(optimizer)
+        self.milestones = sorted(check_positive_int(m, "milestones") for m in milestones)
+        self.gamma = check_positive(gamma, "gamma")
+
+    def factor(self, epoch: int) -> float:
+        return self.gamma ** sum(1 for m in self.milestones if m <= epoch)
+
+
+class ExponentialLR(LRScheduler):
+    """lr = base_lr · gamma^epoch, as ``torch.optim.lr_scheduler.ExponentialLR``."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
+        super().__init__(optimizer)
+        self.gamma = check_positive(gamma, "gamma")
+
+    def factor(self, epoch: int) -> float:
+        return self.gamma**epoch
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr = eta_min + (base_lr - eta_min)(1 + cos(π·epoch / T_max)) / 2."""
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
+        super().__init__(optimizer)
+        self.T_max = check_positive_int(T_max, "T_max")
+        self.eta_min = check_positive(eta_min, "eta_min", allow_zero=True)
+
+    def get_lr(self) -> float:
+        cos = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+        return self.eta_min + (self.base_lr - self.eta_min) * cos
+
+    def factor(self, epoch: int) -> float:
+        return self.get_lr() / self.base_lr if self.base_lr else 1.0
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "gd": SGD,
+    "momentum": SGD,
+    "adam": Adam,
+    "adamw": AdamW,
+    "rmsprop": RMSprop,
+}
+
+__all__ = [
+    "OPTIMIZERS",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "MultiStepLR",
+    "Optimizer",
+    "RMSprop",
+    "StepLR",
+]
