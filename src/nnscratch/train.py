@@ -17,6 +17,7 @@ import numpy as np
 
 from ._validation import as_array, check_positive_int, describe
 from .backend import as_generator
+from .callbacks import Callback, FitState, as_callback
 from .errors import DataError, DivergenceError, DTypeError, ShapeError
 from .layers.activations import Sigmoid, Softmax, sigmoid, softmax
 from .layers.container import Sequential
@@ -175,6 +176,11 @@ def fit(
         Evaluated after every epoch into ``val_loss`` (and ``val_accuracy`` for classifiers).
     seed : int or Generator, optional
         Seeds the shuffling; the same seed gives the same numbers.
+    callbacks : sequence of Callback or fn(state, logs)
+        Hooks run at the start, after every epoch and at the end (see :mod:`nnscratch.callbacks`);
+        a callback stops training with ``state.stop_training = True``.
+    progress : bool
+        Show a progress bar (not yet implemented: reserved).
     verbose : int
         Print the loss every ``verbose`` epochs (0: silent).
 
@@ -194,47 +200,70 @@ def fit(
     val = prepare_data(model, *validation_data, loss, name="X_val") if validation_data else None
     rng = as_generator(seed)
     classify = _is_classifier_loss(loss)
-    callbacks = list(callbacks)
-    history = History()
+    cbs: list[Callback] = [as_callback(cb) for cb in callbacks]
+    state = FitState(model=model, optimizer=opt, loss=loss, history=History(), rng=rng, epochs=epochs)
     model.train()
-    for epoch in range(1, epochs + 1):
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if batch_size is None or batch_size >= n:
-                batches: Iterable[np.ndarray | slice] = [slice(None)]
-            else:
-                order = rng.permutation(n) if shuffle else np.arange(n)
-                batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
-            total_loss = 0.0
-            correct = 0.0
-            for idx in batches:
-                xb, yb = X_arr[idx], y_arr[idx]
-                pred = model.forward(xb)
-                batch_loss = loss.forward(pred, yb)
-                if not math.isfinite(batch_loss):
-                    raise DivergenceError(
-                        f"training diverged at epoch {epoch}: the loss became {batch_loss}. "
-                        f"The learning rate (lr={opt.lr:g}) is probably too large: try a smaller one "
-                        f"(e.g. lr={opt.lr / 10:g}), standardise the inputs, or use a loss on logits."
-                    )
-                weight = len(xb) / n if loss.reduction == "mean" else 1.0
-                total_loss += batch_loss * weight
-                if classify:
-                    correct += _accuracy(pred, yb, loss) * len(xb)
-                opt.zero_grad()
-                model.backward(loss.backward(), input_grad=False)
-                opt.step()
-        record = {"loss": total_loss}
-        if classify:
-            record["accuracy"] = correct / n
+    for cb in cbs:
+        cb.on_train_begin(state)
+    for epoch in range(state.epoch + 1, epochs + 1):
+        state.epoch = epoch
+        record = _train_one_epoch(state, X_arr, y_arr, batch_size, shuffle, classify)
         if val is not None:
             record.update(evaluate(model, val[0], val[1], loss, prefix="val_"))
-        history.append(epoch, **record)
+        state.history.append(epoch, **record)
         if verbose and (epoch % verbose == 0 or epoch == 1 or epoch == epochs):
             print(f"epoch {epoch:>5}  " + "  ".join(f"{k} {v:.6g}" for k, v in record.items()))
-        for cb in callbacks:
-            cb(epoch, record, model)
+        for cb in cbs:
+            cb.on_epoch_end(state, record)
+        if state.stop_training:
+            break
+    for cb in cbs:
+        cb.on_train_end(state)
+    history = state.history
     model.eval()
     return history
+
+
+def _train_one_epoch(
+    state: FitState,
+    X_arr: np.ndarray,
+    y_arr: np.ndarray,
+    batch_size: int | None,
+    shuffle: bool,
+    classify: bool,
+) -> dict[str, float]:
+    """One pass over the data; returns the epoch's record (mean loss before each step)."""
+    model, loss, opt = state.model, state.loss, state.optimizer
+    n = len(X_arr)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if batch_size is None or batch_size >= n:
+            batches: Iterable[np.ndarray | slice] = [slice(None)]
+        else:
+            order = state.rng.permutation(n) if shuffle else np.arange(n)
+            batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+        total_loss = 0.0
+        correct = 0.0
+        for idx in batches:
+            xb, yb = X_arr[idx], y_arr[idx]
+            pred = model.forward(xb)
+            batch_loss = loss.forward(pred, yb)
+            if not math.isfinite(batch_loss):
+                raise DivergenceError(
+                    f"training diverged at epoch {state.epoch}: the loss became {batch_loss}. "
+                    f"The learning rate (lr={opt.lr:g}) is probably too large: try a smaller one "
+                    f"(e.g. lr={opt.lr / 10:g}), standardise the inputs, or use a loss on logits."
+                )
+            weight = len(xb) / n if loss.reduction == "mean" else 1.0
+            total_loss += batch_loss * weight
+            if classify:
+                correct += _accuracy(pred, yb, loss) * len(xb)
+            opt.zero_grad()
+            model.backward(loss.backward(), input_grad=False)
+            opt.step()
+    record = {"loss": total_loss}
+    if classify:
+        record["accuracy"] = correct / n
+    return record
 
 
 def evaluate(model: Module, X: np.ndarray, y: np.ndarray, loss: Loss, prefix: str = "") -> dict[str, float]:
