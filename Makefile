@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/python -m nnscratch.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check .
 
 test: lint
 	$(BIN)/python -m pytest -q
