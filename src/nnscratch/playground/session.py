@@ -1,0 +1,290 @@
+"""One playground session: a dataset, a network built from the page's settings, and its training.
+
+Everything numeric is the real nnscratch engine (``Sequential``, ``Linear``, the activation
+layers, the losses and optimizers); the session only keeps the state between two page requests
+and turns it into JSON-friendly pictures (decision boundary, per-neuron maps, weights, curves).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import layers as L
+from ..errors import DivergenceError, HyperparameterError, NNScratchError
+from ..losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
+from ..optim import SGD, Adam, Optimizer, RMSprop
+from .datasets import PLAYGROUND_DATASETS, make_dataset
+
+ACTIVATIONS = {"tanh": L.Tanh, "relu": L.ReLU, "sigmoid": L.Sigmoid, "leaky_relu": L.LeakyReLU,
+               "identity": L.Identity}
+OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
+GRID = 60  # decision-boundary resolution (GRID x GRID points)
+NEURON_GRID = 20  # resolution of the small per-neuron maps
+MAX_UNITS, MAX_LAYERS, MAX_POINTS, MAX_EPOCHS_PER_STEP = 32, 6, 5000, 200
+
+
+@dataclass
+class PlaygroundConfig:
+    """The page's settings; every field is validated by :meth:`checked`."""
+
+    dataset: str = "xor"
+    n_samples: int = 400
+    noise: float = 0.1
+    test_fraction: float = 0.3
+    n_classes: int = 2
+    hidden: list[int] = field(default_factory=lambda: [4, 4])
+    activations: list[str] = field(default_factory=lambda: ["tanh", "tanh"])
+    output: str = "auto"  # auto | sigmoid | softmax | identity (regression on the label)
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    l2: float = 0.0
+    batch_size: int = 10
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlaygroundConfig:
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise HyperparameterError(f"unknown setting(s) {unknown}; known settings are {sorted(known)}")
+        try:
+            cfg = cls(**data)
+            return cfg.checked()
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, NNScratchError):
+                raise
+            raise HyperparameterError(f"invalid settings: {exc}") from exc
+
+    def checked(self) -> PlaygroundConfig:
+        def need(cond: bool, message: str) -> None:
+            if not cond:
+                raise HyperparameterError(message)
+
+        self.hidden = [int(h) for h in self.hidden]
+        self.activations = [str(a) for a in self.activations]
+        self.n_samples, self.n_classes, self.batch_size, self.seed = (
+            int(self.n_samples), int(self.n_classes), int(self.batch_size), int(self.seed))
+        self.noise, self.test_fraction = float(self.noise), float(self.test_fraction)
+        self.lr, self.momentum, self.l2 = float(self.lr), float(self.momentum), float(self.l2)
+        need(self.dataset in PLAYGROUND_DATASETS or self.dataset == "upload",
+             f"dataset must be one of {sorted(PLAYGROUND_DATASETS)} or an upload. Received: {self.dataset!r}")
+        need(8 <= self.n_samples <= MAX_POINTS, f"n_samples must be in [8, {MAX_POINTS}]. Received: {self.n_samples}")
+        need(0.0 <= self.noise <= 2.0, f"noise must be in [0, 2]. Received: {self.noise}")
+        need(0.0 <= self.test_fraction <= 0.9, f"test_fraction must be in [0, 0.9]. Received: {self.test_fraction}")
+        need(2 <= self.n_classes <= 6, f"n_classes must be in [2, 6]. Received: {self.n_classes}")
+        need(len(self.hidden) <= MAX_LAYERS, f"at most {MAX_LAYERS} hidden layers. Received: {len(self.hidden)}")
+        need(all(1 <= h <= MAX_UNITS for h in self.hidden),
+             f"units per layer must be in [1, {MAX_UNITS}]. Received: {self.hidden}")
+        need(len(self.activations) == len(self.hidden),
+             f"one activation per hidden layer: {len(self.hidden)} layers but {len(self.activations)} activations")
+        bad = [a for a in self.activations if a not in ACTIVATIONS]
+        need(not bad, f"activations must be among {sorted(ACTIVATIONS)}. Received: {bad}")
+        need(self.output in ("auto", "sigmoid", "softmax", "identity"),
+             f"output must be auto, sigmoid, softmax or identity. Received: {self.output!r}")
+        need(self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}. Received: {self.optimizer!r}")
+        need(math.isfinite(self.lr) and 0 < self.lr <= 10, f"learning rate must be in (0, 10]. Received: {self.lr}")
+        need(0 <= self.momentum < 1, f"momentum must be in [0, 1). Received: {self.momentum}")
+        need(math.isfinite(self.l2) and 0 <= self.l2 <= 10, f"L2 must be in [0, 10]. Received: {self.l2}")
+        need(1 <= self.batch_size <= MAX_POINTS, f"batch size must be in [1, {MAX_POINTS}]. Received: {self.batch_size}")
+        need(0 <= self.seed < 2**32, f"seed must be in [0, 2^32). Received: {self.seed}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Session:
+    """Data, model, optimizer and history for one browser tab."""
+
+    def __init__(self, config: PlaygroundConfig | None = None) -> None:
+        self.lock = threading.Lock()
+        self.upload: tuple[np.ndarray, np.ndarray] | None = None
+        self.configure(config or PlaygroundConfig())
+
+    # -- set-up ----------------------------------------------------------------------------------
+    def configure(self, config: PlaygroundConfig) -> None:
+        if config.dataset == "upload" and self.upload is None:
+            raise HyperparameterError("dataset 'upload' needs a CSV uploaded first")
+        self.config = config
+        X, y = self.upload if config.dataset == "upload" else make_dataset(
+            config.dataset, config.n_samples, config.noise, config.n_classes, config.seed)
+        n_classes = int(y.max()) + 1
+        rng = np.random.default_rng(config.seed)
+        order = rng.permutation(len(X))
+        n_test = int(round(config.test_fraction * len(X)))
+        self.X_test, self.y_test = X[order[:n_test]], y[order[:n_test]]
+        self.X_train, self.y_train = X[order[n_test:]], y[order[n_test:]]
+        self.n_classes = n_classes
+        output = config.output
+        if output == "auto":
+            output = "sigmoid" if n_classes == 2 else "softmax"
+        if output == "sigmoid" and n_classes > 2:
+            raise HyperparameterError(f"a sigmoid output fits 2 classes; this data has {n_classes}: use softmax")
+        self.output = output
+        self.model, self.loss = self._build(config, output, n_classes)
+        self.initial_state = self.model.state_dict()
+        self.reset()
+
+    def _build(self, config: PlaygroundConfig, output: str, n_classes: int) -> tuple[L.Sequential, Loss]:
+        rng = np.random.default_rng(config.seed)
+        modules: list[Any] = []
+        width = self.X_train.shape[1]
+        for units, act in zip(config.hidden, config.activations, strict=True):
+            modules += [L.Linear(width, units, rng=rng, init="xavier_uniform"), ACTIVATIONS[act]()]
+            width = units
+        n_out = n_classes if output == "softmax" else 1
+        modules.append(L.Linear(width, n_out, rng=rng, init="xavier_uniform"))
+        # Raw scores out; the losses below apply sigmoid/softmax in their stable fused form.
+        loss: Loss = {"sigmoid": BCEWithLogitsLoss(), "softmax": CrossEntropyLoss(), "identity": MSELoss()}[output]
+        return L.Sequential(*modules), loss
+
+    def _optimizer(self) -> Optimizer:
+        c, params = self.config, self.model.parameters()
+        if c.optimizer == "sgd":
+            return SGD(params, lr=c.lr, weight_decay=c.l2)
+        if c.optimizer == "momentum":
+            return SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.l2)
+        if c.optimizer == "adam":
+            return Adam(params, lr=c.lr, weight_decay=c.l2)
+        return RMSprop(params, lr=c.lr, weight_decay=c.l2)
+
+    def reset(self) -> None:
+        """Back to epoch 0 with the same initial weights (and the same shuffling)."""
+        self.model.load_state_dict(self.initial_state)
+        self.optimizer = self._optimizer()
+        self.rng = np.random.default_rng(self.config.seed + 1)
+        self.epoch = 0
+        self.curves: dict[str, list[float]] = {"train_loss": [], "test_loss": []}
+        self.diverged: str | None = None
+        self._record()
+
+    def set_upload(self, X: np.ndarray, y: np.ndarray) -> None:
+        self.upload = (X, y)
+
+    # -- training --------------------------------------------------------------------------------
+    def _targets(self, y: np.ndarray) -> np.ndarray:
+        return y.astype(np.float64).reshape(-1, 1) if self.output != "softmax" else y
+
+    def step(self, epochs: int = 1) -> None:
+        if self.diverged:
+            return
+        epochs = max(1, min(int(epochs), MAX_EPOCHS_PER_STEP))
+        X, y = self.X_train, self._targets(self.y_train)
+        n, bs = len(X), min(self.config.batch_size, len(X))
+        self.model.train()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for _ in range(epochs):
+                order = self.rng.permutation(n)
+                for start in range(0, n, bs):
+                    idx = order[start : start + bs]
+                    value = self.loss.forward(self.model.forward(X[idx]), y[idx])
+                    if not math.isfinite(value):
+                        self.diverged = (
+                            f"training diverged at epoch {self.epoch + 1}: the loss became {value}. "
+                            f"Lower the learning rate (now {self.config.lr:g}) and press reset."
+                        )
+                        return
+                    self.optimizer.zero_grad()
+                    self.model.backward(self.loss.backward(), input_grad=False)
+                    self.optimizer.step()
+                self.epoch += 1
+                self._record()
+
+    def _loss_acc(self, X: np.ndarray, y: np.ndarray) -> tuple[float | None, float | None]:
+        if len(X) == 0:
+            return None, None
+        self.model.eval()
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = self.model.forward(X)
+            loss = self.loss.forward(out, self._targets(y))
+        pred = out.argmax(axis=1) if self.output == "softmax" else (
+            (out[:, 0] > 0).astype(int) if self.output == "sigmoid" else np.rint(out[:, 0]))
+        return (loss if math.isfinite(loss) else None), float(np.mean(pred == y))
+
+    def _record(self) -> None:
+        self.train_loss, self.train_acc = self._loss_acc(self.X_train, self.y_train)
+        self.test_loss, self.test_acc = self._loss_acc(self.X_test, self.y_test)
+        if self.train_loss is None and self.epoch and not self.diverged:
+            self.diverged = f"training diverged at epoch {self.epoch}: lower the learning rate and reset."
+        self.curves["train_loss"].append(self.train_loss)
+        self.curves["test_loss"].append(self.test_loss)
+
+    # -- pictures ----------------------------------------------------------------------------------
+    def bounds(self) -> tuple[float, float, float, float]:
+        X = np.vstack([self.X_train, self.X_test])
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        pad = 0.1 * np.maximum(hi - lo, 1e-6)
+        return float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1])
+
+    def _grid(self, size: int) -> np.ndarray:
+        x0, x1, y0, y1 = self.bounds()
+        xs, ys = np.linspace(x0, x1, size), np.linspace(y1, y0, size)  # row 0 is the top
+        gx, gy = np.meshgrid(xs, ys)
+        return np.column_stack([gx.ravel(), gy.ravel()])
+
+    def boundary(self) -> list[int]:
+        """Predicted class (or P(class 1) in 0..100 for 2 classes) on the GRID x GRID plane."""
+        self.model.eval()
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = self.model.forward(self._grid(GRID))
+        if self.output == "softmax":
+            p = np.exp(out - out.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            # class index * 100 + confidence, decoded by the page
+            return (p.argmax(axis=1) * 100 + np.rint(p.max(axis=1) * 99)).astype(int).tolist()
+        if self.output == "sigmoid":
+            p = L.sigmoid(out[:, 0])
+        else:
+            p = np.clip(out[:, 0], 0, 1)
+        return np.nan_to_num(np.rint(p * 100)).astype(int).tolist()
+
+    def neuron_maps(self) -> list[list[list[int]]]:
+        """For every hidden layer, each neuron's activation over the plane, scaled to -100..100."""
+        maps: list[list[list[int]]] = []
+        h = self._grid(NEURON_GRID)
+        self.model.eval()
+        with np.errstate(over="ignore", invalid="ignore"):
+            for layer in self.model.layers[:-1]:
+                h = layer.forward(h)
+                if not isinstance(layer, L.Linear):
+                    scale = np.maximum(np.abs(h).max(axis=0), 1e-12)
+                    maps.append(np.nan_to_num(np.rint(h / scale * 100)).astype(int).T.tolist())
+        return maps
+
+    def weights(self) -> list[dict[str, Any]]:
+        return [
+            {"weight": np.round(layer.weight.data, 4).tolist(), "bias": np.round(layer.bias.data, 4).tolist()}
+            for layer in self.model.layers if isinstance(layer, L.Linear)
+        ]
+
+    def points(self) -> dict[str, Any]:
+        return {
+            "train": np.round(self.X_train, 4).tolist(), "train_y": self.y_train.astype(int).tolist(),
+            "test": np.round(self.X_test, 4).tolist(), "test_y": self.y_test.astype(int).tolist(),
+        }
+
+    def snapshot(self, with_points: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "epoch": self.epoch,
+            "train_loss": self.train_loss, "test_loss": self.test_loss,
+            "train_acc": self.train_acc, "test_acc": self.test_acc,
+            "curves": self.curves, "boundary": self.boundary(), "grid": GRID,
+            "neurons": self.neuron_maps(), "neuron_grid": NEURON_GRID,
+            "weights": self.weights(), "bounds": self.bounds(), "output": self.output,
+            "n_classes": self.n_classes, "diverged": self.diverged,
+            "layers": [2, *self.config.hidden, self.n_classes if self.output == "softmax" else 1],
+            "activations": [*self.config.activations, self.output],
+        }
+        if with_points:
+            data["points"] = self.points()
+            data["config"] = self.config.to_dict()
+        return data
+
+
+__all__ = ["DivergenceError", "PlaygroundConfig", "Session"]
