@@ -129,6 +129,8 @@ def create_app() -> Flask:
     @app.post("/api/upload")
     def upload():
         s = session()
+        if (request.content_length or 0) > MAX_UPLOAD_BYTES + 64_000:
+            return too_large(None)  # refuse before parsing anything
         file = request.files.get("file")
         if file is None:
             raise NNScratchError("no file in the upload (form field 'file')")

@@ -1,0 +1,114 @@
+"""The playground's JSON API through Flask's test client (no browser)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+pytest.importorskip("flask")
+
+from nnscratch.playground.datasets import MAX_UPLOAD_BYTES  # noqa: E402
+from nnscratch.playground.server import create_app  # noqa: E402
+
+
+@pytest.fixture()
+def client():
+    return create_app().test_client()
+
+
+def post(client, path, payload=None, sid="tab-a", **kw):
+    return client.post(path, json=payload, headers={"X-Session": sid}, **kw)
+
+
+def test_config_step_and_reset_restore_the_same_initial_weights(client):
+    first = post(client, "/api/config", {"dataset": "xor", "hidden": [5], "activations": ["tanh"]}).get_json()
+    assert first["epoch"] == 0 and first["layers"] == [2, 5, 1]
+    for _ in range(3):
+        after = post(client, "/api/step", {"epochs": 2}).get_json()
+    assert after["epoch"] == 6
+    assert after["weights"] != first["weights"]
+    again = post(client, "/api/reset", {}).get_json()
+    assert again["epoch"] == 0 and again["weights"] == first["weights"]
+
+
+def test_training_xor_reaches_95_percent_test_accuracy(client):
+    post(client, "/api/config", {"dataset": "xor", "hidden": [8, 8], "activations": ["tanh", "tanh"]})
+    data = post(client, "/api/step", {"epochs": 60}).get_json()
+    assert data["test_acc"] >= 0.95
+
+
+def test_multiclass_softmax_and_per_neuron_maps(client):
+    data = post(
+        client, "/api/config",
+        {"dataset": "xor", "hidden": [3, 2], "activations": ["relu", "sigmoid"], "output": "softmax"},
+    ).get_json()
+    assert data["output"] == "softmax" and data["layers"][-1] == 2
+    assert [len(m) for m in data["neurons"]] == [3, 2]
+    assert len(data["boundary"]) == data["grid"] ** 2
+
+
+@pytest.mark.parametrize(
+    ("settings", "fragment"),
+    [
+        ({"lr": -1}, "learning rate"),
+        ({"hidden": [4], "activations": ["tanh", "relu"]}, "one activation per hidden layer"),
+        ({"hidden": [1000], "activations": ["tanh"]}, "units per layer"),
+        ({"activations": ["swish", "tanh"]}, "activations must be among"),
+        ({"dataset": "mnist"}, "dataset must be one of"),
+        ({"wings": 3}, "unknown setting"),
+        ({"n_samples": "many"}, "invalid settings"),
+        ({"batch_size": 0}, "batch size"),
+    ],
+)
+def test_absurd_settings_get_a_message_not_a_crash(client, settings, fragment):
+    res = post(client, "/api/config", {"dataset": "xor", **settings})
+    assert res.status_code == 400
+    assert fragment in res.get_json()["error"]
+    assert post(client, "/api/step", {"epochs": 1}).status_code == 200  # the server is still alive
+
+
+def test_divergence_is_reported_with_the_epoch(client):
+    post(client, "/api/config", {"dataset": "xor", "hidden": [16, 16], "activations": ["identity", "identity"],
+                                 "output": "identity", "lr": 10})
+    data = post(client, "/api/step", {"epochs": 50}).get_json()
+    assert data["diverged"] and "epoch" in data["diverged"] and "learning rate" in data["diverged"]
+
+
+def test_tabs_have_separate_sessions(client):
+    post(client, "/api/config", {"dataset": "xor"}, sid="tab-a")
+    post(client, "/api/step", {"epochs": 3}, sid="tab-a")
+    assert post(client, "/api/step", {"epochs": 1}, sid="tab-b").get_json()["epoch"] == 1
+    assert post(client, "/api/step", {"epochs": 1}, sid="tab-a").get_json()["epoch"] == 4
+    assert client.post("/api/step", json={"epochs": 1}).status_code == 400  # no session id
+
+
+def _upload(client, content: bytes, sid="tab-a"):
+    return client.post("/api/upload", data={"file": (io.BytesIO(content), "data.csv")},
+                       headers={"X-Session": sid}, content_type="multipart/form-data")
+
+
+def test_upload_csv_good_broken_and_huge(client):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 2))
+    rows = "\n".join(f"{a},{b},{int(a + b > 0)}" for a, b in X)
+    ok = _upload(client, ("x0,x1,label\n" + rows).encode())
+    assert ok.status_code == 200 and ok.get_json()["config"]["dataset"] == "upload"
+    assert "non-numeric" in _upload(client, b"1,2,0\n1,x,1\n").get_json()["error"]
+    assert "columns" in _upload(client, b"1,2,0\n1,2\n").get_json()["error"]
+    assert "2 to 6 classes" in _upload(client, b"1,2,0\n3,4,0\n").get_json()["error"]
+    assert "UTF-8" in _upload(client, b"\xff\xfe\x00garbage").get_json()["error"]
+    # a pre-encoded multipart body (Werkzeug's builder would spool a big file to disk and leak it)
+    boundary = "xyzzy"
+    payload = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\n"
+               .encode() + b"1,2,0\n" * (MAX_UPLOAD_BYTES // 6 + 20_000) + f"\r\n--{boundary}--\r\n".encode())
+    huge = client.post("/api/upload", data=payload, headers={"X-Session": "tab-a"},
+                       content_type=f"multipart/form-data; boundary={boundary}")
+    assert huge.status_code == 413 and "too large" in huge.get_json()["error"]
+
+
+def test_page_and_static_files_are_served(client):
+    assert b"nnscratch playground" in client.get("/").data
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/secret.py").status_code == 404
