@@ -33,7 +33,9 @@ def make_dataset(name: str, n: int, noise: float, n_classes: int, seed: int) -> 
         return quadrant_xor(n, noise, seed)
     from .. import datasets
 
-    kwargs: dict = {"n_samples": n, "noise": noise, "seed": seed}
+    kwargs: dict = {"n_samples": n, "seed": seed}
+    if name != "linear":  # the linear set is noise-free by definition (label = x0 > x1)
+        kwargs["noise"] = noise
     if name in ("spirals", "gaussians"):
         kwargs["n_classes"] = n_classes
     ds = datasets.load(name, **kwargs)
