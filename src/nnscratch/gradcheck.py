@@ -156,7 +156,7 @@ def _compare(
                 # exactly on a kink, where every central difference gives the mean of the one-sided
                 # slopes. A kink shows as one-sided slopes that differ, with the backward value one
                 # of them or between them (a subgradient, e.g. relu'(0) = 0).
-                right, left = one_sided(eps / 10), -one_sided(-eps / 10)
+                right, left = one_sided(eps / 10), one_sided(-eps / 10)
                 low, high = min(left, right), max(left, right)
                 within = low - tol * max(1.0, abs(low)) <= a <= high + tol * max(1.0, abs(high))
                 if _scaled_error(left, right) >= tol and within:
