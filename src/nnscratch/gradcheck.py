@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_array
+from ._validation import as_array, check_finite
 from .backend import as_generator
 from .errors import NNScratchError
 from .losses import Loss
@@ -208,6 +208,7 @@ def gradcheck(
     """
     rng = as_generator(seed)
     x64 = np.array(as_array(x, "x"), dtype=np.float64, copy=True)
+    check_finite(x64, "x")
 
     def pick(size: int) -> np.ndarray:
         if max_entries is None or size <= max_entries:

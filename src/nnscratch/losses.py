@@ -43,6 +43,8 @@ class Loss:
         if pred_arr.dtype.kind != "f":
             pred_arr = pred_arr.astype(np.float64)
         check_finite(pred_arr, "pred")
+        if pred_arr.size == 0:
+            raise ShapeError(f"{type(self).__name__}: pred is empty. Received: {describe(pred_arr)}")
         target_arr = as_array(target, "target")
         check_finite(target_arr, "target")
         return pred_arr, self._prepare_target(pred_arr, target_arr)
@@ -227,9 +229,11 @@ class CrossEntropyLoss(Loss):
                     f"Received: {describe(target)}"
                 )
             if target.dtype.kind == "f" and not np.array_equal(target, np.round(target)):
+                first = int(np.flatnonzero(target != np.round(target))[0])
                 raise LabelError(
                     "CrossEntropyLoss: a 1-D target holds class indices, which must be whole "
-                    "numbers; for probabilities pass an (N, C) array. Received non-integer values."
+                    "numbers; for probabilities pass an (N, C) array. "
+                    f"Received: target[{first}]={float(target[first])!r}"
                 )
             idx = target.astype(np.intp)
             if n and (idx.min() < 0 or idx.max() >= c):
@@ -244,7 +248,9 @@ class CrossEntropyLoss(Loss):
                 f"{pred.shape}. Received: {describe(target)}"
             )
         if target.size and target.min() < 0:
-            raise LabelError("CrossEntropyLoss: probability targets must be >= 0.")
+            raise LabelError(
+                f"CrossEntropyLoss: probability targets must be >= 0. Received: min value {target.min():.4g}"
+            )
         return target.astype(pred.dtype, copy=False)
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
