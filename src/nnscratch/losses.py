@@ -10,7 +10,6 @@ mismatch of shapes is an error (PyTorch would silently broadcast ``MSELoss`` —
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,16 @@ from .errors import LabelError, ShapeError, StateError
 from .layers.activations import log_softmax, sigmoid, softmax
 
 _LOG_FLOOR = -100.0  # PyTorch clamps log(p) at -100 in BCELoss, so log(0) never appears
-_P_FLOOR = math.exp(_LOG_FLOOR)
+
+
+def _clamped_log(p: np.ndarray) -> np.ndarray:
+    """max(log p, -100), with log 0 = -100 and never evaluated (PyTorch's BCELoss clamp).
+
+    Clamping the log rather than p keeps float32 exact: e^{-100} is a float32 subnormal.
+    """
+    out = np.full_like(p, _LOG_FLOOR)
+    np.log(p, out=out, where=p > 0)
+    return np.maximum(out, _LOG_FLOOR, out=out)
 
 
 class Loss:
@@ -146,8 +154,8 @@ class BCELoss(Loss):
         return target
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
-        log_p = np.log(np.maximum(pred, _P_FLOOR))
-        log_1mp = np.log(np.maximum(1.0 - pred, _P_FLOOR))
+        log_p = _clamped_log(pred)
+        log_1mp = _clamped_log(1.0 - pred)
         total = -(np.vdot(target, log_p) + np.vdot(1.0 - target, log_1mp))
         self._cache = (pred, target, self._scale(pred))
         return float(total * self._cache[2])
