@@ -19,6 +19,7 @@ from .errors import LabelError, ShapeError, StateError
 from .layers.activations import log_softmax, sigmoid, softmax
 
 _LOG_FLOOR = -100.0  # PyTorch clamps log(p) at -100 in BCELoss, so log(0) never appears
+_BCE_EPS = float(np.float32(1e-12))  # PyTorch's BCELoss gradient floor: 1e-12 as a float32 constant
 
 
 def _clamped_log(p: np.ndarray) -> np.ndarray:
@@ -162,7 +163,7 @@ class BCELoss(Loss):
 
     def backward(self) -> np.ndarray:
         p, y, scale = self._cached()
-        return (p - y) / np.maximum(p * (1.0 - p), 1e-12) * scale
+        return (p - y) / np.maximum(p * (1.0 - p), _BCE_EPS) * scale
 
 
 class BCEWithLogitsLoss(Loss):
