@@ -138,7 +138,7 @@ class BCELoss(Loss):
 
     Forward:  ℓ = -[y log p + (1 - y) log(1 - p)],  each log clamped at -100 (so log 0 never
               appears); L = mean or sum of ℓ.
-    Backward: dL/dp = (p - y) / max(p (1 - p), 1e-12) · (1/n for mean)
+    Backward: dL/dp = (p - y) / max(p (1 - p), ε) · (1/n for mean), ε = 1e-12 as a float32 (PyTorch's)
     Behind a Sigmoid, the product with σ'(z) = p(1 - p) gives the familiar δ = p - y.
     Prefer ``BCEWithLogitsLoss`` on logits: it is exact even when p rounds to 0 or 1.
     """
