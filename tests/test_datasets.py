@@ -315,7 +315,7 @@ def test_from_npz_missing_and_corrupt_files(tmp_path):
         from_npz(tmp_path / "nope.npz")
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip archive at all")
-    with pytest.raises(DataError, match="not a readable .npz"):
+    with pytest.raises(DataError, match=r"not a readable \.npz"):
         from_npz(bad)
 
 
