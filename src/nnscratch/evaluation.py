@@ -295,7 +295,7 @@ def cv_splits(
     if stratified:
         classes, counts = np.unique(labels, return_counts=True)
         if counts.min() < folds:
-            rare = classes[counts.argmin()]
+            rare = _plain(classes[counts.argmin()])
             raise DataError(
                 f"stratified {folds}-fold CV needs at least {folds} samples of every class; class "
                 f"{rare!r} has {counts.min()}. Use fewer folds or stratified=False."
