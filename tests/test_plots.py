@@ -172,6 +172,11 @@ def test_plot_network_rejects_what_it_cannot_draw():
         plots.plot_network(ns.Sequential(ns.Linear(2, 3), ns.Linear(5, 1)))
 
 
+def test_figures_display_as_png_in_jupyter():
+    fig = plots.plot_confusion_matrix([[1, 2], [3, 4]])
+    assert fig._repr_png_().startswith(b"\x89PNG")
+
+
 def test_save_figure_rejects_non_figures(tmp_path):
     with pytest.raises(DTypeError, match="matplotlib Figure"):
         plots.save_figure("figure", tmp_path / "x.png")
