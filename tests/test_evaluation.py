@@ -232,3 +232,10 @@ def test_evaluate_split_trains_a_given_module_in_place():
     before = model.state_dict()["0.weight"].copy()
     res = evaluate_split(model, *train, *test, loss=ns.BCELoss(), epochs=5)
     assert res["model"] is model and not np.array_equal(model.state_dict()["0.weight"], before)
+
+
+def test_cv_progress_bar_over_folds(capsys):
+    X, y = ns.datasets.load("linear", n_samples=30)
+    cross_validate(binary_builder, X, y, loss=ns.BCELoss(), epochs=2, folds=3, progress=True)
+    err = capsys.readouterr().err
+    assert "cross-validation" in err and "3/3" in err

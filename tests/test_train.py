@@ -214,3 +214,13 @@ def test_predict_multiclass_logits_and_softmax_outputs():
     softmax_model = ns.Sequential(ns.Linear(2, 3, rng=0), ns.Softmax())
     assert np.allclose(predict_proba(softmax_model, X), p)
     assert np.array_equal(softmax_model.predict(X), z.argmax(axis=1))
+
+
+def test_float32_models_record_the_same_metrics():
+    X, y = ns.datasets.load("moons", n_samples=50)
+    m64 = binary_net()
+    m32 = m64.copy().astype(np.float32)
+    h64 = ns.fit(m64, X, y, loss=ns.BCELoss(), lr=0.5, epochs=3, metrics=ALL)
+    h32 = ns.fit(m32, X, y, loss=ns.BCELoss(), lr=0.5, epochs=3, metrics=ALL)
+    assert m32.dtype == np.float32
+    assert h32["f1"] == pytest.approx(h64["f1"]) and h32["loss"] == pytest.approx(h64["loss"], rel=1e-5)

@@ -427,9 +427,9 @@ def cross_validate(
     seeds = fold_seeds(seed, folds)
     runs = range(len(splits))
     if progress:
-        from tqdm.auto import tqdm
+        from .callbacks import tqdm_class
 
-        runs = tqdm(runs, desc="cross-validation", unit="fold")
+        runs = tqdm_class()(runs, desc="cross-validation", unit="fold")
     fold_rows: list[dict[str, float]] = []
     histories: list[History] = []
     total: np.ndarray | None = None
