@@ -41,7 +41,8 @@ def test_training_xor_reaches_95_percent_test_accuracy(client):
 
 def test_multiclass_softmax_and_per_neuron_maps(client):
     data = post(
-        client, "/api/config",
+        client,
+        "/api/config",
         {"dataset": "xor", "hidden": [3, 2], "activations": ["relu", "sigmoid"], "output": "softmax"},
     ).get_json()
     assert data["output"] == "softmax" and data["layers"][-1] == 2
@@ -70,8 +71,17 @@ def test_absurd_settings_get_a_message_not_a_crash(client, settings, fragment):
 
 
 def test_divergence_is_reported_with_the_epoch(client):
-    post(client, "/api/config", {"dataset": "xor", "hidden": [16, 16], "activations": ["identity", "identity"],
-                                 "output": "identity", "lr": 10})
+    post(
+        client,
+        "/api/config",
+        {
+            "dataset": "xor",
+            "hidden": [16, 16],
+            "activations": ["identity", "identity"],
+            "output": "identity",
+            "lr": 10,
+        },
+    )
     data = post(client, "/api/step", {"epochs": 50}).get_json()
     assert data["diverged"] and "epoch" in data["diverged"] and "learning rate" in data["diverged"]
 
@@ -85,8 +95,12 @@ def test_tabs_have_separate_sessions(client):
 
 
 def _upload(client, content: bytes, sid="tab-a"):
-    return client.post("/api/upload", data={"file": (io.BytesIO(content), "data.csv")},
-                       headers={"X-Session": sid}, content_type="multipart/form-data")
+    return client.post(
+        "/api/upload",
+        data={"file": (io.BytesIO(content), "data.csv")},
+        headers={"X-Session": sid},
+        content_type="multipart/form-data",
+    )
 
 
 def test_upload_csv_good_broken_and_huge(client):
@@ -95,16 +109,23 @@ def test_upload_csv_good_broken_and_huge(client):
     rows = "\n".join(f"{a},{b},{int(a + b > 0)}" for a, b in X)
     ok = _upload(client, ("x0,x1,label\n" + rows).encode())
     assert ok.status_code == 200 and ok.get_json()["config"]["dataset"] == "upload"
-    assert "non-numeric" in _upload(client, b"1,2,0\n1,x,1\n").get_json()["error"]
+    assert "as a number" in _upload(client, b"1,2,0\n1,x,1\n").get_json()["error"]
     assert "columns" in _upload(client, b"1,2,0\n1,2\n").get_json()["error"]
     assert "2 to 6 classes" in _upload(client, b"1,2,0\n3,4,0\n").get_json()["error"]
     assert "UTF-8" in _upload(client, b"\xff\xfe\x00garbage").get_json()["error"]
     # a pre-encoded multipart body (Werkzeug's builder would spool a big file to disk and leak it)
     boundary = "xyzzy"
-    payload = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\n"
-               .encode() + b"1,2,0\n" * (MAX_UPLOAD_BYTES // 6 + 20_000) + f"\r\n--{boundary}--\r\n".encode())
-    huge = client.post("/api/upload", data=payload, headers={"X-Session": "tab-a"},
-                       content_type=f"multipart/form-data; boundary={boundary}")
+    payload = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'.encode()
+        + b"1,2,0\n" * (MAX_UPLOAD_BYTES // 6 + 20_000)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    huge = client.post(
+        "/api/upload",
+        data=payload,
+        headers={"X-Session": "tab-a"},
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
     assert huge.status_code == 413 and "too large" in huge.get_json()["error"]
 
 

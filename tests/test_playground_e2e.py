@@ -46,8 +46,16 @@ def browser():
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield b
         b.close()
@@ -100,7 +108,10 @@ def test_train_xor_click_weight_and_export(server_url, browser, tmp_path):
     dl.value.save_as(model_path)
     out = subprocess.run(
         [sys.executable, "-m", "nnscratch.cli", "inspect", str(model_path)],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
     assert out.returncode == 0, out.stderr
     assert "Linear" in out.stdout
@@ -121,7 +132,9 @@ def test_upload_good_and_broken_csv(server_url, browser, tmp_path):
     X = rng.normal(size=(60, 2))
     y = (X[:, 0] > 0).astype(int)
     good = tmp_path / "good.csv"
-    good.write_text("x0,x1,label\n" + "\n".join(f"{a:.4f},{b:.4f},{c}" for (a, b), c in zip(X, y, strict=True)))
+    good.write_text(
+        "x0,x1,label\n" + "\n".join(f"{a:.4f},{b:.4f},{c}" for (a, b), c in zip(X, y, strict=True))
+    )
     page.set_input_files("#upload", str(good))
     page.wait_for_function("document.getElementById('dataset').value === 'upload'", timeout=20_000)
     assert page.inner_text("#message") == ""
@@ -132,7 +145,7 @@ def test_upload_good_and_broken_csv(server_url, browser, tmp_path):
     broken.write_text("x0,x1,label\n1.0,2.0,0\n3.0,oops,1\n")
     page.set_input_files("#upload", str(broken))
     page.wait_for_function("document.getElementById('message').textContent.length > 0", timeout=20_000)
-    assert "non-numeric" in page.inner_text("#message")
+    assert "as a number" in page.inner_text("#message")
     _shot(page, "04_broken_csv_error")
     page.close()
 
@@ -143,7 +156,9 @@ def test_divergence_and_bad_setting_show_a_message(server_url, browser):
     _wait_ready(page)
     page.fill("#lr", "-3")
     page.click("#apply")
-    page.wait_for_function("document.getElementById('message').textContent.includes('learning rate')", timeout=20_000)
+    page.wait_for_function(
+        "document.getElementById('message').textContent.includes('learning rate')", timeout=20_000
+    )
     page.fill("#lr", "10")
     page.select_option("#output", "identity")
     page.fill("#hidden", "16,16")
@@ -153,7 +168,9 @@ def test_divergence_and_bad_setting_show_a_message(server_url, browser):
     page.click("#apply")
     _wait_ready(page)
     page.click("#play")
-    page.wait_for_function("document.getElementById('message').textContent.includes('diverged')", timeout=30_000)
+    page.wait_for_function(
+        "document.getElementById('message').textContent.includes('diverged')", timeout=30_000
+    )
     _shot(page, "05_diverged")
     # the server is still alive and a reset works
     page.fill("#lr", "0.05")

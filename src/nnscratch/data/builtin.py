@@ -48,6 +48,23 @@ def xor_easy() -> Dataset:
     return Dataset(np.array(rows), np.array(labels), "xor_easy", _XY, ["0", "1"], "binary", desc)
 
 
+def xor_quadrants(n_samples: int = 400, noise: float = 0.1, seed: int = 0) -> Dataset:
+    """A cloud of XOR points: uniform in [-1, 1]², label 1 where x0·x1 < 0 (the playground's XOR).
+
+    Points are pushed 0.05 away from the axes (so labels are unambiguous before noise), then
+    jittered by Gaussian noise of standard deviation ``noise / 2``.
+    """
+    n = check_positive_int(n_samples, "n_samples")
+    noise = check_positive(noise, "noise", allow_zero=True)
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, size=(n, 2))
+    X += np.sign(X) * 0.05
+    y = (X[:, 0] * X[:, 1] < 0).astype(np.int64)
+    X += rng.normal(0.0, noise * 0.5, size=X.shape)
+    desc = f"{n} points in [-1, 1]^2 labelled by the sign of x0*x1 (noise {noise})."
+    return Dataset(X, y, "xor_quadrants", _XY, ["0", "1"], "binary", desc)
+
+
 def linear(n_samples: int = 100, seed: int = 0) -> Dataset:
     """``n_samples`` points uniform in the unit square, label ``1`` where ``x0 > x1`` else ``0``.
 
@@ -220,6 +237,7 @@ def wine() -> Dataset:
 DATASETS: dict[str, Callable[..., Dataset]] = {
     "xor": xor,
     "xor_easy": xor_easy,
+    "xor_quadrants": xor_quadrants,
     "linear": linear,
     "moons": moons,
     "circles": circles,

@@ -1,38 +1,31 @@
-"""The playground's 2-D datasets: the library's generators, plus the quadrant XOR.
+"""The playground's 2-D datasets (the library's generators under the page's names) and CSV uploads.
 
 The library's ``xor`` is the 4-point truth table of the course notes; a playground needs a cloud
-of points to split into train and test, so here ``xor`` means points uniform in [-1, 1]² labelled
-by the sign of x0·x1 (the classic playground XOR), with Gaussian jitter ``noise``.
+of points to split into train and test, so the page's ``xor`` is the library's ``xor_quadrants``
+(points uniform in [-1, 1]² labelled by the sign of x0·x1, the classic playground XOR).
 """
 
 from __future__ import annotations
 
-import io
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
 
 PLAYGROUND_DATASETS = ("xor", "circles", "moons", "spirals", "gaussians", "linear")
+#: the page's dataset names that differ from the library's
+LIBRARY_NAMES = {"xor": "xor_quadrants"}
 MAX_UPLOAD_BYTES = 2_000_000
 MAX_UPLOAD_ROWS = 5000
 
 
-def quadrant_xor(n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    X = rng.uniform(-1, 1, size=(n, 2))
-    # keep points off the axes so the labels are not ambiguous, as in the classic playground
-    X += np.sign(X) * 0.05
-    y = (X[:, 0] * X[:, 1] < 0).astype(np.int64)
-    return X + rng.normal(0, noise * 0.5, size=X.shape), y
-
-
 def make_dataset(name: str, n: int, noise: float, n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Generate ``n`` points of a named 2-D dataset (seeded)."""
-    if name == "xor":
-        return quadrant_xor(n, noise, seed)
     from .. import datasets
 
+    name = LIBRARY_NAMES.get(name, name)
     kwargs: dict = {"n_samples": n, "seed": seed}
     if name != "linear":  # the linear set is noise-free by definition (label = x0 > x1)
         kwargs["noise"] = noise
@@ -42,47 +35,38 @@ def make_dataset(name: str, n: int, noise: float, n_classes: int, seed: int) -> 
     return np.asarray(ds.X, dtype=np.float64), np.asarray(ds.y, dtype=np.int64)
 
 
-def parse_upload(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Parse an uploaded CSV with two feature columns and an integer label column.
+def parse_upload(raw: bytes, filename: str = "upload.csv") -> tuple[np.ndarray, np.ndarray]:
+    """Parse an uploaded CSV of two feature columns and a class label with the library's reader.
 
-    A header row is optional. Errors name the line and what was wrong.
+    Size limits are checked first; the library's :func:`~nnscratch.data.from_csv` then gives its
+    located errors (line, column) for ragged rows, non-numeric values and empty cells.
     """
+    from ..data import from_csv
+
     if len(raw) > MAX_UPLOAD_BYTES:
         raise DataError(f"the file is {len(raw)} bytes; the limit is {MAX_UPLOAD_BYTES} bytes")
+    if raw.count(b"\n") > MAX_UPLOAD_ROWS + 1:
+        raise DataError(f"the file has more than {MAX_UPLOAD_ROWS} rows; that is the limit")
     try:
-        text = raw.decode("utf-8")
+        raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DataError("the file is not UTF-8 text: upload a CSV file") from exc
-    rows = [line for line in io.StringIO(text).read().splitlines() if line.strip()]
-    if rows and not _is_number(rows[0].split(",")[0]):
-        rows = rows[1:]  # header
-    if not rows:
-        raise DataError("the file has no data rows: expected lines 'x0,x1,label'")
-    if len(rows) > MAX_UPLOAD_ROWS:
-        raise DataError(f"the file has {len(rows)} rows; the limit is {MAX_UPLOAD_ROWS}")
-    values = []
-    for number, line in enumerate(rows, start=1):
-        cells = [c.strip() for c in line.split(",")]
-        if len(cells) != 3:
-            raise DataError(f"data row {number} has {len(cells)} columns, expected 3 (x0,x1,label): {line!r}")
-        if not all(_is_number(c) for c in cells):
-            raise DataError(f"data row {number} has a non-numeric value: {line!r}")
-        values.append([float(c) for c in cells])
-    arr = np.array(values)
-    if not np.isfinite(arr).all():
-        raise DataError("the file holds NaN or infinite values")
-    labels = arr[:, 2]
-    if not np.array_equal(labels, np.round(labels)) or labels.min() < 0:
-        raise DataError("labels (third column) must be whole numbers 0, 1, 2, ...")
-    y = labels.astype(np.int64)
-    if len(np.unique(y)) < 2 or y.max() >= 6:
-        raise DataError(f"labels must cover 2 to 6 classes numbered from 0. Received: {sorted(set(y.tolist()))[:10]}")
-    return arr[:, :2], y
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    safe = "".join(c for c in Path(filename).name if c.isalnum() or c in "._-") or "upload.csv"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / safe
+        path.write_bytes(raw)
+        try:
+            ds = from_csv(path)
+        except DataError as exc:
+            raise DataError(str(exc).replace(str(path), safe)) from None
+    if ds.X.shape[1] != 2:
+        raise DataError(
+            f"{safe}: the playground needs exactly 2 feature columns and a label; found "
+            f"{ds.X.shape[1]} feature columns"
+        )
+    if ds.task == "regression" or not 2 <= ds.n_classes <= 6:
+        raise DataError(
+            f"{safe}: the label column must hold 2 to 6 classes. Received: "
+            + (f"{ds.n_classes} class(es)" if ds.task != "regression" else "fractional values")
+        )
+    return np.asarray(ds.X, dtype=np.float64), np.asarray(ds.y, dtype=np.int64)

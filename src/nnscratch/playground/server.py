@@ -20,9 +20,7 @@ from .session import PlaygroundConfig, Session
 try:
     from flask import Flask, Response, jsonify, request, send_file
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise MissingDependencyError(
-        "the playground needs Flask: pip install 'nnscratch[playground]'"
-    ) from exc
+    raise MissingDependencyError("the playground needs Flask: pip install 'nnscratch[playground]'") from exc
 
 MAX_SESSIONS = 64
 log = logging.getLogger("nnscratch.playground")
@@ -134,7 +132,7 @@ def create_app() -> Flask:
         file = request.files.get("file")
         if file is None:
             raise NNScratchError("no file in the upload (form field 'file')")
-        X, y = parse_upload(file.read(MAX_UPLOAD_BYTES + 1))
+        X, y = parse_upload(file.read(MAX_UPLOAD_BYTES + 1), file.filename or "upload.csv")
         with s.lock:
             s.set_upload(X, y)
             config = PlaygroundConfig.from_dict({**s.config.to_dict(), "dataset": "upload"})
@@ -156,8 +154,12 @@ def create_app() -> Flask:
         s = session()
         with s.lock:
             data = model_file(s)
-        return send_file(io.BytesIO(data), mimetype="application/octet-stream",
-                         as_attachment=True, download_name="playground_model.npz")
+        return send_file(
+            io.BytesIO(data),
+            mimetype="application/octet-stream",
+            as_attachment=True,
+            download_name="playground_model.npz",
+        )
 
     @app.get("/api/export/experiment")
     def export_experiment():
@@ -166,8 +168,11 @@ def create_app() -> Flask:
         s = session()
         with s.lock:
             text = experiment_toml(s)
-        return Response(text, mimetype="application/toml",
-                        headers={"Content-Disposition": "attachment; filename=playground.toml"})
+        return Response(
+            text,
+            mimetype="application/toml",
+            headers={"Content-Disposition": "attachment; filename=playground.toml"},
+        )
 
     return app
 

@@ -20,8 +20,13 @@ from ..losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 from ..optim import SGD, Adam, Optimizer, RMSprop
 from .datasets import PLAYGROUND_DATASETS, make_dataset
 
-ACTIVATIONS = {"tanh": L.Tanh, "relu": L.ReLU, "sigmoid": L.Sigmoid, "leaky_relu": L.LeakyReLU,
-               "identity": L.Identity}
+ACTIVATIONS = {
+    "tanh": L.Tanh,
+    "relu": L.ReLU,
+    "sigmoid": L.Sigmoid,
+    "leaky_relu": L.LeakyReLU,
+    "identity": L.Identity,
+}
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
 GRID = 60  # decision-boundary resolution (GRID x GRID points)
 NEURON_GRID = 20  # resolution of the small per-neuron maps
@@ -69,29 +74,59 @@ class PlaygroundConfig:
         self.hidden = [int(h) for h in self.hidden]
         self.activations = [str(a) for a in self.activations]
         self.n_samples, self.n_classes, self.batch_size, self.seed = (
-            int(self.n_samples), int(self.n_classes), int(self.batch_size), int(self.seed))
+            int(self.n_samples),
+            int(self.n_classes),
+            int(self.batch_size),
+            int(self.seed),
+        )
         self.noise, self.test_fraction = float(self.noise), float(self.test_fraction)
         self.lr, self.momentum, self.l2 = float(self.lr), float(self.momentum), float(self.l2)
-        need(self.dataset in PLAYGROUND_DATASETS or self.dataset == "upload",
-             f"dataset must be one of {sorted(PLAYGROUND_DATASETS)} or an upload. Received: {self.dataset!r}")
-        need(8 <= self.n_samples <= MAX_POINTS, f"n_samples must be in [8, {MAX_POINTS}]. Received: {self.n_samples}")
+        need(
+            self.dataset in PLAYGROUND_DATASETS or self.dataset == "upload",
+            f"dataset must be one of {sorted(PLAYGROUND_DATASETS)} or an upload. Received: {self.dataset!r}",
+        )
+        need(
+            8 <= self.n_samples <= MAX_POINTS,
+            f"n_samples must be in [8, {MAX_POINTS}]. Received: {self.n_samples}",
+        )
         need(0.0 <= self.noise <= 2.0, f"noise must be in [0, 2]. Received: {self.noise}")
-        need(0.0 <= self.test_fraction <= 0.9, f"test_fraction must be in [0, 0.9]. Received: {self.test_fraction}")
+        need(
+            0.0 <= self.test_fraction <= 0.9,
+            f"test_fraction must be in [0, 0.9]. Received: {self.test_fraction}",
+        )
         need(2 <= self.n_classes <= 6, f"n_classes must be in [2, 6]. Received: {self.n_classes}")
-        need(len(self.hidden) <= MAX_LAYERS, f"at most {MAX_LAYERS} hidden layers. Received: {len(self.hidden)}")
-        need(all(1 <= h <= MAX_UNITS for h in self.hidden),
-             f"units per layer must be in [1, {MAX_UNITS}]. Received: {self.hidden}")
-        need(len(self.activations) == len(self.hidden),
-             f"one activation per hidden layer: {len(self.hidden)} layers but {len(self.activations)} activations")
+        need(
+            len(self.hidden) <= MAX_LAYERS,
+            f"at most {MAX_LAYERS} hidden layers. Received: {len(self.hidden)}",
+        )
+        need(
+            all(1 <= h <= MAX_UNITS for h in self.hidden),
+            f"units per layer must be in [1, {MAX_UNITS}]. Received: {self.hidden}",
+        )
+        need(
+            len(self.activations) == len(self.hidden),
+            f"one activation per hidden layer: {len(self.hidden)} layers but {len(self.activations)} activations",
+        )
         bad = [a for a in self.activations if a not in ACTIVATIONS]
         need(not bad, f"activations must be among {sorted(ACTIVATIONS)}. Received: {bad}")
-        need(self.output in ("auto", "sigmoid", "softmax", "identity"),
-             f"output must be auto, sigmoid, softmax or identity. Received: {self.output!r}")
-        need(self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}. Received: {self.optimizer!r}")
-        need(math.isfinite(self.lr) and 0 < self.lr <= 10, f"learning rate must be in (0, 10]. Received: {self.lr}")
+        need(
+            self.output in ("auto", "sigmoid", "softmax", "identity"),
+            f"output must be auto, sigmoid, softmax or identity. Received: {self.output!r}",
+        )
+        need(
+            self.optimizer in OPTIMIZERS,
+            f"optimizer must be one of {OPTIMIZERS}. Received: {self.optimizer!r}",
+        )
+        need(
+            math.isfinite(self.lr) and 0 < self.lr <= 10,
+            f"learning rate must be in (0, 10]. Received: {self.lr}",
+        )
         need(0 <= self.momentum < 1, f"momentum must be in [0, 1). Received: {self.momentum}")
         need(math.isfinite(self.l2) and 0 <= self.l2 <= 10, f"L2 must be in [0, 10]. Received: {self.l2}")
-        need(1 <= self.batch_size <= MAX_POINTS, f"batch size must be in [1, {MAX_POINTS}]. Received: {self.batch_size}")
+        need(
+            1 <= self.batch_size <= MAX_POINTS,
+            f"batch size must be in [1, {MAX_POINTS}]. Received: {self.batch_size}",
+        )
         need(0 <= self.seed < 2**32, f"seed must be in [0, 2^32). Received: {self.seed}")
         return self
 
@@ -112,8 +147,11 @@ class Session:
         if config.dataset == "upload" and self.upload is None:
             raise HyperparameterError("dataset 'upload' needs a CSV uploaded first")
         self.config = config
-        X, y = self.upload if config.dataset == "upload" else make_dataset(
-            config.dataset, config.n_samples, config.noise, config.n_classes, config.seed)
+        X, y = (
+            self.upload
+            if config.dataset == "upload"
+            else make_dataset(config.dataset, config.n_samples, config.noise, config.n_classes, config.seed)
+        )
         n_classes = int(y.max()) + 1
         rng = np.random.default_rng(config.seed)
         order = rng.permutation(len(X))
@@ -125,7 +163,9 @@ class Session:
         if output == "auto":
             output = "sigmoid" if n_classes == 2 else "softmax"
         if output == "sigmoid" and n_classes > 2:
-            raise HyperparameterError(f"a sigmoid output fits 2 classes; this data has {n_classes}: use softmax")
+            raise HyperparameterError(
+                f"a sigmoid output fits 2 classes; this data has {n_classes}: use softmax"
+            )
         self.output = output
         self.model, self.loss = self._build(config, output, n_classes)
         self.initial_state = self.model.state_dict()
@@ -141,7 +181,9 @@ class Session:
         n_out = n_classes if output == "softmax" else 1
         modules.append(L.Linear(width, n_out, rng=rng, init="xavier_uniform"))
         # Raw scores out; the losses below apply sigmoid/softmax in their stable fused form.
-        loss: Loss = {"sigmoid": BCEWithLogitsLoss(), "softmax": CrossEntropyLoss(), "identity": MSELoss()}[output]
+        loss: Loss = {"sigmoid": BCEWithLogitsLoss(), "softmax": CrossEntropyLoss(), "identity": MSELoss()}[
+            output
+        ]
         return L.Sequential(*modules), loss
 
     def _optimizer(self) -> Optimizer:
@@ -203,8 +245,11 @@ class Session:
         with np.errstate(over="ignore", invalid="ignore"):
             out = self.model.forward(X)
             loss = self.loss.forward(out, self._targets(y))
-        pred = out.argmax(axis=1) if self.output == "softmax" else (
-            (out[:, 0] > 0).astype(int) if self.output == "sigmoid" else np.rint(out[:, 0]))
+        pred = (
+            out.argmax(axis=1)
+            if self.output == "softmax"
+            else ((out[:, 0] > 0).astype(int) if self.output == "sigmoid" else np.rint(out[:, 0]))
+        )
         return (loss if math.isfinite(loss) else None), float(np.mean(pred == y))
 
     def _record(self) -> None:
@@ -260,24 +305,35 @@ class Session:
     def weights(self) -> list[dict[str, Any]]:
         return [
             {"weight": np.round(layer.weight.data, 4).tolist(), "bias": np.round(layer.bias.data, 4).tolist()}
-            for layer in self.model.layers if isinstance(layer, L.Linear)
+            for layer in self.model.layers
+            if isinstance(layer, L.Linear)
         ]
 
     def points(self) -> dict[str, Any]:
         return {
-            "train": np.round(self.X_train, 4).tolist(), "train_y": self.y_train.astype(int).tolist(),
-            "test": np.round(self.X_test, 4).tolist(), "test_y": self.y_test.astype(int).tolist(),
+            "train": np.round(self.X_train, 4).tolist(),
+            "train_y": self.y_train.astype(int).tolist(),
+            "test": np.round(self.X_test, 4).tolist(),
+            "test_y": self.y_test.astype(int).tolist(),
         }
 
     def snapshot(self, with_points: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
             "epoch": self.epoch,
-            "train_loss": self.train_loss, "test_loss": self.test_loss,
-            "train_acc": self.train_acc, "test_acc": self.test_acc,
-            "curves": self.curves, "boundary": self.boundary(), "grid": GRID,
-            "neurons": self.neuron_maps(), "neuron_grid": NEURON_GRID,
-            "weights": self.weights(), "bounds": self.bounds(), "output": self.output,
-            "n_classes": self.n_classes, "diverged": self.diverged,
+            "train_loss": self.train_loss,
+            "test_loss": self.test_loss,
+            "train_acc": self.train_acc,
+            "test_acc": self.test_acc,
+            "curves": self.curves,
+            "boundary": self.boundary(),
+            "grid": GRID,
+            "neurons": self.neuron_maps(),
+            "neuron_grid": NEURON_GRID,
+            "weights": self.weights(),
+            "bounds": self.bounds(),
+            "output": self.output,
+            "n_classes": self.n_classes,
+            "diverged": self.diverged,
             "layers": [2, *self.config.hidden, self.n_classes if self.output == "softmax" else 1],
             "activations": [*self.config.activations, self.output],
         }
