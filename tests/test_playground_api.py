@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("flask")
 
-from nnscratch.playground.datasets import MAX_UPLOAD_BYTES  # noqa: E402
-from nnscratch.playground.server import create_app  # noqa: E402
+from nnscratch.playground.datasets import MAX_UPLOAD_BYTES
+from nnscratch.playground.server import create_app
 
 
 @pytest.fixture()

@@ -105,7 +105,8 @@ class PlaygroundConfig:
         )
         need(
             len(self.activations) == len(self.hidden),
-            f"one activation per hidden layer: {len(self.hidden)} layers but {len(self.activations)} activations",
+            f"one activation per hidden layer: {len(self.hidden)} layers but "
+            f"{len(self.activations)} activations",
         )
         bad = [a for a in self.activations if a not in ACTIVATIONS]
         need(not bad, f"activations must be among {sorted(ACTIVATIONS)}. Received: {bad}")
@@ -155,7 +156,7 @@ class Session:
         n_classes = int(y.max()) + 1
         rng = np.random.default_rng(config.seed)
         order = rng.permutation(len(X))
-        n_test = int(round(config.test_fraction * len(X)))
+        n_test = round(config.test_fraction * len(X))
         self.X_test, self.y_test = X[order[:n_test]], y[order[:n_test]]
         self.X_train, self.y_train = X[order[n_test:]], y[order[n_test:]]
         self.n_classes = n_classes
