@@ -46,7 +46,7 @@ def act_derivative(name, z, slope=0.01):
 
 def loss_value_and_grad(loss, out, Y, reduction="mean"):
     """(L, dL/d out) for the network output ``out`` (columns) and target ``Y`` (columns)."""
-    k, N = out.shape
+    N = out.shape[1]
     n = out.size
     if loss == "l2":
         s = 1.0 / N if reduction == "mean" else 1.0

@@ -4,12 +4,15 @@ and PyTorch; the user's model, loss and optimizer left untouched; bad input reje
 
 import numpy as np
 import pytest
-from explain_reference import numeric_param_grads, reference
 
 import nnscratch as ns
+from explain_reference import numeric_param_grads, reference
 
 ACTS = {
-    "sigmoid": ns.Sigmoid, "tanh": ns.Tanh, "relu": ns.ReLU, "leaky_relu": lambda: ns.LeakyReLU(0.1),
+    "sigmoid": ns.Sigmoid,
+    "tanh": ns.Tanh,
+    "relu": ns.ReLU,
+    "leaky_relu": lambda: ns.LeakyReLU(0.1),
     "identity": ns.Identity,
 }
 
@@ -71,12 +74,30 @@ def test_every_quantity_matches_the_reference(case, n):
     Y = _target(kind, k, n, rng)
     ref = reference(layers, x, Y, ref_loss, lr=0.05, reduction=loss.reduction, slope=0.1)
     ex = ns.explain(_model(layers), x if n > 1 else x[0], Y.T if n > 1 else Y[:, 0], loss=loss, lr=0.05)
-    for key in ["z1", "a1", "z2", "a2", "loss", "dL_da2", "delta2", "dW2", "db2", "dL_da1", "delta1",
-                "dW1", "db1", "W1_new", "b1_new", "W2_new", "b2_new"]:
+    for key in [
+        "z1",
+        "a1",
+        "z2",
+        "a2",
+        "loss",
+        "dL_da2",
+        "delta2",
+        "dW2",
+        "db2",
+        "dL_da1",
+        "delta1",
+        "dW1",
+        "db1",
+        "W1_new",
+        "b1_new",
+        "W2_new",
+        "b2_new",
+    ]:
         got = ex[key]
         np.testing.assert_allclose(got, np.reshape(ref[key], got.shape), rtol=1e-9, atol=1e-12, err_msg=key)
-    num = numeric_param_grads([(W.copy(), b.copy(), a) for W, b, a in layers], x, Y, ref_loss,
-                              reduction=loss.reduction, slope=0.1)
+    num = numeric_param_grads(
+        [(W.copy(), b.copy(), a) for W, b, a in layers], x, Y, ref_loss, reduction=loss.reduction, slope=0.1
+    )
     for key in ("dW1", "db1", "dW2", "db2"):
         np.testing.assert_allclose(ex[key], num[key], atol=1e-6, err_msg=key)
 
@@ -91,19 +112,31 @@ def test_gradients_match_torch_autograd(case):
     x = rng.normal(size=(2, 4))
     Y = _target(kind, k, 2, rng).T
     ex = ns.explain(_model(layers), x, Y, loss=loss, lr=0.05)
-    tf = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "identity": lambda v: v, None: lambda v: v,
-          "leaky_relu": lambda v: torch.nn.functional.leaky_relu(v, 0.1),
-          "relu_sin": lambda v: torch.relu(v) + torch.sin(v), "softmax": lambda v: torch.softmax(v, dim=1)}
-    params = [(torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True), a) for W, b, a in layers]
+    tf = {
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "relu": torch.relu,
+        "identity": lambda v: v,
+        None: lambda v: v,
+        "leaky_relu": lambda v: torch.nn.functional.leaky_relu(v, 0.1),
+        "relu_sin": lambda v: torch.relu(v) + torch.sin(v),
+        "softmax": lambda v: torch.softmax(v, dim=1),
+    }
+    params = [
+        (torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True), a) for W, b, a in layers
+    ]
     a = torch.tensor(x)
     for W, b, act in params:
         a = tf[act](a @ W.T + b)
     Yt = torch.tensor(Y)
     F = torch.nn.functional
     value = {
-        "l2": lambda: 0.5 * ((a - Yt) ** 2).sum(), "mse": lambda: F.mse_loss(a, Yt, reduction=loss.reduction),
-        "bce": lambda: F.binary_cross_entropy(a, Yt), "bce_logits": lambda: F.binary_cross_entropy_with_logits(a, Yt),
-        "ce_logits": lambda: F.cross_entropy(a, Yt), "ce_probs": lambda: -(Yt * torch.log(a)).sum(1).mean(),
+        "l2": lambda: 0.5 * ((a - Yt) ** 2).sum(),
+        "mse": lambda: F.mse_loss(a, Yt, reduction=loss.reduction),
+        "bce": lambda: F.binary_cross_entropy(a, Yt),
+        "bce_logits": lambda: F.binary_cross_entropy_with_logits(a, Yt),
+        "ce_logits": lambda: F.cross_entropy(a, Yt),
+        "ce_probs": lambda: -(Yt * torch.log(a)).sum(1).mean(),
     }[ref_loss]()
     value.backward()
     np.testing.assert_allclose(ex.loss, value.item(), rtol=1e-12)
@@ -176,7 +209,9 @@ def test_named_and_factory_optimizers_and_default_lr():
 
 
 def test_class_index_targets_and_float32_models():
-    model = ns.Sequential(ns.Linear(3, 4, rng=0, dtype=np.float32), ns.Tanh(), ns.Linear(4, 3, rng=1, dtype=np.float32))
+    model = ns.Sequential(
+        ns.Linear(3, 4, rng=0, dtype=np.float32), ns.Tanh(), ns.Linear(4, 3, rng=1, dtype=np.float32)
+    )
     ex = ns.explain(model, np.ones((2, 3)), [2, 0], loss=ns.CrossEntropyLoss())
     np.testing.assert_array_equal(ex["y"], [[0, 1], [0, 0], [1, 0]])
     assert ex["z1"].dtype == np.float64
@@ -184,7 +219,9 @@ def test_class_index_targets_and_float32_models():
 
 
 def test_kink_convention_relu_at_zero():
-    model = ns.Sequential(ns.Linear.from_arrays([[1.0, -1.0]], [0.0]), ns.ReLU(), ns.Linear.from_arrays([[2.0]], [0.0]))
+    model = ns.Sequential(
+        ns.Linear.from_arrays([[1.0, -1.0]], [0.0]), ns.ReLU(), ns.Linear.from_arrays([[2.0]], [0.0])
+    )
     ex = ns.explain(model, [1.0, 1.0], 1.0, loss="mse")  # z1 = 0 exactly
     assert ex["z1"][0, 0] == 0.0 and ex["delta1"][0, 0] == 0.0
     assert "ReLU'(0) = 0" in ex.to_text()
@@ -195,7 +232,11 @@ def test_kink_convention_relu_at_zero():
     [
         ({"model": ns.Linear(2, 1)}, ns.ConfigError, "Sequential"),
         ({"model": ns.Sequential(ns.ReLU(), ns.Linear(2, 1))}, ns.ConfigError, "follow a Linear"),
-        ({"model": ns.Sequential(ns.Linear(2, 2), ns.ReLU(), ns.Tanh())}, ns.ConfigError, "second activation"),
+        (
+            {"model": ns.Sequential(ns.Linear(2, 2), ns.ReLU(), ns.Tanh())},
+            ns.ConfigError,
+            "second activation",
+        ),
         ({"x": [1.0, 2.0, 3.0]}, ns.ShapeError, "in_features"),
         ({"x": np.ones((17, 2))}, ns.ShapeError, "at most 16"),
         ({"x": [np.nan, 1.0]}, ns.NonFiniteError, "non-finite"),
@@ -213,7 +254,12 @@ def test_kink_convention_relu_at_zero():
     ],
 )
 def test_bad_input_is_rejected_clearly(kwargs, error, match):
-    args = {"model": ns.Sequential(ns.Linear(2, 1, rng=0), ns.Sigmoid()), "x": [1.0, 2.0], "y": 1.0, "loss": "bce"}
+    args = {
+        "model": ns.Sequential(ns.Linear(2, 1, rng=0), ns.Sigmoid()),
+        "x": [1.0, 2.0],
+        "y": 1.0,
+        "loss": "bce",
+    }
     args.update(kwargs)
     with pytest.raises(error, match=match):
         ns.explain(args.pop("model"), args.pop("x"), args.pop("y"), **args)
@@ -240,7 +286,13 @@ def test_keys_aliases_and_values():
     model = ns.Sequential(ns.Linear(2, 2, rng=0), ns.Sigmoid(), ns.Linear(2, 1, rng=1), ns.Sigmoid())
     ex = ns.explain(model, [1, 0], 1, loss="bce", lr=0.5)
     keys = ex.keys()
-    assert keys.index("z1") < keys.index("loss") < keys.index("delta2") < keys.index("delta1") < keys.index("W1_new")
+    assert (
+        keys.index("z1")
+        < keys.index("loss")
+        < keys.index("delta2")
+        < keys.index("delta1")
+        < keys.index("W1_new")
+    )
     np.testing.assert_array_equal(ex["yhat"], ex["a2"])
     np.testing.assert_array_equal(ex["output"], ex["a2"])
     np.testing.assert_array_equal(ex["dL_dW1"], ex["dW1"])

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from explain_reference import numeric_param_grads, reference
 
 import nnscratch as ns
+from explain_reference import numeric_param_grads, reference
 from nnscratch.explain import explain_problem, load_problem
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "explain"
@@ -57,9 +57,20 @@ def test_seed002_every_number_matches_hand_written_numpy():
     delta1 = (S2_W2 @ eta) * a1 * (1 - a1)
     dW1 = x @ delta1.T  # seed: ∂L/∂w1 = a0 · (w2 η ⊙ f1'(z1))ᵀ, shape (2, 3)
     expected = {
-        "z1": z1, "a1": a1, "z2": z2, "a2": a2, "loss": 0.5 * (y - a2) ** 2, "delta2": eta,
-        "dW2": dW2, "db2": eta, "delta1": delta1, "dW1": dW1, "db1": delta1,
-        "W1_new": S2_W1 - lr * dW1, "W2_new": S2_W2 - lr * dW2, "b1_new": 1.0 - lr * delta1,
+        "z1": z1,
+        "a1": a1,
+        "z2": z2,
+        "a2": a2,
+        "loss": 0.5 * (y - a2) ** 2,
+        "delta2": eta,
+        "dW2": dW2,
+        "db2": eta,
+        "delta1": delta1,
+        "dW1": dW1,
+        "db1": delta1,
+        "W1_new": S2_W1 - lr * dW1,
+        "W2_new": S2_W2 - lr * dW2,
+        "b1_new": 1.0 - lr * delta1,
         "b2_new": 0.5 - lr * eta,
     }
     for key, want in expected.items():
@@ -86,8 +97,25 @@ def _seed003_reference():
 def test_seed003_matches_hand_written_numpy():
     ex = explain_problem(EXAMPLES / "seed003_relu_sin.toml")
     _, ref = _seed003_reference()
-    keys = ["z1", "a1", "z2", "a2", "loss", "dL_da2", "delta2", "dW2", "db2", "dL_da1", "delta1", "dW1",
-            "db1", "W1_new", "b1_new", "W2_new", "b2_new"]
+    keys = [
+        "z1",
+        "a1",
+        "z2",
+        "a2",
+        "loss",
+        "dL_da2",
+        "delta2",
+        "dW2",
+        "db2",
+        "dL_da1",
+        "delta1",
+        "dW1",
+        "db1",
+        "W1_new",
+        "b1_new",
+        "W2_new",
+        "b2_new",
+    ]
     _assert_matches(ex, ref, keys)
     # Hand check of a few printed values (z1 = W1 x + b1 is exact in decimals).
     np.testing.assert_allclose(ex["z1"].ravel(), [1.35, 0.35, 0.6], atol=1e-12)
@@ -144,8 +172,25 @@ def test_seed000_xor_single_input_matches_numpy_and_finite_differences():
     ex = explain_problem(EXAMPLES / "seed000_xor.toml")
     x, Y = np.array([[1.0, 0.0]]), np.array([[1.0]])
     ref = reference(_xor_layers(), x, Y, "bce", lr=0.5)
-    keys = ["z1", "a1", "z2", "a2", "loss", "dL_da2", "delta2", "dW2", "db2", "dL_da1", "delta1", "dW1",
-            "db1", "W1_new", "b1_new", "W2_new", "b2_new"]
+    keys = [
+        "z1",
+        "a1",
+        "z2",
+        "a2",
+        "loss",
+        "dL_da2",
+        "delta2",
+        "dW2",
+        "db2",
+        "dL_da1",
+        "delta1",
+        "dW1",
+        "db1",
+        "W1_new",
+        "b1_new",
+        "W2_new",
+        "b2_new",
+    ]
     _assert_matches(ex, ref, keys)
     num = numeric_param_grads(_xor_layers(), x, Y, "bce")
     for key in ("dW1", "db1", "dW2", "db2"):
@@ -163,7 +208,9 @@ def test_seed000_xor_batch_matches_numpy_and_torch():
     _assert_matches(ex, ref, ["z1", "a1", "a2", "loss", "delta2", "delta1", "dW1", "db1", "dW2", "W1_new"])
     torch = pytest.importorskip("torch")
     model = load_problem(EXAMPLES / "seed000_xor_batch.toml").model
-    tm = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Tanh(), torch.nn.Linear(2, 1), torch.nn.Sigmoid())
+    tm = torch.nn.Sequential(
+        torch.nn.Linear(2, 2), torch.nn.Tanh(), torch.nn.Linear(2, 1), torch.nn.Sigmoid()
+    )
     tm = tm.double()
     with torch.no_grad():
         for key, value in model.state_dict().items():

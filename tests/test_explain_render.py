@@ -19,9 +19,15 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "explain"
 def _examples():
     out = [explain_problem(p) for p in sorted(EXAMPLES.glob("*.toml"))]
     model = ns.Sequential(ns.Linear(3, 4, rng=0), ns.LeakyReLU(0.2), ns.Linear(4, 3, rng=1))
-    out.append(ns.explain(model, np.ones((2, 3)), [0, 2], loss=ns.CrossEntropyLoss(), optimizer="adam", lr=0.01))
-    model2 = ns.Sequential(ns.Linear(2, 2, rng=2), ns.Activation.from_expression("x^2/2 - abs(x)"), ns.Linear(2, 1))
-    out.append(ns.explain(model2, [0.5, -2.0], 0.3, loss="mse", optimizer=lambda p: ns.SGD(p, lr=0.1, momentum=0.9)))
+    out.append(
+        ns.explain(model, np.ones((2, 3)), [0, 2], loss=ns.CrossEntropyLoss(), optimizer="adam", lr=0.01)
+    )
+    model2 = ns.Sequential(
+        ns.Linear(2, 2, rng=2), ns.Activation.from_expression("x^2/2 - abs(x)"), ns.Linear(2, 1)
+    )
+    out.append(
+        ns.explain(model2, [0.5, -2.0], 0.3, loss="mse", optimizer=lambda p: ns.SGD(p, lr=0.1, momentum=0.9))
+    )
     return out
 
 
@@ -65,7 +71,11 @@ def test_latex_document_compiles(ex, tmp_path):
     ex.save(tex)
     run = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert run.returncode == 0, run.stdout[-3000:]
     assert (tmp_path / "worked.pdf").stat().st_size > 1000
@@ -156,8 +166,9 @@ def test_markdown_renders_in_a_notebook(tmp_path):
     nb.cells = [
         nbformat.v4.new_code_cell(f"import sys; sys.path.insert(0, {str(src)!r})\nimport nnscratch as ns"),
         nbformat.v4.new_code_cell(
-            "model = ns.Sequential(ns.Linear.from_arrays([[0.4, 0.3], [0.6, 0.9], [0.2, 0.5]], [1, 1, 1]),\n"
-            "                      ns.Sigmoid(), ns.Linear.from_arrays([[0.2, 0.2, 0.8]], [0.5]), ns.Sigmoid())\n"
+            "w1 = [[0.4, 0.3], [0.6, 0.9], [0.2, 0.5]]\n"
+            "model = ns.Sequential(ns.Linear.from_arrays(w1, [1, 1, 1]), ns.Sigmoid(),\n"
+            "                      ns.Linear.from_arrays([[0.2, 0.2, 0.8]], [0.5]), ns.Sigmoid())\n"
             "ns.explain(model, [1, 1], 1, loss='l2', lr=0.1)"
         ),
     ]

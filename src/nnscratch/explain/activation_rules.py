@@ -69,7 +69,8 @@ def definition(act: Any) -> Note | None:
         return Note(
             r"$\sigma(x) = \frac{1}{1 + e^{-x}}$ and $\sigma'(x) = \sigma(x)\,(1 - \sigma(x))$, "
             r"so the derivative is computed from the output $a$.",
-            "σ(x) = 1/(1 + e^(−x)) and σ'(x) = σ(x)(1 − σ(x)), so the derivative is computed from the output a.",
+            "σ(x) = 1/(1 + e^(−x)) and σ'(x) = σ(x)(1 − σ(x)), so the derivative is computed from the "
+            "output a.",
         )
     if isinstance(act, Tanh):
         return Note(
@@ -87,7 +88,8 @@ def definition(act: Any) -> Note | None:
         return Note(
             rf"LeakyReLU with slope $s = {s}$: $f(x) = x$ for $x > 0$ and $s x$ otherwise; "
             r"$f'(x) = 1$ for $x > 0$ and $s$ for $x \le 0$.",
-            f"LeakyReLU with slope s = {s}: f(x) = x for x > 0 and s·x otherwise; f'(x) = 1 for x > 0 and s for x ≤ 0.",
+            f"LeakyReLU with slope s = {s}: f(x) = x for x > 0 and s·x otherwise; "
+            f"f'(x) = 1 for x > 0 and s for x ≤ 0.",
         )
     if isinstance(act, Softmax):
         return Note(
@@ -95,22 +97,27 @@ def definition(act: Any) -> Note | None:
             r"column (one column per sample) after subtracting the column's maximum, which does not "
             "change the result but keeps every exponential at most 1.",
             "softmax(z)_i = e^(z_i) / Σ_j e^(z_j), computed column by column (one column per sample) after "
-            "subtracting the column's maximum, which does not change the result but keeps every exponential ≤ 1.",
+            "subtracting the column's maximum, which does not change the result but keeps every "
+            "exponential ≤ 1.",
         )
     if is_symbolic(act):
         kinks = ", ".join(fmt_num(k, 6) for k in act.kinks)
         extra_m = (
-            rf" At the kink(s) $x = {kinks}$ the left derivative is used (e.g. $\operatorname{{ReLU}}'(0) = 0$)."
+            rf" At the kink(s) $x = {kinks}$ every step $\mathbf{{1}}[\cdot > 0]$ is taken as 0"
+            r" (so $\operatorname{ReLU}'(0) = 0$)."
             if kinks
             else ""
         )
         extra_t = (
-            f" At the kink(s) x = {kinks} the left derivative is used (e.g. ReLU'(0) = 0)." if kinks else ""
+            f" At the kink(s) x = {kinks} every step 1[· > 0] is taken as 0 (so ReLU'(0) = 0)."
+            if kinks
+            else ""
         )
         return Note(
             rf"Custom activation $f(x) = {act.latex}$; its derivative, found by sympy, is "
             rf"$f'(x) = {act.derivative_latex}$.{extra_m}",
-            f"Custom activation f(x) = {act.text}; its derivative, found by sympy, is f'(x) = {act.derivative_text}.{extra_t}",
+            f"Custom activation f(x) = {act.text}; its derivative, found by sympy, is "
+            f"f'(x) = {act.derivative_text}.{extra_t}",
         )
     if isinstance(act, Activation):
         return Note(

@@ -120,7 +120,8 @@ def loss_section(trace: Trace, nt: Notation, decimals: int) -> Section:
                     Note(
                         f"`{type(loss).__name__}` takes the logits $a^{{({nt.L})}}$ and applies "
                         f"${fn_l}$ itself, in a numerically stable form.",
-                        f"{type(loss).__name__} takes the logits {aL.text} and applies {fn_t} itself, in a numerically stable form.",
+                        f"{type(loss).__name__} takes the logits {aL.text} and applies {fn_t} itself, "
+                        "in a numerically stable form.",
                     )
                 ],
             )
@@ -345,15 +346,18 @@ def fused_note(trace: Trace) -> Note:
             "are fused in practice: no division by a tiny $\\hat{y}(1 - \\hat{y})$.",
             "Why ŷ − y: with ŷ = σ(z) and binary cross-entropy, ∂L/∂ŷ = (ŷ − y)/(ŷ(1 − ŷ)) and "
             "σ'(z) = ŷ(1 − ŷ); the product cancels to ŷ − y (times the 1/n of the mean). This is why the "
-            "sigmoid output and the cross-entropy loss are fused in practice: no division by a tiny ŷ(1 − ŷ).",
+            "sigmoid output and the cross-entropy loss are fused in practice: no division by a "
+            "tiny ŷ(1 − ŷ).",
         )
     return Note(
         r"Why $\hat{y} - y$: with $\hat{y} = \operatorname{softmax}(z)$ the Jacobian is "
         r"$\partial \hat{y}_k / \partial z_j = \hat{y}_k(\delta_{kj} - \hat{y}_j)$ and "
         r"$\partial L / \partial \hat{y}_k = -y_k / \hat{y}_k$, so "
-        r"$\partial L / \partial z_j = \sum_k -y_k(\delta_{kj} - \hat{y}_j) = \hat{y}_j \sum_k y_k - y_j = \hat{y}_j - y_j$ "
+        r"$\partial L / \partial z_j = \sum_k -y_k(\delta_{kj} - \hat{y}_j)"
+        r" = \hat{y}_j \sum_k y_k - y_j = \hat{y}_j - y_j$ "
         "because the target column sums to 1 (times the 1/N of the mean).",
-        "Why ŷ − y: with ŷ = softmax(z) the Jacobian is ∂ŷ_k/∂z_j = ŷ_k(δ_kj − ŷ_j) and ∂L/∂ŷ_k = −y_k/ŷ_k, so "
+        "Why ŷ − y: with ŷ = softmax(z) the Jacobian is ∂ŷ_k/∂z_j = ŷ_k(δ_kj − ŷ_j) and "
+        "∂L/∂ŷ_k = −y_k/ŷ_k, so "
         "∂L/∂z_j = Σ_k −y_k(δ_kj − ŷ_j) = ŷ_j·Σ_k y_k − y_j = ŷ_j − y_j because the target column sums to 1 "
         "(times the 1/N of the mean).",
     )

@@ -152,7 +152,10 @@ def _param_steps(
             _c(opt.eps),
             T(r"\right)", ")"),
         )
-        note = "Adam: bias-corrected running means of the gradient and of its square; ⊘ and √ act entry by entry."
+        note = (
+            "Adam: bias-corrected running means of the gradient and of its square; "
+            "⊘ and √ act entry by entry."
+        )
         steps.append(
             Step(
                 key,

@@ -1,4 +1,4 @@
-""""Check my work": compare a student's numbers with the engine and name the first wrong step.
+""" "Check my work": compare a student's numbers with the engine and name the first wrong step.
 
 The student gives answers by name (``"z1"``, ``"a1"``, ``"delta2"``, ``"dW1"``, ``"W1_new"``...,
 the keys of :meth:`WorkedExample.keys`) or a backward function; every given quantity is compared
@@ -112,15 +112,26 @@ class CheckReport:
     def to_markdown(self) -> str:
         from .render_markdown import render_step_markdown
 
-        out = ["## Check of your work", "", self._summary(), "", "| step | result | max error | quantity |",
-               "|---|---|---|---|"]
+        out = [
+            "## Check of your work",
+            "",
+            self._summary(),
+            "",
+            "| step | result | max error | quantity |",
+            "|---|---|---|---|",
+        ]
         for e in self.entries:
             out.append(f"| `{e.key}` | {'ok' if e.ok else '**wrong**'} | {e.max_error:.2e} | {e.title} |")
         first = self.first_wrong
         if first is not None:
             out += ["", f"### First wrong step: `{first.key}`", ""]
             out += [f"- {line}" for line in self._entry_lines(first)]
-            out += ["", "How it is computed:", "", render_step_markdown(self.worked.step(first.key), self.worked.decimals)]
+            out += [
+                "",
+                "How it is computed:",
+                "",
+                render_step_markdown(self.worked.step(first.key), self.worked.decimals),
+            ]
         return "\n".join(out) + "\n"
 
     def _repr_markdown_(self) -> str:
@@ -133,23 +144,29 @@ class CheckReport:
         return f"CheckReport(passed={self.passed}, checked={len(self.entries)}, wrong={self.wrong})"
 
 
-def _fit_shape(key: str, given: np.ndarray, expected: np.ndarray, layout: str) -> tuple[np.ndarray | None, str]:
+def _fit_shape(
+    key: str, given: np.ndarray, expected: np.ndarray, layout: str
+) -> tuple[np.ndarray | None, str]:
     """``given`` reshaped to ``expected``'s display shape, or None and why not."""
     if given.shape == expected.shape:
         return given, ""
     if given.size == expected.size and (expected.ndim < 2 or 1 in expected.shape):
         return given.reshape(expected.shape), ""  # a vector, in any orientation
-    is_weight = any(key.startswith(p) and key[len(p):len(p) + 1].isdigit() for p in _LAYOUT_KEYS)
+    is_weight = any(key.startswith(p) and key[len(p) : len(p) + 1].isdigit() for p in _LAYOUT_KEYS)
     if given.ndim == 2 and given.shape == expected.T.shape:
         if is_weight:
             other = "in_out" if layout == "out_in" else "out_in"
-            return None, (f"shape {given.shape} is the transpose of the expected {expected.shape} in layout "
-                          f"{layout!r}; if you write weights the other way, pass layout={other!r}.")
+            return None, (
+                f"shape {given.shape} is the transpose of the expected {expected.shape} in layout "
+                f"{layout!r}; if you write weights the other way, pass layout={other!r}."
+            )
         return given.T, "given with samples as rows; compared transposed."
     return None, f"shape {given.shape} does not fit the expected {expected.shape}."
 
 
-def _compare(key: str, title: str, order: int, expected: np.ndarray, raw: Any, tol: float, layout: str) -> EntryCheck:
+def _compare(
+    key: str, title: str, order: int, expected: np.ndarray, raw: Any, tol: float, layout: str
+) -> EntryCheck:
     try:
         given = np.asarray(as_array(raw, f"answers[{key!r}]"), dtype=np.float64)
     except DTypeError as exc:
@@ -166,7 +183,9 @@ def _compare(key: str, title: str, order: int, expected: np.ndarray, raw: Any, t
         (tuple(int(i) for i in idx), float(exp_1d[idx]), float(giv_1d[idx]))
         for idx in zip(*np.nonzero(bad), strict=True)
     ]
-    return EntryCheck(key, title, order, expected, fitted, not bad.any(), float(err.max(initial=0.0)), wrong, message)
+    return EntryCheck(
+        key, title, order, expected, fitted, not bad.any(), float(err.max(initial=0.0)), wrong, message
+    )
 
 
 def _student_params(worked: WorkedExample) -> dict[str, np.ndarray]:
@@ -221,8 +240,12 @@ def check_work(
     given: dict[str, Any] = {}
     if backward is not None:
         if not callable(backward):
-            raise DTypeError(f"backward must be a function backward(params, x, y) -> dict. Received: {backward!r}")
-        result = backward(_student_params(worked), np.array(x, dtype=np.float64), np.array(y, dtype=np.float64))
+            raise DTypeError(
+                f"backward must be a function backward(params, x, y) -> dict. Received: {backward!r}"
+            )
+        result = backward(
+            _student_params(worked), np.array(x, dtype=np.float64), np.array(y, dtype=np.float64)
+        )
         if not isinstance(result, Mapping):
             raise DTypeError(f"backward must return a dict of name -> value. Received: {describe(result)}")
         given.update(result)

@@ -17,8 +17,10 @@ from .worked import FORMATS
 
 
 def explain_command(
-    problem: Annotated[Path, typer.Argument(help="TOML problem file: network, weights, input, target, loss.")],
-    format: Annotated[  # noqa: A002 - the option is called --format
+    problem: Annotated[
+        Path, typer.Argument(help="TOML problem file: network, weights, input, target, loss.")
+    ],
+    format: Annotated[
         str, typer.Option("--format", "-f", help="Output format: md (Markdown + LaTeX math), latex or text.")
     ] = "md",
     out: Annotated[

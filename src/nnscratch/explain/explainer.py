@@ -84,14 +84,18 @@ def _mismatch_warning(trace: Trace) -> Note | None:
     act, loss = trace.layers[-1].activation, trace.loss_fn
     if isinstance(act, Softmax) and isinstance(loss, CrossEntropyLoss) and loss.from_logits:
         msg = (
-            "Warning: the network ends in Softmax but CrossEntropyLoss(from_logits=True) applies softmax again; "
+            "Warning: the network ends in Softmax but CrossEntropyLoss(from_logits=True) "
+            "applies softmax again; "
             "use CrossEntropyLoss(from_logits=False) after a Softmax layer."
         )
         return Note(
             msg.replace("CrossEntropyLoss(from_logits=True)", "`CrossEntropyLoss(from_logits=True)`"), msg
         )
     if isinstance(act, Sigmoid) and isinstance(loss, BCEWithLogitsLoss):
-        msg = "Warning: the network ends in Sigmoid but BCEWithLogitsLoss applies the sigmoid again; use BCELoss."
+        msg = (
+            "Warning: the network ends in Sigmoid but BCEWithLogitsLoss applies the sigmoid again; "
+            "use BCELoss."
+        )
         return Note(msg, msg)
     return None
 

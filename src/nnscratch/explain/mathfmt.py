@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +39,7 @@ class Mat:
         object.__setattr__(self, "value", np.asarray(value, dtype=np.float64))
 
 
-Token = Union[Tex, Mat]
+Token = Tex | Mat
 Line = tuple[Token, ...]
 
 

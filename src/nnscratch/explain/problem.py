@@ -47,11 +47,24 @@ from ..optim import OPTIMIZERS, Optimizer
 from .worked import WorkedExample
 
 _ACTIVATIONS = {
-    "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU, "leakyrelu": LeakyReLU,
-    "softmax": Softmax, "identity": Identity, "none": Identity, "linear": Identity,
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "leakyrelu": LeakyReLU,
+    "softmax": Softmax,
+    "identity": Identity,
+    "none": Identity,
+    "linear": Identity,
 }
-_LOSSES = {"mse": MSELoss, "l2": L2Loss, "bce": BCELoss, "bce_with_logits": BCEWithLogitsLoss,
-           "cross_entropy": CrossEntropyLoss, "ce": CrossEntropyLoss}
+_LOSSES = {
+    "mse": MSELoss,
+    "l2": L2Loss,
+    "bce": BCELoss,
+    "bce_with_logits": BCEWithLogitsLoss,
+    "cross_entropy": CrossEntropyLoss,
+    "ce": CrossEntropyLoss,
+}
 _OPTIMIZER_OPTIONS = {
     "sgd": {"momentum", "dampening", "weight_decay", "nesterov"},
     "gd": {"momentum", "dampening", "weight_decay", "nesterov"},
@@ -129,8 +142,16 @@ class Problem:
         from .explainer import explain
 
         try:
-            ex = explain(self.model, self.x, self.y, loss=self.loss, optimizer=self.optimizer,
-                         decimals=self.spec.decimals, layout=self.spec.layout, title=self.spec.title)
+            ex = explain(
+                self.model,
+                self.x,
+                self.y,
+                loss=self.loss,
+                optimizer=self.optimizer,
+                decimals=self.spec.decimals,
+                layout=self.spec.layout,
+                title=self.spec.title,
+            )
         except NNScratchError as exc:  # x, y and loss only meet in the engine
             raise ConfigError(f"{self.path}: x / y / loss do not fit together: {exc}") from exc
         if self.spec.description:
@@ -147,11 +168,29 @@ def _loc(parts: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+_UNION_TAGS = {"str", "ActivationSpec", "LossSpec"}
+_TYPE_ERRORS = {"string_type", "model_type"}
+
+
 def _pydantic_message(path: Path, exc: ValidationError) -> str:
+    """pydantic's errors as ``place: problem`` lines, one per mistake (union branches merged)."""
+    errors = exc.errors()
+
+    def split(err: Any) -> tuple[tuple[Any, ...], bool]:
+        loc = tuple(err["loc"])
+        cut = next((i for i, p in enumerate(loc) if p in _UNION_TAGS), None)
+        if cut is None:
+            return loc, False
+        return loc[:cut] + loc[cut + 1 :], err["type"] in _TYPE_ERRORS
+
     lines = []
-    for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in ("str", "ActivationSpec",
-                                                                                            "LossSpec"))))
+    for err in errors:
+        loc, branch_type_error = split(err)
+        if branch_type_error:
+            deeper = [e for e in errors if not split(e)[1] and tuple(split(e)[0][: len(loc)]) == loc]
+            if not deeper:  # no branch fits at all: one line for the field
+                lines.append(f"{_loc(loc)}: expected a string or a table. Received: {err.get('input')!r}")
+            continue
         if err["type"] == "extra_forbidden":
             lines.append(f"{_loc(loc[:-1])}: unknown key {loc[-1]!r}")
         elif err["type"] == "missing":
@@ -167,8 +206,10 @@ def _array(value: Any, where: str, path: Path) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ConfigError(f"{path}: {where}: expected a number or a (nested) list of numbers with rows of "
-                          f"equal length. Received: {value!r}") from None
+        raise ConfigError(
+            f"{path}: {where}: expected a number or a (nested) list of numbers with rows of "
+            f"equal length. Received: {value!r}"
+        ) from None
     if not np.isfinite(arr).all():
         raise ConfigError(f"{path}: {where}: holds a non-finite value. Received: {value!r}")
     return arr
@@ -177,7 +218,7 @@ def _array(value: Any, where: str, path: Path) -> np.ndarray:
 def _activation(spec: str | ActivationSpec, where: str, path: Path) -> Module | None:
     if isinstance(spec, ActivationSpec):
         if (spec.name is None) == (spec.expression is None):
-            raise ConfigError(f"{path}: {where}: give exactly one of name = \"...\" or expression = \"...\"")
+            raise ConfigError(f'{path}: {where}: give exactly one of name = "..." or expression = "..."')
         if spec.expression is not None:
             return _expression(spec.expression, where, path)
         name = spec.name.lower()
@@ -203,8 +244,10 @@ def _make(name: str) -> Module | None:
 
 def _unknown(name: str, where: str, path: Path) -> ConfigError:
     names = ", ".join(sorted(k for k in _ACTIVATIONS if k != "leakyrelu"))
-    return ConfigError(f"{path}: {where}: unknown activation {name!r}. Expected one of {names}, or a formula "
-                       "in x such as \"relu(x) + sin(x)\"")
+    return ConfigError(
+        f"{path}: {where}: unknown activation {name!r}. Expected one of {names}, or a formula "
+        'in x such as "relu(x) + sin(x)"'
+    )
 
 
 def _expression(text: str, where: str, path: Path) -> Module:
@@ -219,14 +262,18 @@ def _build_model(spec: ProblemSpec, path: Path) -> Sequential:
     if any(s < 1 for s in sizes):
         raise ConfigError(f"{path}: sizes: every size must be a positive integer. Received: {sizes}")
     if len(spec.layers) != len(sizes) - 1:
-        raise ConfigError(f"{path}: sizes = {sizes} describes {len(sizes) - 1} layer(s) but the file has "
-                          f"{len(spec.layers)} [[layers]] table(s)")
+        raise ConfigError(
+            f"{path}: sizes = {sizes} describes {len(sizes) - 1} layer(s) but the file has "
+            f"{len(spec.layers)} [[layers]] table(s)"
+        )
     modules: list[Module] = []
     for i, layer in enumerate(spec.layers):
         n_in, n_out = sizes[i], sizes[i + 1]
         where = f"layers[{i}].weight"
         if len({len(row) for row in layer.weight}) > 1:
-            raise ConfigError(f"{path}: {where}: rows have different lengths {[len(r) for r in layer.weight]}")
+            raise ConfigError(
+                f"{path}: {where}: rows have different lengths {[len(r) for r in layer.weight]}"
+            )
         w = _array(layer.weight, where, path)
         want = (n_out, n_in) if spec.layout == "out_in" else (n_in, n_out)
         if w.shape != want:
@@ -234,16 +281,20 @@ def _build_model(spec: ProblemSpec, path: Path) -> Sequential:
             hint = ""
             if w.shape == want[::-1]:
                 other = "in_out" if spec.layout == "out_in" else "out_in"
-                hint = f"; it looks transposed: did you mean layout = \"{other}\"?"
-            raise ConfigError(f"{path}: {where}: expected shape {want} {names} for a layer {n_in} -> {n_out} "
-                              f"(sizes = {sizes}, layout = \"{spec.layout}\"). Received: shape {w.shape}{hint}")
+                hint = f'; it looks transposed: did you mean layout = "{other}"?'
+            raise ConfigError(
+                f"{path}: {where}: expected shape {want} {names} for a layer {n_in} -> {n_out} "
+                f'(sizes = {sizes}, layout = "{spec.layout}"). Received: shape {w.shape}{hint}'
+            )
         weight = w if spec.layout == "out_in" else w.T
         bias = None
         if layer.bias is not None:
             bias = _array(layer.bias, f"layers[{i}].bias", path)
             if bias.shape != (n_out,):
-                raise ConfigError(f"{path}: layers[{i}].bias: expected {n_out} values (the layer's size). "
-                                  f"Received: {bias.size}")
+                raise ConfigError(
+                    f"{path}: layers[{i}].bias: expected {n_out} values (the layer's size). "
+                    f"Received: {bias.size}"
+                )
         modules.append(Linear.from_arrays(weight, bias))
         act = _activation(layer.activation, f"layers[{i}].activation", path)
         if act is not None:
@@ -261,16 +312,22 @@ def _build_loss(spec: ProblemSpec, model: Sequential, path: Path) -> Loss:
     if cls is CrossEntropyLoss:
         from_logits = not isinstance(last, Softmax) if loss.from_logits is None else loss.from_logits
         if from_logits and isinstance(last, Softmax):
-            raise ConfigError(f"{path}: loss: from_logits = true after a softmax layer would apply softmax twice; "
-                              "drop from_logits (or set it to false)")
+            raise ConfigError(
+                f"{path}: loss: from_logits = true after a softmax layer would apply softmax twice; "
+                "drop from_logits (or set it to false)"
+            )
         if not from_logits and not isinstance(last, Softmax):
-            raise ConfigError(f"{path}: loss: from_logits = false needs a softmax activation on the last layer")
+            raise ConfigError(
+                f"{path}: loss: from_logits = false needs a softmax activation on the last layer"
+            )
         return CrossEntropyLoss(loss.reduction, from_logits=from_logits)
     if loss.from_logits is not None:
         raise ConfigError(f"{path}: loss: from_logits only applies to cross_entropy")
     if cls is BCEWithLogitsLoss and isinstance(last, Sigmoid):
-        raise ConfigError(f"{path}: loss: bce_with_logits applies the sigmoid itself but the last layer already "
-                          "has activation \"sigmoid\"; use loss = \"bce\" or activation = \"identity\"")
+        raise ConfigError(
+            f"{path}: loss: bce_with_logits applies the sigmoid itself but the last layer already "
+            'has activation "sigmoid"; use loss = "bce" or activation = "identity"'
+        )
     return cls(loss.reduction)
 
 
@@ -278,13 +335,17 @@ def _build_optimizer(spec: ProblemSpec, model: Sequential, path: Path) -> Any:
     opt = spec.optimizer
     name = opt.name.lower()
     if name not in _OPTIMIZER_OPTIONS:
-        raise ConfigError(f"{path}: optimizer.name: unknown optimizer {opt.name!r}. Expected one of "
-                          f"{', '.join(sorted(_OPTIMIZER_OPTIONS))}")
+        raise ConfigError(
+            f"{path}: optimizer.name: unknown optimizer {opt.name!r}. Expected one of "
+            f"{', '.join(sorted(_OPTIMIZER_OPTIONS))}"
+        )
     options = {k: v for k, v in opt.model_dump().items() if k not in ("name", "lr") and v is not None}
     bad = sorted(set(options) - _OPTIMIZER_OPTIONS[name])
     if bad:
-        raise ConfigError(f"{path}: optimizer: {', '.join(bad)} do(es) not apply to {name!r} (it takes "
-                          f"{', '.join(sorted(_OPTIMIZER_OPTIONS[name]))})")
+        raise ConfigError(
+            f"{path}: optimizer: {', '.join(bad)} do(es) not apply to {name!r} (it takes "
+            f"{', '.join(sorted(_OPTIMIZER_OPTIONS[name]))})"
+        )
     cls = OPTIMIZERS[name]
     try:
         cls(model.parameters(), lr=opt.lr, **options)  # surface bad settings here, with their place
@@ -312,8 +373,10 @@ def parse_problem(text: str, path: str | Path = "<problem>") -> Problem:
     x = _array(spec.x, "x", path)
     n_in = spec.sizes[0]
     if not ((x.ndim == 1 and x.shape[0] == n_in) or (x.ndim == 2 and x.shape[1] == n_in)):
-        raise ConfigError(f"{path}: x: expected {n_in} values (sizes[0]) or a list of such samples. "
-                          f"Received: shape {x.shape}")
+        raise ConfigError(
+            f"{path}: x: expected {n_in} values (sizes[0]) or a list of such samples. "
+            f"Received: shape {x.shape}"
+        )
     y = _array(spec.y, "y", path)
     loss = _build_loss(spec, model, path)
     optimizer = _build_optimizer(spec, model, path)

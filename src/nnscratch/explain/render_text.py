@@ -82,5 +82,5 @@ def render_text(ex: WorkedExample) -> str:
         for note in sec.notes:
             out.extend(_note(note, ""))
         for step in sec.steps:
-            out += [""] + render_step(step, ex.decimals)
+            out += ["", *render_step(step, ex.decimals)]
     return "\n".join(out).rstrip() + "\n"

@@ -9,10 +9,10 @@ Allowed: the variable ``x`` (or ``z``), numbers, ``pi``, ``e``, ``+ - * / **`` (
 power), and the functions ``relu, sigmoid, tanh, exp, log, sin, cos, abs, max, min, softplus,
 sqrt, pow``.
 
-Kink convention (the derivative at a point where the function is not differentiable): the
-one-sided derivative from the left, as PyTorch does for ReLU — ``relu'(0) = 0``, the Heaviside
-step is ``H(0) = 0``, ``abs'(0) = sign(0) = 0``, and ``max(a, b)``/``min(a, b)`` at a tie use
-``H(0) = 0`` as well.
+Kink convention (the derivative at a point where the function is not differentiable): every
+step function in f' is 0 at its jump, ``H(0) = 0``. So ``relu'(0) = 0`` (as in PyTorch),
+``abs'(0) = sign(0) = 0``, and at a tie of ``max(a, b)`` / ``min(a, b)`` both branches' steps are 0
+(``max(x, 0.1*x)`` has derivative 0 at x = 0). The points where f' jumps are in ``.kinks``.
 """
 
 from __future__ import annotations
@@ -291,7 +291,7 @@ class SymbolicActivation(Activation):
         The same in plain text.
     sympy_expr, sympy_derivative : sympy.Expr
     kinks : tuple of float
-        Points where f' jumps; there the left derivative is used (``relu'(0) = 0``).
+        Points where f' jumps; there every step is 0 (``relu'(0) = 0``).
     """
 
     def __init__(self, expression: str, name: str | None = None, *, check: bool = True) -> None:

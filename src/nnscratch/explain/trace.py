@@ -186,7 +186,8 @@ def _prepare_xy(work: Sequential, x: Any, y: Any, loss: Loss, n_out: int) -> tup
         x_arr = x_arr.reshape(1, -1)
     if x_arr.ndim != 2:
         raise ShapeError(
-            f"x must be one sample (n_features,) or a small batch (N, n_features). Received: {describe(x_arr)}"
+            "x must be one sample (n_features,) or a small batch (N, n_features). "
+            f"Received: {describe(x_arr)}"
         )
     if x_arr.shape[0] > MAX_BATCH:
         raise ShapeError(
