@@ -308,3 +308,16 @@ def test_same_input_gives_the_same_worked_example():
     first = ns.explain(model, [1, 2, 3], 0.5, loss="mse").to_markdown()
     assert first == ns.explain(model, [1, 2, 3], 0.5, loss="mse").to_markdown()
     assert first != ns.explain(model, [1, 2, 4], 0.5, loss="mse").to_markdown()
+
+
+def test_one_sample_written_as_columns_like_on_paper():
+    model = ns.Sequential(ns.Linear(3, 2, rng=0), ns.Sigmoid(), ns.Linear(2, 2, rng=1), ns.Softmax())
+    flat = ns.explain(model, [1.0, 2.0, 3.0], [0.0, 1.0], loss="cross_entropy")
+    cols = ns.explain(model, [[1.0], [2.0], [3.0]], [[0.0], [1.0]], loss="cross_entropy")
+    assert flat.to_markdown() == cols.to_markdown()
+    np.testing.assert_array_equal(cols["x"], [[1.0], [2.0], [3.0]])
+
+
+def test_loss_can_be_passed_positionally():
+    model = ns.Sequential(ns.Linear(2, 1, rng=0), ns.Sigmoid())
+    assert ns.explain(model, [1, 2], 1, ns.BCELoss(), 0.5).trace.optimizer.lr == 0.5

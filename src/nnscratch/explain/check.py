@@ -201,7 +201,6 @@ def check_work(
     model: Any,
     x: Any,
     y: Any,
-    *,
     loss: Any,
     lr: float | None = None,
     optimizer: Any = None,

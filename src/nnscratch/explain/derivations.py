@@ -2,12 +2,11 @@
 
 The pages live in the package (``derivation_pages/*.md``, shipped in the wheel) and are the
 source of ``docs/derivations/``; regenerate the docs with
-``python -m nnscratch.explain.derivations docs/derivations``.
+``python -c "from nnscratch.explain.derivations import write_docs; write_docs('docs/derivations')"``.
 """
 
 from __future__ import annotations
 
-import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -102,8 +101,9 @@ def index_markdown() -> str:
         "`nnscratch.explain`. The same text is available in Python as `nnscratch.derivation(name)`",
         "and, for the layers of one worked example, as `ns.explain(...).derivations()`.",
         "",
-        "These files are generated from `src/nnscratch/explain/derivation_pages/` by",
-        "`python -m nnscratch.explain.derivations docs/derivations`; edit the package copy.",
+        "These files are generated from `src/nnscratch/explain/derivation_pages/` (edit those) by",
+        '`python -c "from nnscratch.explain.derivations import write_docs; '
+        "write_docs('docs/derivations')\"`.",
         "",
     ]
     lines += [f"- [{title}]({key}.md) — `derivation({key!r})`" for key, title in PAGES.items()]
@@ -123,8 +123,3 @@ def write_docs(folder: str | Path) -> list[Path]:
     readme.write_text(index_markdown(), encoding="utf-8")
     written.append(readme)
     return written
-
-
-if __name__ == "__main__":  # pragma: no cover - a maintenance command
-    for p in write_docs(sys.argv[1] if len(sys.argv) > 1 else "docs/derivations"):
-        print(p)

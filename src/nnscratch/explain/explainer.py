@@ -134,7 +134,6 @@ def explain(
     model: Any,
     x: Any,
     y: Any,
-    *,
     loss: Any,
     lr: float | None = None,
     optimizer: Any = None,
@@ -154,7 +153,7 @@ def explain(
         Linear layers, each optionally followed by one activation (Sigmoid, Tanh, ReLU,
         LeakyReLU, Softmax, Identity, or a custom / symbolic ``Activation``).
     x : array_like, shape (n_features,) or (N, n_features)
-        One sample or a small batch (N <= 16).
+        One sample (a column (n_features, 1) is accepted too) or a small batch (N <= 16).
     y : array_like
         The target: a number or row for one sample, or what the loss takes for a batch
         (class indices or one-hot rows for the cross-entropy).

@@ -179,11 +179,15 @@ def _make_optimizer(optimizer: Any, lr: float | None, user: Module, work: Module
     )
 
 
-def _prepare_xy(work: Sequential, x: Any, y: Any, loss: Loss, n_out: int) -> tuple[np.ndarray, Any]:
+def _prepare_xy(
+    work: Sequential, x: Any, y: Any, loss: Loss, n_in: int, n_out: int
+) -> tuple[np.ndarray, Any]:
     x_arr = work._prepare_input(x)
     single = x_arr.ndim == 1
     if single:
         x_arr = x_arr.reshape(1, -1)
+    elif x_arr.ndim == 2 and x_arr.shape == (n_in, 1) and n_in > 1:
+        x_arr = x_arr.T  # one sample written as a column vector, as on paper
     if x_arr.ndim != 2:
         raise ShapeError(
             "x must be one sample (n_features,) or a small batch (N, n_features). "
@@ -210,6 +214,8 @@ def _prepare_xy(work: Sequential, x: Any, y: Any, loss: Loss, n_out: int) -> tup
         and not (isinstance(loss, CrossEntropyLoss) and n_out == 1)
     ):
         y_arr = y_arr.reshape(1, -1)  # the target row of the single sample
+    elif y_arr.ndim == 2 and x_arr.shape[0] == 1 and y_arr.shape == (n_out, 1) and n_out > 1:
+        y_arr = y_arr.T  # the target of the single sample written as a column
     return x_arr, y_arr
 
 
@@ -221,13 +227,12 @@ def run_trace(
     model: Any, x: Any, y: Any, *, loss: Any, lr: float | None = None, optimizer: Any = None
 ) -> Trace:
     """Forward, loss, backward and one optimizer step on a float64 copy of ``model``."""
-    groups_user = group_layers(model)
+    group_layers(model)  # check the structure before copying anything
     work = model.copy().astype(np.float64)
     groups = group_layers(work)
     loss_fn = resolve_loss(loss, work)
     opt = _make_optimizer(optimizer, lr, model, work)
-    x_arr, y_arr = _prepare_xy(work, x, y, loss_fn, groups[-1][0].out_features)
-    del groups_user
+    x_arr, y_arr = _prepare_xy(work, x, y, loss_fn, groups[0][0].in_features, groups[-1][0].out_features)
 
     work.train()
     layers: list[LayerTrace] = []
