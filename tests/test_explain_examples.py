@@ -236,3 +236,11 @@ def test_check_work_accepts_the_seed002_answers_rounded_to_4_decimals():
     answers = {k: np.round(ex[k], 4) for k in ("z1", "a1", "z2", "a2", "delta2", "dW2", "dW1", "W1_new")}
     report = ns.check_work(problem.model, [1, 1], 1, loss="l2", lr=0.1, layout="in_out", answers=answers)
     assert report.passed, str(report)
+
+
+def test_rendered_example_files_are_up_to_date():
+    for path in sorted(EXAMPLES.glob("*.toml")):
+        rendered = path.with_suffix(".md")
+        assert rendered.read_text(encoding="utf-8") == explain_problem(path).to_markdown(), (
+            f"{rendered.name} is stale: see examples/explain/README.md to regenerate it"
+        )
