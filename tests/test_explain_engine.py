@@ -321,3 +321,53 @@ def test_one_sample_written_as_columns_like_on_paper():
 def test_loss_can_be_passed_positionally():
     model = ns.Sequential(ns.Linear(2, 1, rng=0), ns.Sigmoid())
     assert ns.explain(model, [1, 2], 1, ns.BCELoss(), 0.5).trace.optimizer.lr == 0.5
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: ns.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+        lambda p: ns.SGD(p, lr=0.1, momentum=0.5, dampening=0.3),
+        lambda p: ns.Adam(p, lr=0.01, weight_decay=0.1),
+        lambda p: ns.AdamW(p, lr=0.01),
+        lambda p: ns.RMSprop(p, lr=0.01, momentum=0.5),
+    ],
+)
+def test_other_optimizer_settings_render_and_match_the_engine(make):
+    rng = np.random.default_rng(8)
+    layers = _layers([2, 2, 1], ["tanh", "sigmoid"], rng)
+    model = _model(layers)
+    opt = make(model.parameters())
+    ex = ns.explain(model, [0.3, -0.4], 1.0, loss="bce", optimizer=opt)
+    lf = ns.BCELoss()
+    lf(model([[0.3, -0.4]]), [[1.0]])
+    model.backward(lf.backward())
+    opt.step()
+    np.testing.assert_allclose(ex["W1_new"], model.layers[0].weight.data, atol=1e-14)
+    for fmt in ("md", "latex", "text"):
+        assert "W^{(1)}" in ex.render(fmt) or "W⁽¹⁾" in ex.render(fmt)
+
+
+def test_parameters_outside_the_optimizer_stay_unchanged_and_layers_without_bias():
+    model = ns.Sequential(ns.Linear(2, 2, bias=False, rng=0), ns.Tanh(), ns.Linear(2, 1, rng=1))
+    opt = ns.SGD(model.layers[2].parameters(), lr=0.5)  # only the output layer is trained
+    ex = ns.explain(model, [1.0, -1.0], 0.5, loss="mse", optimizer=opt)
+    np.testing.assert_array_equal(ex["W1_new"], ex["W1"])
+    assert "b1" not in ex and "db1" not in ex
+    assert "Not in the optimizer: unchanged." in ex.to_text()
+    np.testing.assert_allclose(ex["W2_new"], ex["W2"] - 0.5 * ex["dW2"])
+
+
+def test_cross_entropy_sum_with_unnormalised_probability_targets_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    W, b = rng.normal(size=(3, 2)), rng.normal(size=3)
+    model = ns.Sequential(ns.Linear.from_arrays(W, b))
+    x, Y = rng.normal(size=(2, 2)), np.array([[0.5, 1.0, 0.5], [0.0, 0.3, 0.2]])
+    ex = ns.explain(model, x, Y, loss=ns.CrossEntropyLoss(reduction="sum"))
+    Wt, bt = torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(torch.tensor(x) @ Wt.T + bt, torch.tensor(Y), reduction="sum")
+    loss.backward()
+    np.testing.assert_allclose(ex.loss, loss.item(), rtol=1e-12)
+    np.testing.assert_allclose(ex["dW1"], Wt.grad.numpy(), atol=1e-12)
+    assert "target total" in ex.to_text()

@@ -244,3 +244,11 @@ def test_rendered_example_files_are_up_to_date():
         assert rendered.read_text(encoding="utf-8") == explain_problem(path).to_markdown(), (
             f"{rendered.name} is stale: see examples/explain/README.md to regenerate it"
         )
+
+
+def test_example_networks_pass_gradcheck():
+    for path in sorted(EXAMPLES.glob("*.toml")):
+        problem = load_problem(path)
+        x = problem.x if problem.x.ndim == 2 else problem.x[None, :]
+        report = ns.gradcheck(problem.model, x)
+        assert report.passed, f"{path.name}\n{report}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..losses import BCEWithLogitsLoss, CrossEntropyLoss
 from . import activation_rules as act_rules
-from .mathfmt import Line, Mat, T, Tex, num, paren_num
+from .mathfmt import Line, Mat, T, Tex, latex_num, num, paren_num
 from .notation import Notation
 from .steps import Note, Section, Step, line
 from .trace import LayerTrace, Trace
@@ -141,12 +141,12 @@ def _a_details(lt: LayerTrace, nt: Notation, decimals: int) -> list[Line]:
     out: list[Line] = []
     z = lt.z[0]
     if isinstance(act, act_rules.Softmax):
-        denom_l = " + ".join(f"e^{{{paren_num(v, decimals, latex=True)}}}" for v in z)
+        denom_l = " + ".join(f"e^{{{latex_num(v, decimals)}}}" for v in z)
         denom_t = " + ".join(f"e^{paren_num(v, decimals, latex=False)}" for v in z)
         for j, v in enumerate(z):
             lhs = Tex(f"a^{{({l})}}_{{{j + 1}}}", f"a{nt.superscript(l)}_{j + 1}")
             frac = Tex(
-                r"\frac{e^{" + paren_num(v, decimals, latex=True) + "}}{" + denom_l + "}",
+                r"\frac{e^{" + latex_num(v, decimals) + "}}{" + denom_l + "}",
                 f"e^{paren_num(v, decimals, latex=False)} / ({denom_t})",
             )
             out.append((lhs, T(" = "), frac, T(" = "), num(lt.a[0, j], decimals)))
