@@ -371,3 +371,21 @@ def test_cross_entropy_sum_with_unnormalised_probability_targets_matches_torch()
     np.testing.assert_allclose(ex.loss, loss.item(), rtol=1e-12)
     np.testing.assert_allclose(ex["dW1"], Wt.grad.numpy(), atol=1e-12)
     assert "target total" in ex.to_text()
+
+
+def test_plain_user_activation_matches_its_symbolic_twin():
+    plain = ns.Activation(lambda z: np.maximum(z, 0) + np.sin(z), lambda z: (z > 0) + np.cos(z), name="relu_sin")
+    symbolic = ns.Activation.from_expression("relu(x) + sin(x)")
+    rng = np.random.default_rng(12)
+    W1, b1, W2, b2 = rng.normal(size=(3, 2)), rng.normal(size=3), rng.normal(size=(1, 3)), rng.normal(size=1)
+
+    def net(act):
+        return ns.Sequential(ns.Linear.from_arrays(W1, b1), act, ns.Linear.from_arrays(W2, b2))
+
+    a = ns.explain(net(plain), [0.4, -0.9], 0.2, loss="l2")
+    b = ns.explain(net(symbolic), [0.4, -0.9], 0.2, loss="l2")
+    for key in a.keys():
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-12, err_msg=key)
+    md = a.to_markdown()
+    assert r"\operatorname{relu\ sin}\left(z^{(1)}\right)" in md and r"\operatorname{relu\ sin}'" in md
+    assert "relu_sin'(z⁽¹⁾)" in a.to_text()
