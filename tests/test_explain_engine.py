@@ -374,7 +374,9 @@ def test_cross_entropy_sum_with_unnormalised_probability_targets_matches_torch()
 
 
 def test_plain_user_activation_matches_its_symbolic_twin():
-    plain = ns.Activation(lambda z: np.maximum(z, 0) + np.sin(z), lambda z: (z > 0) + np.cos(z), name="relu_sin")
+    plain = ns.Activation(
+        lambda z: np.maximum(z, 0) + np.sin(z), lambda z: (z > 0) + np.cos(z), name="relu_sin"
+    )
     symbolic = ns.Activation.from_expression("relu(x) + sin(x)")
     rng = np.random.default_rng(12)
     W1, b1, W2, b2 = rng.normal(size=(3, 2)), rng.normal(size=3), rng.normal(size=(1, 3)), rng.normal(size=1)
