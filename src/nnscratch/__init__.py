@@ -22,6 +22,7 @@ from .errors import (
     StateDictError,
     StateError,
 )
+from .explain import WorkedExample, check_work, derivation, explain
 from .gradcheck import GradcheckError, GradcheckReport, gradcheck
 from .layers import (
     Activation,
@@ -96,10 +97,14 @@ __all__ = [
     "StateError",
     "StepLR",
     "Tanh",
+    "WorkedExample",
     "__version__",
     "as_generator",
+    "check_work",
+    "derivation",
     "errors",
     "evaluate",
+    "explain",
     "fit",
     "gradcheck",
     "init",

@@ -228,6 +228,18 @@ class Activation(Module):
         self.name = str(name)
         self.kinks = tuple(kinks)
 
+    @classmethod
+    def from_expression(cls, expression: str, name: str | None = None) -> Activation:
+        """An activation from a formula in ``x``, e.g. ``"relu(x) + sin(x)"``; sympy derives f'.
+
+        The result keeps ``expression``, ``latex`` and ``derivative_latex``, and is gradchecked
+        when created. See :mod:`nnscratch.explain.symbolic` for the allowed functions and the
+        kink convention (``relu'(0) = 0``). Needs sympy (``pip install 'nnscratch[explain]'``).
+        """
+        from ..explain.symbolic import from_expression
+
+        return from_expression(expression, name=name)
+
     def _apply(self, func: Callable[[np.ndarray], np.ndarray], z: np.ndarray, what: str) -> Any:
         out = np.asarray(func(z))
         if out.shape != z.shape:
