@@ -55,15 +55,18 @@ def explain_parameter(session: Session, body: dict[str, Any]) -> dict[str, Any]:
     def factor(v: float) -> str:  # a negative factor in a product gets parentheses
         return f"({d4(v)})" if v < 0 else d4(v)
 
-    lines = [f"Sample {sample}: x = ({d4(x[0, 0])}, {d4(x[0, 1])}), label {int(session.y_train[sample])}", ""]
+    label = int(session.y_train[sample])
+    lines = [f"Sample {sample}: x = ({d4(x[0, 0])}, {d4(x[0, 1])}), label {label}", ""]
     if kind == "weight":
         grad = np.asarray(worked.step(f"dW{n}").value)[i, j]
         new = W[i, j] - lr * grad
         lines += [
             f"Weight W⁽{n}⁾[{i},{j}] connects unit {j} of layer {n - 1} to unit {i} of layer {n}.",
             f"  W⁽{n}⁾[{i},{j}] = {MARK}{d4(W[i, j])}{MARK}",
-            f"  ∂L/∂W⁽{n}⁾[{i},{j}] = δ⁽{n}⁾_{i} · a⁽{n - 1}⁾_{j} = {factor(delta[i])} · {factor(prev[j])} = {MARK}{d4(grad)}{MARK}",
-            f"  plain gradient step: W − η ∂L/∂W = {d4(W[i, j])} − {lr:g}·{factor(grad)} = {MARK}{d4(new)}{MARK}",
+            f"  ∂L/∂W⁽{n}⁾[{i},{j}] = δ⁽{n}⁾_{i} · a⁽{n - 1}⁾_{j} = {factor(delta[i])} · {factor(prev[j])}"
+            f" = {MARK}{d4(grad)}{MARK}",
+            f"  plain gradient step: W − η ∂L/∂W = {d4(W[i, j])} − {lr:g}·{factor(grad)}"
+            f" = {MARK}{d4(new)}{MARK}",
         ]
     else:
         b = linears[layer].bias.data
@@ -72,7 +75,8 @@ def explain_parameter(session: Session, body: dict[str, Any]) -> dict[str, Any]:
             f"Bias b⁽{n}⁾[{i}] of unit {i} in layer {n}.",
             f"  b⁽{n}⁾[{i}] = {MARK}{d4(b[i])}{MARK}",
             f"  ∂L/∂b⁽{n}⁾[{i}] = δ⁽{n}⁾_{i} = {MARK}{d4(grad)}{MARK}",
-            f"  plain gradient step: b − η ∂L/∂b = {d4(b[i])} − {lr:g}·{factor(grad)} = {MARK}{d4(b[i] - lr * grad)}{MARK}",
+            f"  plain gradient step: b − η ∂L/∂b = {d4(b[i])} − {lr:g}·{factor(grad)}"
+            f" = {MARK}{d4(b[i] - lr * grad)}{MARK}",
         ]
     if c.optimizer != "sgd" or c.l2:
         lines.append(
