@@ -8,6 +8,7 @@ history = ns.fit(model, X, y, loss=ns.BCELoss(), optimizer=ns.SGD(model.paramete
 
 from . import errors, init
 from .backend import as_generator
+from .checkpoint import ModelCheckpoint, load_checkpoint, save_checkpoint
 from .errors import (
     ConfigError,
     DataError,
@@ -23,6 +24,7 @@ from .errors import (
     StateError,
 )
 from .gradcheck import GradcheckError, GradcheckReport, gradcheck
+from .io import load, load_with_info, register_activation, save
 from .layers import (
     Activation,
     Identity,
@@ -79,6 +81,7 @@ __all__ = [
     "Linear",
     "Loss",
     "MSELoss",
+    "ModelCheckpoint",
     "ModelFileError",
     "Module",
     "MultiStepLR",
@@ -103,6 +106,12 @@ __all__ = [
     "fit",
     "gradcheck",
     "init",
+    "load",
+    "load_checkpoint",
+    "load_with_info",
     "predict",
     "predict_proba",
+    "register_activation",
+    "save",
+    "save_checkpoint",
 ]

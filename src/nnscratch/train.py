@@ -151,6 +151,9 @@ def fit(
     seed: int | np.random.Generator | None = None,
     progress: bool = False,
     verbose: int = 0,
+    resume: str | Path | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 1,
 ) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch :class:`History`.
 
@@ -183,6 +186,11 @@ def fit(
         Show a progress bar (not yet implemented: reserved).
     verbose : int
         Print the loss every ``verbose`` epochs (0: silent).
+    resume : path, optional
+        Continue the run saved in this checkpoint (weights, optimizer, scheduler, generator,
+        history, epoch): the result is bit-identical to an uninterrupted run.
+    checkpoint, checkpoint_every : path, int
+        Save a checkpoint there every ``checkpoint_every`` epochs (see ``ModelCheckpoint``).
 
     The recorded epoch loss is the loss *before* that epoch's update(s), averaged over batches.
     A NaN or infinite loss raises :class:`DivergenceError` naming the epoch.
@@ -201,7 +209,15 @@ def fit(
     rng = as_generator(seed)
     classify = _is_classifier_loss(loss)
     cbs: list[Callback] = [as_callback(cb) for cb in callbacks]
+    if checkpoint is not None:
+        from .checkpoint import ModelCheckpoint
+
+        cbs.append(ModelCheckpoint(checkpoint, every=checkpoint_every))
     state = FitState(model=model, optimizer=opt, loss=loss, history=History(), rng=rng, epochs=epochs)
+    if resume is not None:
+        from .checkpoint import resume_from
+
+        resume_from(resume, state)  # the loop below starts after the checkpoint's epoch
     model.train()
     for cb in cbs:
         cb.on_train_begin(state)

@@ -1,0 +1,427 @@
+"""Training checkpoints: everything needed to continue a run exactly where it stopped.
+
+A checkpoint is the same container as a model file (``.npz`` arrays plus a JSON header, never a
+pickle) holding the model, the optimizer's state (momentum buffers, Adam moments, step count,
+hyperparameters), the learning-rate scheduler, the shuffling generator's ``bit_generator`` state
+(and those of layers holding their own generator, e.g. dropout), the epoch and the history.
+Resuming from it continues bit for bit as if the run had never stopped::
+
+    ns.fit(model, X, y, loss=..., optimizer=opt, epochs=100, seed=0, checkpoint="run.ckpt")
+    # ... killed at epoch 37; later, with the same model/optimizer construction:
+    ns.fit(model, X, y, loss=..., optimizer=opt, epochs=100, seed=0, resume="run.ckpt")
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from ._architecture import to_config
+from ._container import open_container, write_container
+from .callbacks import Callback, FitState
+from .errors import DTypeError, HyperparameterError, ModelFileError, StateDictError
+from .io import build_model, check_format, describe_model, history_from_json, history_to_json
+from .module import Module
+from .optim import LRScheduler, Optimizer
+from .train import History
+
+FORMAT = "nnscratch-checkpoint"
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+_KEYS = {
+    "format", "format_version", "library_version", "model", "optimizer", "scheduler", "rng",
+    "module_rngs", "epoch", "history", "meta",
+}  # fmt: skip
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint; :meth:`restore` puts it back into a training run."""
+
+    model: Module
+    epoch: int
+    history: History
+    optimizer_state: dict[str, Any] | None = None
+    scheduler_state: dict[str, Any] | None = None
+    rng_state: dict[str, Any] | None = None
+    module_rng_states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    source: str = "checkpoint"
+
+    def restore(self, state: FitState) -> None:
+        """Load weights, optimizer, scheduler, generators, history and epoch into ``state``.
+
+        ``state.model`` must have the checkpoint's architecture and ``state.optimizer`` its
+        optimizer type; both keep their identity (updated in place).
+        """
+        src = self.source
+        model = state.model
+        if to_config(model) != to_config(self.model):
+            raise ModelFileError(
+                f"{src} was saved from a different architecture than the model being trained."
+            )
+        model.load_state_dict(self.model.state_dict())
+        if self.optimizer_state is not None and state.optimizer is not None:
+            _restore_optimizer(state.optimizer, model, self.optimizer_state, src)
+        scheduler = _scheduler_of(state)
+        if self.scheduler_state is not None and scheduler is not None:
+            _restore_scheduler(scheduler, self.scheduler_state, src)
+        if self.rng_state is not None and isinstance(state.rng, np.random.Generator):
+            _restore_generator(state.rng, self.rng_state, src, "the shuffling generator")
+        generators = dict(_module_generators(model))
+        for key, saved in self.module_rng_states.items():
+            if key not in generators:
+                raise ModelFileError(f"{src}: the model has no random generator {key!r} to restore.")
+            _restore_generator(generators[key], saved, src, key)
+        state.history.epoch[:] = self.history.epoch
+        state.history.history.clear()
+        state.history.history.update({k: list(v) for k, v in self.history.history.items()})
+        state.epoch = self.epoch
+
+
+# -- saving ----------------------------------------------------------------------------------------
+def save_checkpoint(
+    path: str | os.PathLike[str] | IO[bytes],
+    state: FitState | Mapping[str, Any],
+    *,
+    scheduler: LRScheduler | None = None,
+    meta: dict[str, Any] | None = None,
+    compress: bool = False,
+) -> Path | None:
+    """Write a checkpoint of a training run, atomically.
+
+    Parameters
+    ----------
+    path : str, PathLike or binary file object
+    state : FitState or mapping
+        A callback's ``FitState``, or a dict with ``model`` and optionally ``optimizer``,
+        ``scheduler``, ``rng`` (the shuffling ``numpy.random.Generator``), ``epoch`` (the last
+        completed epoch) and ``history``.
+    scheduler : LRScheduler, optional
+        Overrides the state's scheduler.
+    meta : dict, optional
+        Free-form JSON metadata.
+    """
+    get = state.get if isinstance(state, Mapping) else lambda k, d=None: getattr(state, k, d)
+    model = get("model")
+    if not isinstance(model, Module):
+        raise DTypeError(f"save_checkpoint needs state.model to be a Module. Received: {model!r:.80}")
+    model_header, arrays = describe_model(model, prefix="model/")
+    optimizer, rng = get("optimizer"), get("rng")
+    scheduler = scheduler if scheduler is not None else _scheduler_of(state)
+    epoch = get("epoch", 0) or 0
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+        raise DTypeError(f"state.epoch must be an integer >= 0. Received: {epoch!r}")
+    header: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": 1,
+        "library_version": _library_version(),
+        "model": model_header,
+        "optimizer": None,
+        "scheduler": None if scheduler is None else scheduler.state_dict(),
+        "rng": None if rng is None else _generator_state(rng),
+        "module_rngs": {k: _generator_state(g) for k, g in _module_generators(model)},
+        "epoch": int(epoch),
+        "history": history_to_json(get("history")),
+        "meta": dict(meta or {}),
+    }
+    if optimizer is not None:
+        header["optimizer"], opt_arrays = _optimizer_header(optimizer, model)
+        arrays.update(opt_arrays)
+    return write_container(path, header, arrays, compress=compress)
+
+
+def _optimizer_header(opt: Optimizer, model: Module) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    if not isinstance(opt, Optimizer):
+        raise DTypeError(f"state.optimizer must be an nnscratch Optimizer. Received: {opt!r:.80}")
+    names = {id(p): name for name, p in model.named_parameters()}
+    sd = opt.state_dict()
+    param_names, keys, arrays = [], {}, {}
+    for p, entry in zip(opt.params, sd["state"], strict=True):
+        if id(p) not in names:
+            raise ModelFileError(
+                "the optimizer holds a parameter that is not in the model; cannot checkpoint it."
+            )
+        name = names[id(p)]
+        param_names.append(name)
+        keys[name] = sorted(entry)
+        arrays.update({f"optimizer/{name}/{k}": np.asarray(v) for k, v in entry.items()})
+    header = {
+        "type": sd["type"],
+        "hyperparameters": sd["hyperparameters"],
+        "step_count": sd["step_count"],
+        "params": param_names,
+        "state_keys": keys,
+    }
+    return header, arrays
+
+
+def _generator_state(gen: Any) -> dict[str, Any]:
+    if not isinstance(gen, np.random.Generator):
+        raise DTypeError(f"state.rng must be a numpy.random.Generator. Received: {gen!r:.80}")
+    state = gen.bit_generator.state
+    if state.get("bit_generator") not in _BIT_GENERATORS:
+        raise DTypeError(
+            f"cannot checkpoint a {state.get('bit_generator')} generator; use one of {_BIT_GENERATORS}"
+        )
+    return state
+
+
+def _module_generators(model: Module, prefix: str = "") -> Iterator[tuple[str, np.random.Generator]]:
+    """Generators held by layers (e.g. a dropout mask stream), keyed ``"<layer path>.<attribute>"``."""
+    for attr, value in vars(model).items():
+        if isinstance(value, np.random.Generator):
+            yield prefix + attr, value
+    for name, child in model.named_children():
+        yield from _module_generators(child, f"{prefix}{name}.")
+
+
+def _scheduler_of(state: Any) -> LRScheduler | None:
+    if isinstance(state, Mapping):
+        return state.get("scheduler")
+    sched = getattr(state, "scheduler", None)
+    if sched is None and isinstance(getattr(state, "extra", None), dict):
+        sched = state.extra.get("scheduler")
+    return sched
+
+
+def _library_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+# -- loading ---------------------------------------------------------------------------------------
+def load_checkpoint(path: str | os.PathLike[str] | IO[bytes]) -> Checkpoint:
+    """Read and validate a checkpoint (same guarantees as :func:`nnscratch.load`)."""
+    with open_container(path) as c:
+        h, src = c.header, c.source
+        check_format(h, src, FORMAT)
+        unknown = sorted(set(h) - _KEYS)
+        if unknown:
+            raise ModelFileError(f"{src}: the header has unknown fields {unknown}.")
+        if not isinstance(h.get("model"), dict):
+            raise ModelFileError(f"{src}: the header's 'model' must be an object.")
+        model_specs = {k: s for k, s in c.specs.items() if k.startswith("model/")}
+        opt_specs = {k: s for k, s in c.specs.items() if k.startswith("optimizer/")}
+        stray = sorted(set(c.specs) - set(model_specs) - set(opt_specs))
+        if stray:
+            raise ModelFileError(f"{src}: unexpected arrays {stray}.")
+        model = build_model(c, h["model"], prefix="model/")
+        optimizer = _read_optimizer(c, opt_specs, h.get("optimizer"), model, src)
+        epoch = h.get("epoch")
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ModelFileError(f"{src}: epoch must be an integer >= 0. Received: {epoch!r:.40}")
+        history = history_from_json(h.get("history"), src) or History()
+        for key in ("scheduler", "rng"):
+            if h.get(key) is not None and not isinstance(h[key], dict):
+                raise ModelFileError(f"{src}: {key!r} must be an object or null.")
+        module_rngs, meta = h.get("module_rngs", {}), h.get("meta", {})
+        if not isinstance(module_rngs, dict) or not all(isinstance(v, dict) for v in module_rngs.values()):
+            raise ModelFileError(f"{src}: 'module_rngs' must map layer paths to generator states.")
+        if not isinstance(meta, dict):
+            raise ModelFileError(f"{src}: 'meta' must be an object.")
+        ckpt = Checkpoint(
+            model, epoch, history, optimizer, h.get("scheduler"), h.get("rng"), module_rngs, meta, src
+        )
+    # Check the generator states now, on throwaway generators, so a bad file fails at load time.
+    for key, saved in [("rng", ckpt.rng_state), *module_rngs.items()]:
+        if saved is not None:
+            _restore_generator(None, saved, src, key)
+    return ckpt
+
+
+def _read_optimizer(
+    c: Any, specs: dict[str, Any], header: Any, model: Module, src: str
+) -> dict[str, Any] | None:
+    if header is None:
+        if specs:
+            raise ModelFileError(f"{src}: optimizer arrays without an optimizer header.")
+        return None
+    fields = {"type", "hyperparameters", "step_count", "params", "state_keys"}
+    if not isinstance(header, dict) or set(header) != fields:
+        raise ModelFileError(f"{src}: the optimizer header must have exactly the fields {sorted(fields)}.")
+    params = dict(model.named_parameters())
+    names, keys, step = header["params"], header["state_keys"], header["step_count"]
+    if (
+        not isinstance(header["type"], str)
+        or not isinstance(header["hyperparameters"], dict)
+        or isinstance(step, bool)
+        or not isinstance(step, int)
+        or step < 0
+        or not isinstance(names, list)
+        or not all(isinstance(n, str) and n in params for n in names)
+        or len(set(names)) != len(names)
+        or not isinstance(keys, dict)
+        or set(keys) != set(names)
+        or not all(isinstance(k, list) and all(isinstance(s, str) for s in k) for k in keys.values())
+    ):
+        raise ModelFileError(f"{src}: the optimizer header is malformed.")
+    expected = {f"optimizer/{n}/{k}": params[n] for n in names for k in keys[n]}
+    if set(expected) != set(specs):
+        raise ModelFileError(
+            f"{src}: optimizer arrays do not match the header: missing {sorted(set(expected) - set(specs))}, "
+            f"unexpected {sorted(set(specs) - set(expected))}."
+        )
+    for key, p in expected.items():
+        spec = specs[key]
+        if spec.shape not in (p.shape, ()) or spec.dtype.kind != "f":
+            raise ModelFileError(
+                f"{src}: optimizer array {key!r} has shape {spec.shape} and dtype {spec.dtype}; "
+                f"expected floats of shape {p.shape}."
+            )
+    states = {n: {k: c.read(f"optimizer/{n}/{k}") for k in keys[n]} for n in names}
+    for n, entry in states.items():
+        for k, arr in entry.items():
+            if not np.isfinite(arr).all():
+                raise ModelFileError(f"{src}: optimizer state {n}/{k} holds NaN or infinite values.")
+    return {**header, "by_name": states}
+
+
+def _restore_optimizer(opt: Optimizer, model: Module, saved: dict[str, Any], src: str) -> None:
+    if saved["type"] != type(opt).__name__:
+        raise ModelFileError(
+            f"{src} holds {saved['type']} state; the run's optimizer is {type(opt).__name__}."
+        )
+    names = {id(p): name for name, p in model.named_parameters()}
+    order = [names.get(id(p)) for p in opt.params]
+    if None in order or sorted(order) != sorted(saved["params"]):
+        raise ModelFileError(
+            f"{src}: the optimizer's parameters do not match the checkpoint's {saved['params']}."
+        )
+    allowed = opt.hyperparameters()
+    hyper = {}
+    for key, value in saved["hyperparameters"].items():
+        if key not in allowed or not _is_number_or_numbers(value):
+            raise ModelFileError(f"{src}: unexpected optimizer hyperparameter {key!r:.40}={value!r:.40}.")
+        hyper[key] = tuple(value) if isinstance(value, list) else value
+    try:
+        opt.load_state_dict(
+            {
+                "type": saved["type"],
+                "hyperparameters": hyper,
+                "step_count": saved["step_count"],
+                "state": [saved["by_name"][name] for name in order],
+            }
+        )
+    except StateDictError as exc:
+        raise ModelFileError(f"{src}: {exc}") from exc
+
+
+def _is_number_or_numbers(value: Any) -> bool:
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and (isinstance(v, bool) or math.isfinite(v))
+
+    return number(value) or (isinstance(value, list) and len(value) <= 16 and all(number(v) for v in value))
+
+
+def _restore_scheduler(scheduler: LRScheduler, saved: dict[str, Any], src: str) -> None:
+    if saved.get("type") != type(scheduler).__name__:
+        raise ModelFileError(
+            f"{src} holds {saved.get('type')!r:.40} scheduler state; the run uses {type(scheduler).__name__}."
+        )
+    if not all(_is_number_or_numbers(v) or k == "type" for k, v in saved.items()):
+        raise ModelFileError(f"{src}: scheduler state must hold numbers only.")
+    try:
+        scheduler.load_state_dict(saved)
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise ModelFileError(f"{src}: cannot restore the scheduler ({exc}).") from exc
+
+
+def _restore_generator(gen: np.random.Generator | None, saved: dict[str, Any], src: str, what: str) -> None:
+    """Set ``gen``'s bit generator state in place (``gen=None``: only check that it is valid)."""
+    kind = saved.get("bit_generator")
+    if kind not in _BIT_GENERATORS:
+        raise ModelFileError(f"{src}: {what} has an unknown bit generator {kind!r:.40}.")
+    if gen is None:
+        gen = np.random.Generator(getattr(np.random, kind)())
+    elif type(gen.bit_generator).__name__ != kind:
+        raise ModelFileError(
+            f"{src}: {what} was a {kind}; the run's is a {type(gen.bit_generator).__name__}."
+        )
+    try:
+        gen.bit_generator.state = saved
+    except (KeyError, TypeError, ValueError, OverflowError, IndexError) as exc:
+        raise ModelFileError(f"{src}: {what}'s saved state is invalid ({exc}).") from exc
+
+
+def resume_from(path: str | os.PathLike[str], state: FitState) -> None:
+    """Used by ``fit(resume=path)``: load the checkpoint at ``path`` into the run's state."""
+    load_checkpoint(path).restore(state)
+
+
+# -- the callback ----------------------------------------------------------------------------------
+class ModelCheckpoint(Callback):
+    """Save a checkpoint every ``every`` epochs (and at the end), for ``fit(..., resume=path)``.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Where to write; may contain ``{epoch}`` (e.g. ``"run-{epoch:04d}.ckpt"``) to keep one
+        file per epoch instead of replacing a single file.
+    every : int
+        Save after every ``every``-th epoch.
+    save_last : bool
+        Also save after the final epoch (or early stop), whatever ``every`` says.
+    monitor, mode : str
+        With ``save_best_only``: save only when ``logs[monitor]`` improves (``mode="min"`` for
+        losses, ``"max"`` for accuracies, ``"auto"`` guesses from the name).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        every: int = 1,
+        *,
+        save_last: bool = True,
+        save_best_only: bool = False,
+        monitor: str = "loss",
+        mode: str = "auto",
+        compress: bool = False,
+    ) -> None:
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise HyperparameterError(f"every must be an integer >= 1. Received: every={every!r}")
+        if mode not in ("auto", "min", "max"):
+            raise HyperparameterError(f"mode must be 'auto', 'min' or 'max'. Received: mode={mode!r}")
+        self.path, self.every, self.save_last, self.compress = path, every, save_last, compress
+        self.save_best_only, self.monitor = save_best_only, monitor
+        self.mode = mode if mode != "auto" else ("max" if "acc" in monitor or "score" in monitor else "min")
+        self.best: float | None = None
+        self.last_saved_epoch: int | None = None
+        self.saved: list[Path] = []
+
+    def _target(self, epoch: int) -> Path:
+        return Path(str(self.path).format(epoch=epoch))
+
+    def _save(self, state: FitState) -> None:
+        target = self._target(state.epoch)
+        save_checkpoint(target, state, compress=self.compress)
+        self.last_saved_epoch = state.epoch
+        self.saved.append(target)
+
+    def on_epoch_end(self, state: FitState, logs: dict[str, float]) -> None:
+        if self.save_best_only:
+            if self.monitor not in logs:
+                raise HyperparameterError(
+                    f"ModelCheckpoint monitors {self.monitor!r}, which this run does not record. "
+                    f"Available: {sorted(logs)}"
+                )
+            value = logs[self.monitor]
+            better = self.best is None or (value < self.best if self.mode == "min" else value > self.best)
+            if better:
+                self.best = value
+                self._save(state)
+        elif state.epoch % self.every == 0:
+            self._save(state)
+
+    def on_train_end(self, state: FitState) -> None:
+        if self.save_last and not self.save_best_only and self.last_saved_epoch != state.epoch:
+            self._save(state)
+
+
+__all__ = ["Checkpoint", "ModelCheckpoint", "load_checkpoint", "resume_from", "save_checkpoint"]
