@@ -16,7 +16,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -111,12 +111,8 @@ def write_container(
     *,
     compress: bool = False,
 ) -> Path | None:
-    """Write ``header`` and ``arrays`` as one ``.npz``; atomically when ``target`` is a path.
-
-    A temporary file in the destination's directory is written, flushed and fsync'ed, then
-    ``os.replace``'d over the destination and the directory fsync'ed: a crash at any point
-    leaves either the old file or the new one, never a mixture.
-    """
+    """Write ``header`` and ``arrays`` as one ``.npz``; atomically (:func:`atomic_write`) when
+    ``target`` is a path."""
     members = {HEADER_KEY: encode_header(header)}
     for key, value in arrays.items():
         if key == HEADER_KEY or key.startswith("__"):
@@ -125,12 +121,22 @@ def write_container(
     if hasattr(target, "write"):
         _write_npz(target, members, compress)  # type: ignore[arg-type]
         return None
+    return atomic_write(target, lambda fh: _write_npz(fh, members, compress))
+
+
+def atomic_write(target: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> Path:
+    """Call ``write(fh)`` on a temporary file next to ``target``, then atomically replace ``target``.
+
+    The temporary file is flushed and fsync'ed, ``os.replace``'d over the destination, and the
+    directory fsync'ed: a crash at any point leaves either the old file or the new one, never a
+    mixture, and an exception removes the temporary file.
+    """
     path = Path(target)
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
-            _write_npz(fh, members, compress)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp_name, path)
@@ -277,4 +283,12 @@ def open_container(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[Conta
             fh.close()
 
 
-__all__ = ["HEADER_KEY", "ArraySpec", "Container", "encode_header", "open_container", "write_container"]
+__all__ = [
+    "HEADER_KEY",
+    "ArraySpec",
+    "Container",
+    "atomic_write",
+    "encode_header",
+    "open_container",
+    "write_container",
+]
