@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .errors import DTypeError, HyperparameterError, ModelFileError
+from . import _registry
+from ._registry import layer_types
+from .errors import ModelFileError
 from .layers.activations import Activation
 from .module import Module
 
@@ -30,89 +31,6 @@ _DTYPES = ("float32", "float64", "float16", "int32", "int64", "uint8", "bool")
 _MAX_DEPTH = 64
 _INT_FLOOR = 1024  # integer arguments may always be this large, whatever the file's arrays
 _PRODUCT_FLOOR = 2**20
-
-_EXTRA_LAYERS: dict[str, type[Module]] = {}
-
-
-@dataclass(frozen=True)
-class _Registered:
-    fn: Callable[[np.ndarray], np.ndarray]
-    derivative: Callable[[np.ndarray], np.ndarray]
-    kinks: tuple[float, ...]
-
-
-_ACTIVATIONS: dict[str, _Registered] = {}
-
-
-# -- registries ------------------------------------------------------------------------------------
-def register_activation(
-    name: str,
-    fn: Callable[[np.ndarray], np.ndarray],
-    derivative: Callable[[np.ndarray], np.ndarray],
-    *,
-    kinks: tuple[float, ...] = (),
-    overwrite: bool = False,
-) -> Activation:
-    """Register a user-defined activation under ``name`` so model files can refer to it by name.
-
-    Model files never hold Python code: an :class:`Activation` built from your own functions is
-    saved as its registered name, and loading looks that name up again — so register it (same
-    name, same functions) in the program that loads the file too.
-
-    Returns a new ``Activation(fn, derivative, name=name)`` layer, ready to put in a model.
-    """
-    if not isinstance(name, str) or not name.strip():
-        raise HyperparameterError(f"name must be a non-empty string. Received: name={name!r}")
-    if not callable(fn) or not callable(derivative):
-        raise DTypeError(
-            f"register_activation needs two callables, fn(z) and derivative(z). Received: fn={fn!r}, "
-            f"derivative={derivative!r}"
-        )
-    old = _ACTIVATIONS.get(name)
-    if old is not None and (old.fn is not fn or old.derivative is not derivative) and not overwrite:
-        raise HyperparameterError(
-            f"an activation named {name!r} is already registered with other functions; pass "
-            "overwrite=True to replace it, or choose another name."
-        )
-    _ACTIVATIONS[name] = _Registered(fn, derivative, tuple(float(k) for k in kinks))
-    return registered_activation(name)
-
-
-def registered_activation(name: str) -> Activation:
-    """A new layer of the activation registered as ``name``."""
-    entry = _ACTIVATIONS.get(name)
-    if entry is None:
-        raise HyperparameterError(
-            f"no activation is registered as {name!r}. Registered: {sorted(_ACTIVATIONS)}. "
-            "Call nnscratch.register_activation(name, fn, derivative) first."
-        )
-    return Activation(entry.fn, entry.derivative, name=name, kinks=entry.kinks)
-
-
-def register_layer(cls: type[Module]) -> type[Module]:
-    """Allow model files to hold your own layer class (usable as a class decorator).
-
-    Its constructor arguments must be stored as same-named attributes, or the class must define
-    ``_config()``; register it again in the program that loads the file.
-    """
-    if not (isinstance(cls, type) and issubclass(cls, Module)):
-        raise DTypeError(f"register_layer takes a Module subclass. Received: {cls!r}")
-    _EXTRA_LAYERS[cls.__name__] = cls
-    return cls
-
-
-def layer_types() -> dict[str, type[Module]]:
-    """The allowlist: every Module subclass exported by ``nnscratch.layers`` (read now, so layers
-    added later are included), plus registered ones."""
-    from . import layers
-
-    found: dict[str, type[Module]] = {}
-    for attr in getattr(layers, "__all__", dir(layers)):
-        obj = getattr(layers, attr, None)
-        if isinstance(obj, type) and issubclass(obj, Module) and obj is not Module:
-            found[obj.__name__] = obj
-    found.update(_EXTRA_LAYERS)
-    return found
 
 
 # -- module -> JSON --------------------------------------------------------------------------------
@@ -228,7 +146,7 @@ def _activation_config(act: Activation, path: str) -> dict[str, Any]:
     if expression is not None:
         node["function"] = {"expression": expression_to_json(expression)}
         return node
-    entry = _ACTIVATIONS.get(act.name)
+    entry = _registry.ACTIVATIONS.get(act.name)
     if entry is None or entry.fn is not act.fn or entry.derivative is not act.derivative:
         raise ModelFileError(
             f"cannot save {path}: Activation {act.name!r} is Python code, which model files never "
@@ -356,12 +274,16 @@ def _build_activation(node: dict[str, Any], path: str) -> Activation:
     if not isinstance(function, dict) or len(function) != 1 or node.get("varargs"):
         raise _refuse(path, "an Activation needs 'function': {'registered': name} or {'expression': tree}")
     if "registered" in function:
-        entry = _ACTIVATIONS.get(function["registered"]) if isinstance(function["registered"], str) else None
+        entry = (
+            _registry.ACTIVATIONS.get(function["registered"])
+            if isinstance(function["registered"], str)
+            else None
+        )
         if entry is None:
             raise ModelFileError(
                 f"the model uses the activation {function['registered']!r:.80}, registered by name "
                 "when it was saved. Call nnscratch.register_activation(name, fn, derivative) with the "
-                f"same functions before loading. Registered now: {sorted(_ACTIVATIONS)}"
+                f"same functions before loading. Registered now: {sorted(_registry.ACTIVATIONS)}"
             )
         return Activation(entry.fn, entry.derivative, name=name, kinks=tuple(kinks))
     if "expression" in function:
@@ -383,10 +305,14 @@ def activation_from_expression(expr: Any, name: str, path: str = "model") -> Act
     if len(symbols) > 1:
         raise _refuse(path, f"an activation's expression has one variable. Received: {symbols}")
     factory = getattr(Activation, "from_expression", None)
+    act = None
     if factory is not None:
         kw = {"name": name} if "name" in inspect.signature(factory).parameters else {}
-        act = factory(expr, **kw)
-    else:
+        try:
+            act = factory(expr, **kw)
+        except TypeError:  # a signature we do not know: build the same layer ourselves below
+            act = None
+    if act is None:
         import sympy
 
         z = symbols[0] if symbols else sympy.Symbol("x")
@@ -404,8 +330,5 @@ __all__ = [
     "from_config",
     "layer_types",
     "module_dtype",
-    "register_activation",
-    "register_layer",
-    "registered_activation",
     "to_config",
 ]

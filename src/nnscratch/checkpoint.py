@@ -13,9 +13,8 @@ Resuming from it continues bit for bit as if the run had never stopped::
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -24,15 +23,22 @@ import numpy as np
 
 from ._architecture import to_config
 from ._container import open_container, write_container
+from ._run_state import (
+    generator_state,
+    module_generators,
+    read_optimizer,
+    restore_generator,
+    restore_optimizer,
+    restore_scheduler,
+)
 from .callbacks import Callback, FitState
-from .errors import DTypeError, HyperparameterError, ModelFileError, StateDictError
+from .errors import DTypeError, HyperparameterError, ModelFileError
 from .io import build_model, check_format, describe_model, history_from_json, history_to_json
 from .module import Module
 from .optim import LRScheduler, Optimizer
 from .train import History
 
 FORMAT = "nnscratch-checkpoint"
-_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 _KEYS = {
     "format", "format_version", "library_version", "model", "optimizer", "scheduler", "rng",
     "module_rngs", "epoch", "history", "meta",
@@ -67,17 +73,17 @@ class Checkpoint:
             )
         model.load_state_dict(self.model.state_dict())
         if self.optimizer_state is not None and state.optimizer is not None:
-            _restore_optimizer(state.optimizer, model, self.optimizer_state, src)
+            restore_optimizer(state.optimizer, model, self.optimizer_state, src)
         scheduler = _scheduler_of(state)
         if self.scheduler_state is not None and scheduler is not None:
-            _restore_scheduler(scheduler, self.scheduler_state, src)
+            restore_scheduler(scheduler, self.scheduler_state, src)
         if self.rng_state is not None and isinstance(state.rng, np.random.Generator):
-            _restore_generator(state.rng, self.rng_state, src, "the shuffling generator")
-        generators = dict(_module_generators(model))
+            restore_generator(state.rng, self.rng_state, src, "the shuffling generator")
+        generators = dict(module_generators(model))
         for key, saved in self.module_rng_states.items():
             if key not in generators:
                 raise ModelFileError(f"{src}: the model has no random generator {key!r} to restore.")
-            _restore_generator(generators[key], saved, src, key)
+            restore_generator(generators[key], saved, src, key)
         state.history.epoch[:] = self.history.epoch
         state.history.history.clear()
         state.history.history.update({k: list(v) for k, v in self.history.history.items()})
@@ -124,8 +130,8 @@ def save_checkpoint(
         "model": model_header,
         "optimizer": None,
         "scheduler": None if scheduler is None else scheduler.state_dict(),
-        "rng": None if rng is None else _generator_state(rng),
-        "module_rngs": {k: _generator_state(g) for k, g in _module_generators(model)},
+        "rng": None if rng is None else generator_state(rng),
+        "module_rngs": {k: generator_state(g) for k, g in module_generators(model)},
         "epoch": int(epoch),
         "history": history_to_json(get("history")),
         "meta": dict(meta or {}),
@@ -161,26 +167,6 @@ def _optimizer_header(opt: Optimizer, model: Module) -> tuple[dict[str, Any], di
     return header, arrays
 
 
-def _generator_state(gen: Any) -> dict[str, Any]:
-    if not isinstance(gen, np.random.Generator):
-        raise DTypeError(f"state.rng must be a numpy.random.Generator. Received: {gen!r:.80}")
-    state = gen.bit_generator.state
-    if state.get("bit_generator") not in _BIT_GENERATORS:
-        raise DTypeError(
-            f"cannot checkpoint a {state.get('bit_generator')} generator; use one of {_BIT_GENERATORS}"
-        )
-    return state
-
-
-def _module_generators(model: Module, prefix: str = "") -> Iterator[tuple[str, np.random.Generator]]:
-    """Generators held by layers (e.g. a dropout mask stream), keyed ``"<layer path>.<attribute>"``."""
-    for attr, value in vars(model).items():
-        if isinstance(value, np.random.Generator):
-            yield prefix + attr, value
-    for name, child in model.named_children():
-        yield from _module_generators(child, f"{prefix}{name}.")
-
-
 def _scheduler_of(state: Any) -> LRScheduler | None:
     if isinstance(state, Mapping):
         return state.get("scheduler")
@@ -213,7 +199,7 @@ def load_checkpoint(path: str | os.PathLike[str] | IO[bytes]) -> Checkpoint:
         if stray:
             raise ModelFileError(f"{src}: unexpected arrays {stray}.")
         model = build_model(c, h["model"], prefix="model/")
-        optimizer = _read_optimizer(c, opt_specs, h.get("optimizer"), model, src)
+        optimizer = read_optimizer(c, opt_specs, h.get("optimizer"), model, src)
         epoch = h.get("epoch")
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
             raise ModelFileError(f"{src}: epoch must be an integer >= 0. Received: {epoch!r:.40}")
@@ -232,122 +218,8 @@ def load_checkpoint(path: str | os.PathLike[str] | IO[bytes]) -> Checkpoint:
     # Check the generator states now, on throwaway generators, so a bad file fails at load time.
     for key, saved in [("rng", ckpt.rng_state), *module_rngs.items()]:
         if saved is not None:
-            _restore_generator(None, saved, src, key)
+            restore_generator(None, saved, src, key)
     return ckpt
-
-
-def _read_optimizer(
-    c: Any, specs: dict[str, Any], header: Any, model: Module, src: str
-) -> dict[str, Any] | None:
-    if header is None:
-        if specs:
-            raise ModelFileError(f"{src}: optimizer arrays without an optimizer header.")
-        return None
-    fields = {"type", "hyperparameters", "step_count", "params", "state_keys"}
-    if not isinstance(header, dict) or set(header) != fields:
-        raise ModelFileError(f"{src}: the optimizer header must have exactly the fields {sorted(fields)}.")
-    params = dict(model.named_parameters())
-    names, keys, step = header["params"], header["state_keys"], header["step_count"]
-    if (
-        not isinstance(header["type"], str)
-        or not isinstance(header["hyperparameters"], dict)
-        or isinstance(step, bool)
-        or not isinstance(step, int)
-        or step < 0
-        or not isinstance(names, list)
-        or not all(isinstance(n, str) and n in params for n in names)
-        or len(set(names)) != len(names)
-        or not isinstance(keys, dict)
-        or set(keys) != set(names)
-        or not all(isinstance(k, list) and all(isinstance(s, str) for s in k) for k in keys.values())
-    ):
-        raise ModelFileError(f"{src}: the optimizer header is malformed.")
-    expected = {f"optimizer/{n}/{k}": params[n] for n in names for k in keys[n]}
-    if set(expected) != set(specs):
-        raise ModelFileError(
-            f"{src}: optimizer arrays do not match the header: missing {sorted(set(expected) - set(specs))}, "
-            f"unexpected {sorted(set(specs) - set(expected))}."
-        )
-    for key, p in expected.items():
-        spec = specs[key]
-        if spec.shape not in (p.shape, ()) or spec.dtype.kind != "f":
-            raise ModelFileError(
-                f"{src}: optimizer array {key!r} has shape {spec.shape} and dtype {spec.dtype}; "
-                f"expected floats of shape {p.shape}."
-            )
-    states = {n: {k: c.read(f"optimizer/{n}/{k}") for k in keys[n]} for n in names}
-    for n, entry in states.items():
-        for k, arr in entry.items():
-            if not np.isfinite(arr).all():
-                raise ModelFileError(f"{src}: optimizer state {n}/{k} holds NaN or infinite values.")
-    return {**header, "by_name": states}
-
-
-def _restore_optimizer(opt: Optimizer, model: Module, saved: dict[str, Any], src: str) -> None:
-    if saved["type"] != type(opt).__name__:
-        raise ModelFileError(
-            f"{src} holds {saved['type']} state; the run's optimizer is {type(opt).__name__}."
-        )
-    names = {id(p): name for name, p in model.named_parameters()}
-    order = [names.get(id(p)) for p in opt.params]
-    if None in order or sorted(order) != sorted(saved["params"]):
-        raise ModelFileError(
-            f"{src}: the optimizer's parameters do not match the checkpoint's {saved['params']}."
-        )
-    allowed = opt.hyperparameters()
-    hyper = {}
-    for key, value in saved["hyperparameters"].items():
-        if key not in allowed or not _is_number_or_numbers(value):
-            raise ModelFileError(f"{src}: unexpected optimizer hyperparameter {key!r:.40}={value!r:.40}.")
-        hyper[key] = tuple(value) if isinstance(value, list) else value
-    try:
-        opt.load_state_dict(
-            {
-                "type": saved["type"],
-                "hyperparameters": hyper,
-                "step_count": saved["step_count"],
-                "state": [saved["by_name"][name] for name in order],
-            }
-        )
-    except StateDictError as exc:
-        raise ModelFileError(f"{src}: {exc}") from exc
-
-
-def _is_number_or_numbers(value: Any) -> bool:
-    def number(v: Any) -> bool:
-        return isinstance(v, (int, float)) and (isinstance(v, bool) or math.isfinite(v))
-
-    return number(value) or (isinstance(value, list) and len(value) <= 16 and all(number(v) for v in value))
-
-
-def _restore_scheduler(scheduler: LRScheduler, saved: dict[str, Any], src: str) -> None:
-    if saved.get("type") != type(scheduler).__name__:
-        raise ModelFileError(
-            f"{src} holds {saved.get('type')!r:.40} scheduler state; the run uses {type(scheduler).__name__}."
-        )
-    if not all(_is_number_or_numbers(v) or k == "type" for k, v in saved.items()):
-        raise ModelFileError(f"{src}: scheduler state must hold numbers only.")
-    try:
-        scheduler.load_state_dict(saved)
-    except (KeyError, TypeError, ValueError, OverflowError) as exc:
-        raise ModelFileError(f"{src}: cannot restore the scheduler ({exc}).") from exc
-
-
-def _restore_generator(gen: np.random.Generator | None, saved: dict[str, Any], src: str, what: str) -> None:
-    """Set ``gen``'s bit generator state in place (``gen=None``: only check that it is valid)."""
-    kind = saved.get("bit_generator")
-    if kind not in _BIT_GENERATORS:
-        raise ModelFileError(f"{src}: {what} has an unknown bit generator {kind!r:.40}.")
-    if gen is None:
-        gen = np.random.Generator(getattr(np.random, kind)())
-    elif type(gen.bit_generator).__name__ != kind:
-        raise ModelFileError(
-            f"{src}: {what} was a {kind}; the run's is a {type(gen.bit_generator).__name__}."
-        )
-    try:
-        gen.bit_generator.state = saved
-    except (KeyError, TypeError, ValueError, OverflowError, IndexError) as exc:
-        raise ModelFileError(f"{src}: {what}'s saved state is invalid ({exc}).") from exc
 
 
 def resume_from(path: str | os.PathLike[str], state: FitState) -> None:

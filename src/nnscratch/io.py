@@ -28,17 +28,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from ._architecture import (
-    BuildLimits,
-    activation_names,
-    from_config,
-    module_dtype,
-    register_activation,
-    register_layer,
-    registered_activation,
-    to_config,
-)
+from ._architecture import BuildLimits, activation_names, from_config, module_dtype, to_config
 from ._container import Container, open_container, write_container
+from ._registry import register_activation, register_layer, registered_activation
 from .errors import DTypeError, ModelFileError
 from .module import Module
 from .train import History
