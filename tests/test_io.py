@@ -518,3 +518,34 @@ def test_duplicate_members_are_refused(valid):
 def test_the_untouched_file_loads(valid):
     model = load_bytes(valid)
     assert isinstance(model, ns.Sequential) and len(model) == 4
+
+
+def _forge_sizes(data: bytes, member: str, compressed: int, uncompressed: int) -> bytes:
+    """Rewrite the sizes the zip directory claims for ``member`` (a plain, non-zip64 zip)."""
+    import struct
+
+    out = bytearray(data)
+    at = out.index(b"PK\x01\x02")  # the first central-directory entry
+    while True:
+        name_len = struct.unpack_from("<H", out, at + 28)[0]
+        if out[at + 46 : at + 46 + name_len].decode() == member:
+            struct.pack_into("<II", out, at + 20, compressed, uncompressed)
+            return bytes(out)
+        at = out.index(b"PK\x01\x02", at + 4)
+
+
+def test_size_claims_are_checked_against_the_bytes_in_the_file(valid):
+    header, arrays = unpack(valid)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        members = {"__header__": np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays}
+        for key, arr in members.items():
+            member = io.BytesIO()
+            np.save(member, arr)
+            zf.writestr(f"{key}.npy", member.getvalue())
+    plain = buf.getvalue()
+    assert load_bytes(plain) is not None  # a deflated zip written by another tool is fine
+    with pytest.raises(ModelFileError, match="claims"):
+        load_bytes(_forge_sizes(plain, "0.weight.npy", 10**9, 10**9))
+    with pytest.raises(ModelFileError, match="claims"):
+        load_bytes(_forge_sizes(plain, "0.weight.npy", 100, 10**9))

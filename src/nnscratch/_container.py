@@ -27,6 +27,7 @@ from .errors import DTypeError, ModelFileError
 HEADER_KEY = "__header__"
 MAX_HEADER_BYTES = 64 * 2**20  # a header is JSON text: anything bigger is not one of ours
 _NPY_HEADER_LIMIT = 65536  # generous bound for the .npy header of one array
+_MAX_DEFLATE_RATIO = 1032  # zlib's largest possible expansion
 
 # What zipfile, zlib and numpy's .npy header parser raise on damaged bytes. Our own checks raise
 # ModelFileError directly; only calls into these libraries are wrapped, so a bug of ours is not
@@ -181,7 +182,7 @@ class ArraySpec:
 class Container:
     """An opened file: its JSON ``header`` and the declared specs of its arrays (read lazily)."""
 
-    def __init__(self, zf: zipfile.ZipFile, source: str) -> None:
+    def __init__(self, zf: zipfile.ZipFile, source: str, length: int) -> None:
         self._zf = zf
         self.source = source
         with _parsing("the zip directory", source):
@@ -191,6 +192,7 @@ class Container:
             raise ModelFileError(f"{source} holds duplicate members; refusing an ambiguous file.")
         self.specs: dict[str, ArraySpec] = {}
         for info in infos:
+            _check_declared_size(info, length, source)
             if not info.filename.endswith(".npy"):
                 raise ModelFileError(
                     f"{source} holds a member {info.filename!r} that is not a .npy array; a model file "
@@ -262,6 +264,18 @@ class Container:
         return np.ascontiguousarray(arr).copy()
 
 
+def _check_declared_size(info: zipfile.ZipInfo, length: int, source: str) -> None:
+    """Sizes in the zip directory are claims; tie them to the bytes actually in the file, so that
+    nothing is allocated for data the file could not hold (deflate expands at most ~1032:1)."""
+    stored = info.compress_type == zipfile.ZIP_STORED
+    limit = info.compress_size if stored else _MAX_DEFLATE_RATIO * info.compress_size + 1024
+    if info.compress_size > length or info.file_size > limit:
+        raise ModelFileError(
+            f"{source}: member {info.filename!r:.80} claims {info.file_size} bytes, more than the "
+            f"{length}-byte file can hold: it is truncated or corrupt."
+        )
+
+
 @contextlib.contextmanager
 def open_container(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[Container]:
     """Open a model file or checkpoint (a path or a binary file object) for validated reading."""
@@ -275,9 +289,11 @@ def open_container(source: str | os.PathLike[str] | IO[bytes]) -> Iterator[Conta
         owned = True
     try:
         with _parsing("the zip structure", name):
+            length = fh.seek(0, os.SEEK_END)
+            fh.seek(0)
             zf = zipfile.ZipFile(fh)
         with zf:
-            yield Container(zf, name)
+            yield Container(zf, name, length)
     finally:
         if owned:
             fh.close()
