@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import os
 import signal
@@ -236,3 +237,66 @@ def test_restore_checks_the_run_matches(valid):
     nan = rewrite(valid, arrays_fn=lambda a: a["optimizer/0.bias/exp_avg_sq"].__setitem__(0, np.nan))
     with pytest.raises(ModelFileError, match="NaN"):
         ns.load_checkpoint(io.BytesIO(nan))
+
+
+class StepEveryEpoch(ns.callbacks.Callback):
+    """A scheduler stepped by a callback, as ``fit(scheduler=...)`` does it."""
+
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+
+    def on_epoch_end(self, state, logs):
+        self.scheduler.step()
+
+
+def _scheduled_run(tmp_path, *, crash_at=None, resume=False):
+    X, y = data()
+    model, opt = build("sgd")
+    sched = ns.StepLR(opt, step_size=4, gamma=0.5)
+    saver = ns.ModelCheckpoint(tmp_path / "s.ckpt", every=3)
+
+    def crash(state, logs):
+        if state.epoch == crash_at:
+            raise Crash
+
+    # the saver is listed first: fit must still save after the scheduler has stepped
+    callbacks = [saver, StepEveryEpoch(sched), crash]
+    history = ns.fit(
+        model, X, y, loss=ns.CrossEntropyLoss(), optimizer=opt, epochs=14, batch_size=16, seed=9,
+        callbacks=callbacks, resume=tmp_path / "s.ckpt" if resume else None,
+    )  # fmt: skip
+    return model, opt, history
+
+
+def test_a_callback_stepped_scheduler_resumes_exactly(tmp_path):
+    with pytest.raises(Crash):
+        _scheduled_run(tmp_path, crash_at=8)
+    saved = ns.load_checkpoint(tmp_path / "s.ckpt")
+    assert saved.epoch == 6 and saved.scheduler_state["last_epoch"] == 6
+    assert saved.optimizer_state["hyperparameters"]["lr"] == 0.05 * 0.5  # already stepped for epoch 6
+    resumed = _scheduled_run(tmp_path, resume=True)
+    assert resumed[1].lr == 0.05 * 0.5**3
+    (tmp_path / "reference").mkdir()
+    assert_same_run(resumed, _scheduled_run(tmp_path / "reference"))
+
+
+@pytest.mark.skipif("scheduler" not in inspect.signature(ns.fit).parameters, reason="fit has no scheduler=")
+def test_fit_scheduler_argument_resumes_exactly(tmp_path):
+    X, y = data()
+
+    def run(**kw):
+        model, opt = build("adam")
+        history = ns.fit(
+            model, X, y, loss=ns.CrossEntropyLoss(), optimizer=opt, epochs=12, batch_size=16, seed=4,
+            scheduler=lambda o: ns.ExponentialLR(o, gamma=0.8), **kw,
+        )  # fmt: skip
+        return model, opt, history
+
+    def crash(state, logs):
+        if state.epoch == 7:
+            raise Crash
+
+    with pytest.raises(Crash):
+        run(checkpoint=tmp_path / "f.ckpt", callbacks=[crash])
+    assert ns.load_checkpoint(tmp_path / "f.ckpt").scheduler_state["last_epoch"] == 7
+    assert_same_run(run(resume=tmp_path / "f.ckpt"), run())

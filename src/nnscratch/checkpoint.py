@@ -223,8 +223,36 @@ def load_checkpoint(path: str | os.PathLike[str] | IO[bytes]) -> Checkpoint:
 
 
 def resume_from(path: str | os.PathLike[str], state: FitState) -> None:
-    """Used by ``fit(resume=path)``: load the checkpoint at ``path`` into the run's state."""
+    """Load the checkpoint at ``path`` into a run's state (weights, optimizer, generators...)."""
     load_checkpoint(path).restore(state)
+
+
+def attach_checkpointing(
+    state: FitState,
+    callbacks: list[Callback],
+    *,
+    resume: str | os.PathLike[str] | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    every: int = 1,
+) -> None:
+    """What ``fit(resume=..., checkpoint=..., checkpoint_every=...)`` does, once its callbacks are set.
+
+    A learning-rate scheduler stepped by a callback (one with a ``scheduler`` attribute) is
+    recorded in ``state.extra["scheduler"]`` so that checkpoints hold it. Checkpoint callbacks
+    (the user's and the one ``checkpoint=`` adds) are moved after all others, so each saves the
+    epoch's final state — after the scheduler's step. ``resume`` restores the run before the
+    first epoch (the loop then starts after the saved epoch).
+    """
+    if "scheduler" not in state.extra:
+        for cb in callbacks:
+            if isinstance(getattr(cb, "scheduler", None), LRScheduler):
+                state.extra["scheduler"] = cb.scheduler
+    if checkpoint is not None:
+        callbacks.append(ModelCheckpoint(checkpoint, every=every))
+    savers = [cb for cb in callbacks if isinstance(cb, ModelCheckpoint)]
+    callbacks[:] = [cb for cb in callbacks if not isinstance(cb, ModelCheckpoint)] + savers
+    if resume is not None:
+        resume_from(resume, state)
 
 
 # -- the callback ----------------------------------------------------------------------------------
@@ -296,4 +324,11 @@ class ModelCheckpoint(Callback):
             self._save(state)
 
 
-__all__ = ["Checkpoint", "ModelCheckpoint", "load_checkpoint", "resume_from", "save_checkpoint"]
+__all__ = [
+    "Checkpoint",
+    "ModelCheckpoint",
+    "attach_checkpointing",
+    "load_checkpoint",
+    "resume_from",
+    "save_checkpoint",
+]

@@ -209,15 +209,10 @@ def fit(
     rng = as_generator(seed)
     classify = _is_classifier_loss(loss)
     cbs: list[Callback] = [as_callback(cb) for cb in callbacks]
-    if checkpoint is not None:
-        from .checkpoint import ModelCheckpoint
-
-        cbs.append(ModelCheckpoint(checkpoint, every=checkpoint_every))
     state = FitState(model=model, optimizer=opt, loss=loss, history=History(), rng=rng, epochs=epochs)
-    if resume is not None:
-        from .checkpoint import resume_from
+    from .checkpoint import attach_checkpointing  # once every other callback is in cbs
 
-        resume_from(resume, state)  # the loop below starts after the checkpoint's epoch
+    attach_checkpointing(state, cbs, resume=resume, checkpoint=checkpoint, every=checkpoint_every)
     model.train()
     for cb in cbs:
         cb.on_train_begin(state)
