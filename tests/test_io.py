@@ -31,8 +31,9 @@ def relu_sin_d(z):
 
 ns.register_activation("relu_sin_test", relu_sin, relu_sin_d, kinks=(0.0,))
 
-# One example per exported layer type: a builder taking the dtype, and an input shape. Layers
-# exported later that are missing here make test_every_exported_layer_has_an_example fail.
+# One example per exported layer type: a builder taking the dtype, and an input shape (or a function
+# of the dtype making the input). Layers exported later that are missing here make
+# test_every_exported_layer_has_an_example fail.
 EXAMPLES = {
     "Linear": (lambda dt: layers.Linear(3, 4, dtype=dt, rng=0), (5, 3)),
     "Sigmoid": (lambda dt: layers.Sigmoid(), (5, 3)),
@@ -60,6 +61,13 @@ EXAMPLES = {
     "GRU": (lambda dt: layers.GRU(3, 4, dtype=dt, rng=0), (2, 5, 3)),
     "BatchNorm1d": (lambda dt: layers.BatchNorm1d(3, dtype=dt), (6, 3)),
     "BatchNorm2d": (lambda dt: layers.BatchNorm2d(2, dtype=dt), (3, 2, 4, 4)),
+    "Embedding": (
+        lambda dt: layers.Embedding(7, 3, padding_idx=0, dtype=dt, rng=0),
+        lambda dt: RNG.integers(0, 7, (4, 5)),
+    ),
+    "LastTimeStep": (lambda dt: layers.LastTimeStep(), (2, 5, 3)),
+    "Reshape": (lambda dt: layers.Reshape((2, 3)), (4, 6)),
+    "Unflatten": (lambda dt: layers.Unflatten(1, (2, 3)), (4, 6)),
 }
 EXPORTED = sorted(
     name
@@ -88,7 +96,7 @@ def test_round_trip_gives_bit_identical_predictions(name, dtype, tmp_path):
         pytest.fail(f"no round-trip example for {name}")
     build, shape = EXAMPLES[name]
     layer = build(dtype)
-    x = RNG.normal(size=shape).astype(dtype)
+    x = shape(dtype) if callable(shape) else RNG.normal(size=shape).astype(dtype)
     for model in (layer, ns.Sequential(build(dtype))):
         model.train()
         model.forward(x)  # in train mode: moves running statistics / generators where layers have them
@@ -211,22 +219,80 @@ def test_symbolic_activation_is_stored_as_an_expression_tree(tmp_path):
     assert same(loaded(z), model(z))
 
 
-def test_activation_from_expression_is_used_when_it_exists(tmp_path, monkeypatch):
+def test_formula_activations_are_rebuilt_with_activation_from_expression(tmp_path, monkeypatch):
     sympy = pytest.importorskip("sympy")
     x = sympy.Symbol("x")
     calls = []
 
-    def from_expression(cls, expr):
-        calls.append(expr)
-        act = cls(sympy.lambdify(x, expr), sympy.lambdify(x, sympy.diff(expr, x)), name="made")
-        act.expression = expr
+    def from_expression(cls, text, name=None):
+        """A stand-in for nnscratch.explain's parser (which walks an AST whitelist)."""
+        calls.append(text)
+        expr = sympy.parse_expr(text, local_dict={"x": x})  # test input only: trusted
+        act = cls(sympy.lambdify(x, expr), sympy.lambdify(x, sympy.diff(expr, x)), name=name or text)
+        act.expression = text
         return act
 
     monkeypatch.setattr(ns.Activation, "from_expression", classmethod(from_expression), raising=False)
-    act = ns.Activation.from_expression(sympy.tanh(x) * 2)
-    ns.save(ns.Sequential(act), tmp_path / "m.npz")
+    act = ns.Activation.from_expression("2*tanh(x)", name="two_tanh")
+    model = ns.Sequential(ns.Linear(2, 2, rng=0), act)
+    ns.save(model, tmp_path / "m.npz")
+    header, _ = unpack((tmp_path / "m.npz").read_bytes())
+    assert header["architecture"]["varargs"][1]["__module__"]["function"] == {"formula": "2*tanh(x)"}
     loaded = ns.load(tmp_path / "m.npz")
-    assert len(calls) == 2 and loaded[0].expression == sympy.tanh(x) * 2
+    assert calls == ["2*tanh(x)", "2*tanh(x)"] and loaded[1].name == "two_tanh"
+    z = RNG.normal(size=(3, 2))
+    assert same(loaded(z), model(z))
+
+
+@pytest.mark.skipif(not hasattr(ns.Activation, "from_expression"), reason="needs nnscratch.explain")
+def test_real_formula_activation_round_trip(tmp_path):
+    pytest.importorskip("sympy")
+    model = ns.Sequential(ns.Linear(2, 3, rng=0), ns.Activation.from_expression("relu(x) + sin(x)"))
+    ns.save(model, tmp_path / "m.npz")
+    z = RNG.normal(size=(5, 2))
+    assert same(ns.load(tmp_path / "m.npz")(z), model(z))
+
+
+@pytest.mark.parametrize(
+    "formula", ["__import__('os').system('touch /tmp/nnscratch-pwned')", "x" * 20000, 3, "", "x +"]
+)
+def test_hostile_formulas_are_refused(tmp_path, formula):
+    model = ns.Sequential(ns.Activation(np.tanh, lambda z: 1 - np.tanh(z) ** 2, name="t"))
+    model[0].expression = "tanh(x)"
+    data = to_bytes(lambda fh: ns.save(model, fh))
+
+    def evil(h):
+        h["architecture"]["varargs"][0]["__module__"]["function"] = {"formula": formula}
+
+    with pytest.raises(ModelFileError):
+        ns.load(io.BytesIO(rewrite(data, evil)))
+    assert not os.path.exists("/tmp/nnscratch-pwned")
+
+
+class Counter(ns.Module):
+    """A layer with 0-d buffers (like BatchNorm's num_batches_tracked)."""
+
+    _buffer_names = ("count", "scale")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = np.array(0, dtype=np.int64)
+        self.scale = np.array(1.5)
+
+    def forward(self, x):
+        if self.training:
+            self.count += 1
+        return x * self.scale
+
+
+def test_zero_dimensional_buffers_keep_their_shape(tmp_path, monkeypatch):
+    monkeypatch.setattr(ns._registry, "EXTRA_LAYERS", {"Counter": Counter})
+    model = ns.Sequential(Counter())
+    model.train()
+    model.forward(np.ones((2, 2)))
+    ns.save(model, tmp_path / "m.npz")
+    loaded = ns.load(tmp_path / "m.npz")
+    assert loaded[0].count.shape == () and int(loaded[0].count) == 1 and loaded[0].scale.shape == ()
 
 
 @pytest.mark.parametrize(

@@ -143,7 +143,10 @@ def _activation_config(act: Activation, path: str) -> dict[str, Any]:
         "args": {"name": act.name, "kinks": [float(k) for k in act.kinks]},
     }
     expression = getattr(act, "expression", None)
-    if expression is not None:
+    if isinstance(expression, str):  # a formula for Activation.from_expression (safe parser)
+        node["function"] = {"formula": expression}
+        return node
+    if expression is not None:  # a sympy expression: stored as a tree of allowlisted functions
         node["function"] = {"expression": expression_to_json(expression)}
         return node
     entry = _registry.ACTIVATIONS.get(act.name)
@@ -152,7 +155,7 @@ def _activation_config(act: Activation, path: str) -> dict[str, Any]:
             f"cannot save {path}: Activation {act.name!r} is Python code, which model files never "
             f"hold. Register it with nnscratch.register_activation({act.name!r}, fn, derivative) and "
             "build the layer from the same functions (register it again before loading), or build it "
-            "with Activation.from_expression(sympy_expression)."
+            "with Activation.from_expression(formula)."
         )
     node["function"] = {"registered": act.name}
     return node
@@ -272,7 +275,7 @@ def _build_activation(node: dict[str, Any], path: str) -> Activation:
     if not all(isinstance(k, (int, float)) and not isinstance(k, bool) for k in kinks):
         raise _refuse(path, "an Activation's kinks must be numbers")
     if not isinstance(function, dict) or len(function) != 1 or node.get("varargs"):
-        raise _refuse(path, "an Activation needs 'function': {'registered': name} or {'expression': tree}")
+        raise _refuse(path, "an Activation needs 'function': {'registered' | 'formula' | 'expression': ...}")
     if "registered" in function:
         entry = (
             _registry.ACTIVATIONS.get(function["registered"])
@@ -286,6 +289,8 @@ def _build_activation(node: dict[str, Any], path: str) -> Activation:
                 f"same functions before loading. Registered now: {sorted(_registry.ACTIVATIONS)}"
             )
         return Activation(entry.fn, entry.derivative, name=name, kinks=tuple(kinks))
+    if "formula" in function:
+        return _from_formula(function["formula"], name, kinks, path)
     if "expression" in function:
         expr = expression_from_json(function["expression"])
         try:
@@ -299,26 +304,39 @@ def _build_activation(node: dict[str, Any], path: str) -> Activation:
     raise _refuse(path, f"unknown activation function kind {sorted(function)}")
 
 
+def _from_formula(formula: Any, name: str, kinks: list[float], path: str) -> Activation:
+    """Rebuild with ``Activation.from_expression(formula)``, whose parser walks a whitelist of
+    syntax (nothing is evaluated); any refusal of the formula is a refusal of the file."""
+    factory = getattr(Activation, "from_expression", None)
+    if factory is None:
+        raise ModelFileError(
+            f"the model's activation {name!r:.80} is a formula; rebuilding it needs "
+            "Activation.from_expression (nnscratch.explain, with sympy installed)."
+        )
+    if not isinstance(formula, str) or len(formula) > 10_000:
+        raise _refuse(path, "an activation formula must be a (short) string")
+    try:
+        act = factory(formula, name=name)
+    except Exception as exc:  # the parser's own error (ConfigError), or sympy's
+        raise _refuse(path, f"the activation formula cannot be rebuilt: {exc}") from exc
+    if not isinstance(act, Activation):
+        raise _refuse(path, "Activation.from_expression did not build an activation")
+    if [float(k) for k in act.kinks] != [float(k) for k in kinks]:
+        raise _refuse(path, "the stored kinks do not match the formula")
+    return act
+
+
 def activation_from_expression(expr: Any, name: str, path: str = "model") -> Activation:
-    """``Activation.from_expression(expr)`` where it exists, else an equivalent lambdified layer."""
+    """An activation computing the sympy expression ``expr`` (and its derivative), lambdified."""
+    import sympy
+
     symbols = sorted(expr.free_symbols, key=str)
     if len(symbols) > 1:
         raise _refuse(path, f"an activation's expression has one variable. Received: {symbols}")
-    factory = getattr(Activation, "from_expression", None)
-    act = None
-    if factory is not None:
-        kw = {"name": name} if "name" in inspect.signature(factory).parameters else {}
-        try:
-            act = factory(expr, **kw)
-        except TypeError:  # a signature we do not know: build the same layer ourselves below
-            act = None
-    if act is None:
-        import sympy
-
-        z = symbols[0] if symbols else sympy.Symbol("x")
-        fn = sympy.lambdify(z, expr, "numpy")
-        derivative = sympy.lambdify(z, sympy.diff(expr, z), "numpy")
-        act = Activation(fn, derivative, name=name)
+    z = symbols[0] if symbols else sympy.Symbol("x")
+    fn = sympy.lambdify(z, expr, "numpy")
+    derivative = sympy.lambdify(z, sympy.diff(expr, z), "numpy")
+    act = Activation(fn, derivative, name=name)
     act.expression = expr
     return act
 

@@ -118,7 +118,7 @@ def write_container(
     for key, value in arrays.items():
         if key == HEADER_KEY or key.startswith("__"):
             raise ModelFileError(f"array names may not start with '__'. Received: {key!r}")
-        members[key] = np.ascontiguousarray(value)
+        members[key] = np.asarray(value, order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
     if hasattr(target, "write"):
         _write_npz(target, members, compress)  # type: ignore[arg-type]
         return None
@@ -261,7 +261,7 @@ class Container:
         data = self._read_bytes(spec, key)
         flat = np.frombuffer(data, dtype=spec.dtype, count=spec.size)
         arr = flat.reshape(spec.shape, order="F" if spec.fortran else "C")
-        return np.ascontiguousarray(arr).copy()
+        return np.array(arr, order="C", copy=True)
 
 
 def _check_declared_size(info: zipfile.ZipInfo, length: int, source: str) -> None:

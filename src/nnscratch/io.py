@@ -308,7 +308,7 @@ def history_to_json(history: Any) -> dict[str, list[float]] | None:
 
 
 def _digest(a: Any, name: str) -> dict[str, Any]:
-    arr = np.ascontiguousarray(np.asarray(a))
+    arr = np.asarray(a, order="C")
     if arr.dtype.kind not in "biuf":
         raise DTypeError(f"{name} must be numeric to fingerprint it. Received dtype {arr.dtype}")
     h = hashlib.sha256(f"{arr.dtype.str}{arr.shape}".encode())
