@@ -109,7 +109,7 @@ def _first(out):
 
 @pytest.mark.torch
 @pytest.mark.parametrize(
-    ("name", "build", "build_torch", "shape"), torch_pairs(), ids=lambda v: v if isinstance(v, str) else ""
+    ("name", "build", "build_torch", "shape"), torch_pairs(), ids=[p[0] for p in torch_pairs()]
 )
 def test_weights_move_both_ways_with_torch(name, build, build_torch, shape, tmp_path):
     torch = pytest.importorskip("torch")

@@ -6,6 +6,9 @@ import io
 
 import numpy as np
 import pytest
+
+pytest.importorskip("sklearn")  # the `experiments` extra
+
 from sklearn.datasets import make_classification, make_moons
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
