@@ -216,6 +216,32 @@ def test_bad_checkpoints_are_refused(valid, case):
         ns.load_checkpoint(io.BytesIO(rewrite(valid, mutate)))
 
 
+def test_a_refused_restore_leaves_the_run_untouched(valid):
+    def add_generator(h):
+        h["module_rngs"] = {"9.noise": h["rng"]}  # a valid state, for a layer this model lacks
+
+    ckpt = ns.load_checkpoint(io.BytesIO(rewrite(valid, add_generator)))
+    state = fit_state()
+    X, y = data()
+    ns.fit(state.model, X, y, loss=state.loss, optimizer=state.optimizer, epochs=1, seed=state.rng)
+    state.history.append(1, loss=0.5)
+    state.epoch = 1
+    before = (state.model.state_dict(), state.optimizer.state_dict(), state.rng.bit_generator.state)
+    with pytest.raises(ModelFileError, match=r"no random generator '9\.noise'"):
+        ckpt.restore(state)
+    model_sd, opt_sd, rng_state = before
+    assert all(np.array_equal(v, state.model.state_dict()[k]) for k, v in model_sd.items())
+    after = state.optimizer.state_dict()
+    assert (
+        after["step_count"] == opt_sd["step_count"] and after["hyperparameters"] == opt_sd["hyperparameters"]
+    )
+    assert all(
+        np.array_equal(a[k], b[k]) for a, b in zip(after["state"], opt_sd["state"], strict=True) for k in a
+    )
+    assert state.rng.bit_generator.state == rng_state
+    assert state.epoch == 1 and state.history.to_dict() == {"epoch": [1], "loss": [0.5]}
+
+
 def test_restore_checks_the_run_matches(valid):
     ckpt = ns.load_checkpoint(io.BytesIO(valid))
     with pytest.raises(ModelFileError, match="holds Adam state"):

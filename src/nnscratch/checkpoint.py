@@ -63,10 +63,38 @@ class Checkpoint:
         """Load weights, optimizer, scheduler, generators, history and epoch into ``state``.
 
         ``state.model`` must have the checkpoint's architecture and ``state.optimizer`` its
-        optimizer type; both keep their identity (updated in place).
+        optimizer type; both keep their identity (updated in place). All or nothing: if any
+        part is refused (ModelFileError), the run is left exactly as it was.
         """
-        src = self.source
-        model = state.model
+        scheduler = _scheduler_of(state)
+        generators = dict(module_generators(state.model))
+        if isinstance(state.rng, np.random.Generator):
+            generators[""] = state.rng
+        backup = (
+            state.model.state_dict(),
+            None if state.optimizer is None else state.optimizer.state_dict(),
+            None if scheduler is None else scheduler.state_dict(),
+            {k: g.bit_generator.state for k, g in generators.items()},
+            state.history.to_dict(),
+            state.epoch,
+        )
+        try:
+            self._apply(state, scheduler, generators)
+        except BaseException:
+            model_sd, opt_sd, sched_sd, gen_states, history, epoch = backup
+            state.model.load_state_dict(model_sd)
+            if opt_sd is not None:
+                state.optimizer.load_state_dict(opt_sd)
+            if sched_sd is not None:
+                scheduler.load_state_dict(sched_sd)
+            for key, gen_state in gen_states.items():
+                generators[key].bit_generator.state = gen_state
+            _set_history(state.history, History.from_dict(history))
+            state.epoch = epoch
+            raise
+
+    def _apply(self, state: FitState, scheduler: LRScheduler | None, generators: dict[str, Any]) -> None:
+        src, model = self.source, state.model
         if to_config(model) != to_config(self.model):
             raise ModelFileError(
                 f"{src} was saved from a different architecture than the model being trained."
@@ -74,20 +102,23 @@ class Checkpoint:
         model.load_state_dict(self.model.state_dict())
         if self.optimizer_state is not None and state.optimizer is not None:
             restore_optimizer(state.optimizer, model, self.optimizer_state, src)
-        scheduler = _scheduler_of(state)
         if self.scheduler_state is not None and scheduler is not None:
             restore_scheduler(scheduler, self.scheduler_state, src)
-        if self.rng_state is not None and isinstance(state.rng, np.random.Generator):
-            restore_generator(state.rng, self.rng_state, src, "the shuffling generator")
-        generators = dict(module_generators(model))
+        if self.rng_state is not None and "" in generators:
+            restore_generator(generators[""], self.rng_state, src, "the shuffling generator")
         for key, saved in self.module_rng_states.items():
-            if key not in generators:
+            if not key or key not in generators:
                 raise ModelFileError(f"{src}: the model has no random generator {key!r} to restore.")
             restore_generator(generators[key], saved, src, key)
-        state.history.epoch[:] = self.history.epoch
-        state.history.history.clear()
-        state.history.history.update({k: list(v) for k, v in self.history.history.items()})
+        _set_history(state.history, self.history)
         state.epoch = self.epoch
+
+
+def _set_history(target: History, source: History) -> None:
+    """Make ``target`` hold ``source``'s records, in place (callers may hold ``target``)."""
+    target.epoch[:] = source.epoch
+    target.history.clear()
+    target.history.update({k: list(v) for k, v in source.history.items()})
 
 
 # -- saving ----------------------------------------------------------------------------------------
