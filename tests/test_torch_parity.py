@@ -15,7 +15,17 @@ import nnscratch as ns
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def _float64_default():
+    """torch.nn layers built here hold float64 weights; restored afterwards for other test files."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
+
+
 RTOL = 1e-12
 ATOL = 1e-13
 

@@ -8,6 +8,7 @@ history = ns.fit(model, X, y, loss=ns.BCELoss(), optimizer=ns.SGD(model.paramete
 
 from . import errors, init
 from .backend import as_generator
+from .checkpoint import ModelCheckpoint, load_checkpoint, save_checkpoint
 from .errors import (
     ConfigError,
     DataError,
@@ -24,6 +25,7 @@ from .errors import (
 )
 from .explain import WorkedExample, check_work, derivation, explain
 from .gradcheck import GradcheckError, GradcheckReport, gradcheck
+from .io import load, load_with_info, register_activation, save
 from .layers import (
     Activation,
     Identity,
@@ -80,6 +82,7 @@ __all__ = [
     "Linear",
     "Loss",
     "MSELoss",
+    "ModelCheckpoint",
     "ModelFileError",
     "Module",
     "MultiStepLR",
@@ -108,8 +111,14 @@ __all__ = [
     "fit",
     "gradcheck",
     "init",
+    "load",
+    "load_checkpoint",
+    "load_with_info",
     "predict",
     "predict_proba",
+    "register_activation",
+    "save",
+    "save_checkpoint",
 ]
 
 # -- experiments layer: datasets, evaluation, callbacks (kept as one additive block) -----------

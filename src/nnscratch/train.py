@@ -165,6 +165,9 @@ def fit(
     verbose: int = 0,
     metrics: Sequence[str] | str | None = ("accuracy",),
     scheduler: LRScheduler | Callable[[Optimizer], LRScheduler] | None = None,
+    resume: str | Path | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 1,
 ) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch :class:`History`.
 
@@ -206,6 +209,11 @@ def fit(
     scheduler : LRScheduler or fn(optimizer) -> LRScheduler, optional
         Stepped after every epoch (see :class:`~nnscratch.callbacks.LRSchedulerCallback`); the
         learning rate of each epoch is then recorded as ``"lr"``.
+    resume : path, optional
+        Continue the run saved in this checkpoint (weights, optimizer, scheduler, generator,
+        history, epoch): the result is bit-identical to an uninterrupted run.
+    checkpoint, checkpoint_every : path, int
+        Save a checkpoint there every ``checkpoint_every`` epochs (see ``ModelCheckpoint``).
 
     The recorded epoch loss (and train metrics) are those *before* each of that epoch's updates,
     averaged over batches; validation values are computed after the epoch.
@@ -240,6 +248,9 @@ def fit(
     y_true = labeler.true_labels(y_arr) if labeler is not None else None  # decoded once per run
     track_lr = any(isinstance(cb, LRSchedulerCallback) for cb in cbs)
     state = FitState(model=model, optimizer=opt, loss=loss, history=History(), rng=rng, epochs=epochs)
+    from .checkpoint import attach_checkpointing  # once every other callback is in cbs
+
+    attach_checkpointing(state, cbs, resume=resume, checkpoint=checkpoint, every=checkpoint_every)
     model.train()
     try:
         for cb in cbs:
