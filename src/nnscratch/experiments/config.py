@@ -74,10 +74,6 @@ class DataTable(_Table):
         if self.csv is None and (self.y_csv or self.target is not None):
             key = "y_csv" if self.y_csv else "target"
             raise Located(key, f"{key} only together with csv = \"...\"")
-        if self.csv is not None and self.y_csv is None and self.target is None:
-            raise Located(
-                "target", "the target column of the csv file (target = \"label\"), or a separate y_csv file"
-            )
         tests = [k for k in ("test_csv", "test_npz") if getattr(self, k) is not None]
         if tests and self.test_size:
             raise Located("test_size", "either a test file or test_size, not both")
@@ -334,6 +330,16 @@ class ExperimentConfig(_Table):
         if math.prod(len(x) for x in v.values()) > MAX_SWEEP_POINTS:
             raise ValueError(f"at most {MAX_SWEEP_POINTS} grid points")
         return v
+
+    @model_validator(mode="after")
+    def _cv_uses_all_data(self) -> ExperimentConfig:
+        if self.evaluation.cv and (self.data.test_size or self.data.test_csv or self.data.test_npz):
+            raise Located(
+                "evaluation.cv",
+                "cross-validation without a held-out test set: every fold is tested in turn, so "
+                "remove data.test_size / the test file (or evaluation.cv)",
+            )
+        return self
 
     @model_validator(mode="after")
     def _loss_matches_output(self) -> ExperimentConfig:
