@@ -124,28 +124,30 @@ def _cv_numbers(m: dict[str, Any]) -> list[Block]:
 
 def _sweep_numbers(m: dict[str, Any]) -> list[Block]:
     keys = m["keys"]
-    metric_keys = list(m["points"][0]["mean"])
+    finished = [p for p in m["points"] if p["mean"]]
+    metric_keys = list(finished[0]["mean"]) if finished else []
     rows = []
     for p in m["points"]:
-        cells = [
-            _fmt(p["mean"][k]) + (f" ± {_fmt(p['std'][k])}" if k in p["std"] else "") for k in metric_keys
-        ]
-        rows.append(
-            [
-                p["index"],
-                *(_fmt(p["params"][k]) for k in keys),
-                *cells,
-                ("link", (p["folder"] + "/report.html", "report")),
+        if p["mean"]:
+            cells = [
+                _fmt(p["mean"][k]) + (f" ± {_fmt(p['std'][k])}" if k in p["std"] else "") for k in metric_keys
             ]
-        )
+            link: Any = ("link", (p["folder"] + "/report.html", "report"))
+        else:
+            cells = ["diverged"] + [""] * (len(metric_keys) - 1) if metric_keys else ["diverged"]
+            link = ""
+        rows.append([p["index"], *(json.dumps(p["params"][k]) for k in keys), *cells, link])
     where = (
         f"{m['cv']}-fold cross-validation (mean ± std)" if m.get("cv") else f"the {m['evaluated_on']} data"
     )
     blocks: list[Block] = [
         ("h2", "Results"),
         ("p", f"{len(m['points'])} settings, metrics on {where}."),
-        ("table", (["#", *keys, *metric_keys, "run"], rows)),
+        ("table", (["#", *keys, *(metric_keys or ["result"]), "run"], rows)),
     ]
+    for p in m["points"]:
+        if p.get("diverged"):
+            blocks.append(("p", f"Setting {p['index']} ({_fmt(p['params'])}) diverged: {p['diverged']}"))
     if m.get("best"):
         b = m["best"]
         blocks.append(
