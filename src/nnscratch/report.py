@@ -299,7 +299,20 @@ def _headline(m: dict[str, Any]) -> str:
         key = "accuracy" if "accuracy" in m["mean"] else next(iter(m["mean"]))
         return f"cv {key} {_fmt(m['mean'][key])} ± {_fmt(m['std'][key])}"
     best = m.get("best")
-    return f"best {best['by']} {_fmt(best['value'])} at {_fmt(best['params'])}" if best else ""
+    if not best:
+        return "every setting diverged"
+    if len(m["points"]) <= 8:  # short enough to list every setting
+
+        def short(v: Any) -> str:
+            return json.dumps(v).strip('"') if not isinstance(v, float) else f"{v:g}"
+
+        cells = [
+            "/".join(short(v) for v in p["params"].values())
+            + (f" {p['mean'][best['by']]:.2f}" if p["mean"] else " diverged")
+            for p in m["points"]
+        ]
+        return f"{best['by']}: " + ", ".join(cells)
+    return f"best {best['by']} {_fmt(best['value'])} at {_fmt(best['params'])}"
 
 
 def index_rows(folders: list[Path]) -> list[dict[str, Any]]:

@@ -64,8 +64,13 @@ def run_figures(
     results: list[dict[str, Any]],
     metrics: dict[str, Any],
     models: list[Any],
+    *,
+    network: bool = True,
 ) -> list[str]:
-    """Draw the figures of one train or cv run into ``folder``; return the file names written."""
+    """Draw the figures of one train or cv run into ``folder``; return the file names written.
+
+    ``network=False`` leaves out the diagram (sweep points: the sweep's report shows the grid).
+    """
     plots = _plots()
     written: list[str] = []
     name = cfg.experiment.name
@@ -93,10 +98,11 @@ def run_figures(
         )
         _save(fig, folder / "decision_boundary.png")
         written.append("decision_boundary.png")
+    fig = None
     try:
-        fig = plots.plot_network(models[0], title=f"{name}: network")
+        fig = plots.plot_network(models[0], title=f"{name}: network") if network else None
     except (ValueError, TypeError):  # a layer the diagram cannot draw (e.g. convolutions)
-        fig = None
+        pass
     if fig is not None:
         _save(fig, folder / "network.png")
         written.append("network.png")
@@ -129,7 +135,7 @@ def sweep_figures(
     keys = list(cfg.sweep)
     written = []
     rows = [{**{k: _plain(v) for k, v in p["params"].items()}, **p["mean"]} for p in points]
-    wanted = [m for m in ("accuracy", "f1", "r2", "mse", "loss", "final_loss") if m in points[0]["mean"]][:2]
+    wanted = [m for m in ("accuracy", "r2", "mse", "loss", "final_loss") if m in points[0]["mean"]][:1]
     for metric in wanted:
         for x in keys:
             others = [k for k in keys if k != x]

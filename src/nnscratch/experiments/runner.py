@@ -172,7 +172,7 @@ def write_single(
     write_history(folder / "history.csv", results, kind)
     _write_predictions(folder / "predictions.csv", results, kind)
     models = _save_models(folder, point_cfg, results, kind)
-    figures.run_figures(folder, point_cfg, results, metrics, models)
+    figures.run_figures(folder, point_cfg, results, metrics, models, network=not params)
     data_info = dataset_info(point_cfg)
     dump_json(
         folder / "run.json",
