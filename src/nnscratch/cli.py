@@ -45,6 +45,9 @@ OutOption = Annotated[
     typer.Option("--out", "-o", help="The run folder (default: runs/<experiment name>[-cv|-sweep])."),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the folder and the result.")]
+FiguresOption = Annotated[
+    bool, typer.Option("--figures/--no-figures", help="Draw the PNG figures (skip them for speed).")
+]
 ExperimentArg = Annotated[Path, typer.Argument(help="A TOML experiment file (see examples/).")]
 
 
@@ -53,7 +56,9 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _run(mode: str, experiment: Path, sets: list[str] | None, out: Path | None, quiet: bool) -> Path:
+def _run(
+    mode: str, experiment: Path, sets: list[str] | None, out: Path | None, quiet: bool, figures: bool = True
+) -> Path:
     from .experiments.config import load_config
     from .experiments.runner import run
     from .report import index_rows
@@ -64,7 +69,7 @@ def _run(mode: str, experiment: Path, sets: list[str] | None, out: Path | None, 
             typer.echo("note: train runs one model; [sweep] and evaluation.cv are used by `sweep` and `cv`.")
         if not quiet:
             typer.echo(f"{mode}: {cfg.experiment.name} ({experiment})")
-        folder = run(cfg, mode, out, log=None if quiet else typer.echo)
+        folder = run(cfg, mode, out, log=None if quiet else typer.echo, figures=figures)
         row = index_rows([folder])[0]
     except NNScratchError as exc:
         raise _fail(str(exc)) from None
@@ -76,27 +81,39 @@ def _run(mode: str, experiment: Path, sets: list[str] | None, out: Path | None, 
 
 @app.command()
 def train(
-    experiment: ExperimentArg, set_: SetOption = None, out: OutOption = None, quiet: QuietOption = False
+    experiment: ExperimentArg,
+    set_: SetOption = None,
+    out: OutOption = None,
+    quiet: QuietOption = False,
+    figures: FiguresOption = True,
 ) -> None:
     """Train one model (on data.test_size held out, if set) and write its run folder."""
-    _run("train", experiment, set_, out, quiet)
+    _run("train", experiment, set_, out, quiet, figures)
 
 
 @app.command()
 def cv(
-    experiment: ExperimentArg, set_: SetOption = None, out: OutOption = None, quiet: QuietOption = False
+    experiment: ExperimentArg,
+    set_: SetOption = None,
+    out: OutOption = None,
+    quiet: QuietOption = False,
+    figures: FiguresOption = True,
 ) -> None:
     """K-fold cross-validation (evaluation.cv folds, default 5): per-fold and averaged metrics,
     the confusion matrix accumulated over the folds."""
-    _run("cv", experiment, set_, out, quiet)
+    _run("cv", experiment, set_, out, quiet, figures)
 
 
 @app.command()
 def sweep(
-    experiment: ExperimentArg, set_: SetOption = None, out: OutOption = None, quiet: QuietOption = False
+    experiment: ExperimentArg,
+    set_: SetOption = None,
+    out: OutOption = None,
+    quiet: QuietOption = False,
+    figures: FiguresOption = True,
 ) -> None:
     """Every point of the [sweep] grid (crossed with CV when evaluation.cv is set)."""
-    _run("sweep", experiment, set_, out, quiet)
+    _run("sweep", experiment, set_, out, quiet, figures)
 
 
 @app.command()

@@ -65,8 +65,11 @@ def run(
     *,
     executor: Executor | None = None,
     log: Callable[[str], None] | None = None,
+    figures: bool = True,
 ) -> Path:
     """Run ``cfg`` as ``mode`` ("train", "cv" or "sweep") into ``out``; return the folder.
+
+    ``figures=False`` skips the PNGs (faster for big sweeps); the numbers and reports are the same.
 
     ``executor`` maps a list of tasks to their results (default: one after the other here); a
     parallel backend passes its own.
@@ -102,11 +105,10 @@ def run(
     if mode == "sweep":
         from .sweep_folder import write_sweep
 
-        write_sweep(folder, cfg, tasks, results, use_cv, seconds)
+        write_sweep(folder, cfg, tasks, results, use_cv, seconds, draw=figures)
     else:
-        write_single(
-            folder, cfg, {**cfg.to_dict(), "sweep": {}}, results, "cv" if use_cv else "train", seconds
-        )
+        kind = "cv" if use_cv else "train"
+        write_single(folder, cfg, {**cfg.to_dict(), "sweep": {}}, results, kind, seconds, draw=figures)
     from ..report import write_report
 
     write_report(folder)
@@ -139,6 +141,8 @@ def write_single(
     kind: str,
     seconds: float,
     params: dict[str, Any] | None = None,
+    *,
+    draw: bool = True,
 ) -> dict[str, Any]:
     """Write a train (one result) or cv (one result per fold) run; return its metrics."""
     from .config import validate
@@ -172,7 +176,8 @@ def write_single(
     write_history(folder / "history.csv", results, kind)
     _write_predictions(folder / "predictions.csv", results, kind)
     models = _save_models(folder, point_cfg, results, kind)
-    figures.run_figures(folder, point_cfg, results, metrics, models, network=not params)
+    if draw:
+        figures.run_figures(folder, point_cfg, results, metrics, models, network=not params)
     data_info = dataset_info(point_cfg)
     dump_json(
         folder / "run.json",

@@ -49,8 +49,10 @@ def write_sweep(
     results: list[dict[str, Any]],
     use_cv: bool,
     seconds: float,
+    *,
+    draw: bool = True,
 ) -> None:
-    """Write every point's run folder and the sweep's own files into ``folder``."""
+    """Write every point's run folder and the sweep's own files into ``folder`` (``draw``: the PNGs)."""
     from ..report import write_report
 
     write_config(folder, cfg.to_dict())
@@ -72,7 +74,7 @@ def write_sweep(
             points.append(point)
             continue
         seconds_point = sum(r["seconds"] for r in point_results)
-        m = write_single(sub, cfg, task.config, point_results, kind, seconds_point, task.params)
+        m = write_single(sub, cfg, task.config, point_results, kind, seconds_point, task.params, draw=draw)
         write_report(sub)
         if kind == "cv":
             mean, std = m["mean"], m["std"]
@@ -101,7 +103,7 @@ def write_sweep(
         }
     dump_json(folder / "metrics.json", metrics)
     _write_csv(folder / "sweep.csv", cfg, points)
-    if finished:
+    if finished and draw:
         figures.sweep_figures(folder, cfg, finished, results, tasks)
     dump_json(
         folder / "run.json",
