@@ -196,7 +196,7 @@ def test_invalid_toml_syntax(tmp_path):
 
 
 def test_experiment_file_not_found(tmp_path):
-    with pytest.raises(ConfigError, match="experiment file not found: .*missing.toml"):
+    with pytest.raises(ConfigError, match=r"experiment file not found: .*missing\.toml"):
         load_config(tmp_path / "missing.toml")
 
 
