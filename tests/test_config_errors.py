@@ -223,9 +223,10 @@ def test_set_values_are_validated_like_the_file(tmp_path):
         error_of(tmp_path, GOOD, ["training=3"])
         == "--set training=3: training: expected a table. Received: training = 3"
     )
-    assert error_of(tmp_path, GOOD, ["model.hidden.x=3"]).startswith(
-        "--set model.hidden.x=3: model.hidden: expected a list"
-    )
+    msg = error_of(tmp_path, GOOD, ["model.hidden.x=3"])
+    assert msg.startswith("--set model.hidden.x: model.hidden is a value, not a table") and "[3]" in msg
+    msg = error_of(tmp_path, GOOD.replace("hidden = [3]\n", ""), ["model.hidden.x=3"])
+    assert msg.startswith("--set model.hidden.x=3: model.hidden: expected a list")
 
 
 def test_set_parses_toml_literals_and_bare_words(tmp_path):
