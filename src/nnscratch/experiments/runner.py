@@ -272,7 +272,7 @@ def _save_models(folder: Path, cfg: ExperimentConfig, results: list[dict[str, An
                 "fold": r["fold"],
                 "scaler": r["scaler"],
             }
-            io_save(model, path, meta=meta)
+            io_save(model, path, history=r["history"], meta=meta)
         else:
             np.savez(path, **r["state_dict"])
     return models
