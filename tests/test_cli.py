@@ -185,6 +185,23 @@ def test_cv_confusion_matrix_sums_to_the_dataset_and_folds_match_sklearn(tmp_pat
     assert "accumulated over the folds" in page and "<td>mean</td>" in page
 
 
+def test_cv_with_a_held_out_part_cuts_the_folds_from_the_rest(tmp_path):
+    cli(
+        "cv",
+        experiment(tmp_path, "test_size = 0.25", "\n[evaluation]\ncv = 3"),
+        "--out",
+        tmp_path / "cv",
+        "-q",
+        "--no-figures",
+    )
+    m = json.loads((tmp_path / "cv" / "metrics.json").read_text())
+    assert np.sum(m["confusion_matrix"]) == m["n_samples"] == 45
+    tested = {int(r["index"]) for r in read_csv(tmp_path / "cv" / "predictions.csv")}
+    cli("train", experiment(tmp_path, "test_size = 0.25"), "--out", tmp_path / "tr", "-q", "--no-figures")
+    held_out = {int(r["index"]) for r in read_csv(tmp_path / "tr" / "predictions.csv")}
+    assert len(tested) == 45 and len(held_out) == 15 and not tested & held_out
+
+
 def test_sweep_crossed_with_cv(tmp_path):
     extra = '\n[evaluation]\ncv = 3\n\n[sweep]\n"optimizer.lr" = [0.05, 0.5]\n"model.hidden" = [[2], [6]]\n'
     out = cli("sweep", experiment(tmp_path, extra=extra), "--out", tmp_path / "sw")
@@ -213,6 +230,8 @@ def test_sweep_crossed_with_cv(tmp_path):
     }
     page = (run / "report.html").read_text()
     assert page.count('href="points/') == 4
+    cli("sweep", experiment(tmp_path, extra=extra), "--out", tmp_path / "again", "-q", "--no-figures")
+    assert (tmp_path / "again" / "metrics.json").read_bytes() == (run / "metrics.json").read_bytes()
 
 
 def test_sweep_records_a_diverged_point_and_goes_on(tmp_path):

@@ -171,11 +171,10 @@ def test_early_stopping_needs_validation(tmp_path):
     assert "training.validation_split: expected a validation_split > 0" in msg
 
 
-def test_cross_validation_with_a_held_out_test_set(tmp_path):
-    msg = error_of(
-        tmp_path, GOOD.replace("[model]", "test_size = 0.2\n\n[model]") + "\n[evaluation]\ncv = 5\n"
-    )
-    assert "evaluation.cv: expected cross-validation without a held-out test set" in msg
+def test_unknown_choice_lists_the_choices(tmp_path):
+    msg = error_of(tmp_path, GOOD + '\n[evaluation]\naverage = "mean"\n')
+    assert "exp.toml:21: evaluation.average: expected one of 'auto', 'binary', 'macro'" in msg
+    assert 'Received: average = "mean"' in msg
 
 
 def test_bad_sweep_value_is_located_at_its_grid_line(tmp_path):

@@ -57,7 +57,8 @@ def _what(run: dict[str, Any]) -> list[Block]:
         )
         split = []
         if data.get("test_size"):
-            split.append(f"{data['test_size']:.0%} held out for testing")
+            rest = "; the cross-validation folds are cut from the rest" if run.get("kind") == "cv" else ""
+            split.append(f"{data['test_size']:.0%} held out for testing{rest}")
         if data.get("test_samples"):
             split.append(f"a test file of {data['test_samples']} samples")
         if data.get("standardize"):
