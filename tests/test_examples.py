@@ -120,29 +120,27 @@ def test_example_grids_have_the_sizes_the_homework_asks_for():
 def test_notebook_executes(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
 
-    # A kernel running this very interpreter, with the package importable from the source tree.
-    spec_dir = tmp_path / "kernels" / "nnscratch-test"
+    # A kernel spec running this very interpreter, found first through JUPYTER_PATH, with the
+    # package importable from the source tree.
+    spec_dir = tmp_path / "jupyter" / "kernels" / "nnscratch-test"
     spec_dir.mkdir(parents=True)
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     (spec_dir / "kernel.json").write_text(
         json.dumps({"argv": argv, "display_name": "test", "language": "python"})
     )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     src = str(Path(__file__).resolve().parents[1] / "src")
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     )
     monkeypatch.setenv("NNSCRATCH_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    km = KernelManager(
-        kernel_name="nnscratch-test",
-        kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")]),
-    )
     nb = nbformat.read(EXAMPLES / "walkthrough.ipynb", as_version=4)
-    client = nbclient.NotebookClient(nb, km=km, timeout=120, resources={"metadata": {"path": str(EXAMPLES)}})
-    client.execute()
+    client = nbclient.NotebookClient(
+        nb, kernel_name="nnscratch-test", timeout=120, resources={"metadata": {"path": str(EXAMPLES)}}
+    )
+    client.execute()  # starts, and afterwards shuts down, its own kernel
     outputs = "".join(
         o.get("text", "") for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
     )
