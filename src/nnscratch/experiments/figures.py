@@ -65,24 +65,26 @@ def run_figures(
     metrics: dict[str, Any],
     models: list[Any],
     *,
-    network: bool = True,
+    point: bool = False,
 ) -> list[str]:
     """Draw the figures of one train or cv run into ``folder``; return the file names written.
 
-    ``network=False`` leaves out the diagram (sweep points: the sweep's report shows the grid).
+    A sweep point (``point=True``) leaves out the learning curve and the network diagram: the
+    sweep's own figures overlay every point's curve, and the grid says what the network is.
     """
     plots = _plots()
     written: list[str] = []
     name = cfg.experiment.name
     first = results[0]
-    if len(results) == 1:
-        keys = ["loss"] + [k for k in ("accuracy",) if k in first["history"]]
-        fig = plots.plot_history(first["history"], keys, title=f"{name}: learning curve")
-    else:
-        curves = [(f"fold {r['fold'] + 1}", r["history"]) for r in results]
-        fig = curves_figure(curves, "loss", f"{name}: training loss per fold")
-    _save(fig, folder / "learning_curve.png")
-    written.append("learning_curve.png")
+    if not point:
+        if len(results) == 1:
+            keys = ["loss"] + [k for k in ("accuracy",) if k in first["history"]]
+            fig = plots.plot_history(first["history"], keys, title=f"{name}: learning curve")
+        else:
+            curves = [(f"fold {r['fold'] + 1}", r["history"]) for r in results]
+            fig = curves_figure(curves, "loss", f"{name}: training loss per fold")
+        _save(fig, folder / "learning_curve.png")
+        written.append("learning_curve.png")
     if metrics.get("confusion_matrix") is not None:
         where = "summed over the folds" if len(results) > 1 else f"on the {first['evaluated_on']} data"
         fig = plots.plot_confusion_matrix(
@@ -100,7 +102,7 @@ def run_figures(
         written.append("decision_boundary.png")
     fig = None
     try:
-        fig = plots.plot_network(models[0], title=f"{name}: network") if network else None
+        fig = None if point else plots.plot_network(models[0], title=f"{name}: network")
     except (ValueError, TypeError):  # a layer the diagram cannot draw (e.g. convolutions)
         pass
     if fig is not None:

@@ -177,7 +177,7 @@ def write_single(
     _write_predictions(folder / "predictions.csv", results, kind)
     models = _save_models(folder, point_cfg, results, kind)
     if draw:
-        figures.run_figures(folder, point_cfg, results, metrics, models, network=not params)
+        figures.run_figures(folder, point_cfg, results, metrics, models, point=bool(params))
     data_info = dataset_info(point_cfg)
     dump_json(
         folder / "run.json",
