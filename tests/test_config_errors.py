@@ -51,6 +51,10 @@ def error_of(tmp_path: Path, text: str, overrides: list[str] | None = None) -> s
 
 
 def test_the_good_file_loads(tmp_path):
+    assert (
+        load_config(write(tmp_path, GOOD.replace('name = "t"\n', ""), name="my_run.toml")).experiment.name
+        == "my_run"
+    )
     cfg = load_config(write(tmp_path, GOOD))
     assert (
         cfg.optimizer.lr == 0.5

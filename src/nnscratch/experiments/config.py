@@ -158,6 +158,9 @@ def load_config(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{name}: not valid TOML: {exc}") from None
         folder = Path(base_dir) if base_dir is not None else path.parent
+        table = raw.get("experiment")
+        if table is None or (isinstance(table, dict) and "name" not in table):
+            raw["experiment"] = {**(table or {}), "name": path.stem}  # runs/<file name> by default
     if isinstance(overrides, dict):
         sets = dict(overrides)
     else:
