@@ -1,0 +1,179 @@
+"""The PNG figures of a run folder, drawn with :mod:`nnscratch.plots`.
+
+- ``learning_curve.png``: loss (and accuracy) per epoch; one line per fold for cross-validation
+- ``decision_boundary.png``: for 2-D classification data, the regions with the points on top
+- ``confusion_matrix.png``: on the test part, or summed over the folds
+- ``network.png``: the layer diagram
+- sweeps: ``sweep_<metric>.png`` (metric against each swept key) and ``sweep_curves.png``
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import ExperimentConfig
+
+
+def _plots() -> Any:
+    from .. import plots
+
+    return plots
+
+
+def _save(fig: Any, path: Path) -> None:
+    _plots().save_figure(fig, path)
+    fig.clear()
+
+
+def curves_figure(
+    histories: list[tuple[str, dict[str, list[float]]]], key: str = "loss", title: str = ""
+) -> Any:
+    """Overlaid learning curves, one colour per run (validation dashed when recorded)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.0, 4.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    for i, (label, h) in enumerate(histories):
+        color = f"C{i % 10}"
+        ax.plot(h["epoch"], h[key], color=color, label=label)
+        if f"val_{key}" in h:
+            ax.plot(h["epoch"], h[f"val_{key}"], color=color, linestyle="--")
+    positive = all(min(h[key]) > 0 for _, h in histories)
+    spread = max(max(h[key]) for _, h in histories) / max(min(min(h[key]) for _, h in histories), 1e-300)
+    if positive and spread > 100:
+        ax.set_yscale("log")
+    ax.set(
+        xlabel="epoch",
+        ylabel=key + (" (dashed: validation)" if any(f"val_{key}" in h for _, h in histories) else ""),
+    )
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def run_figures(
+    folder: Path,
+    cfg: ExperimentConfig,
+    results: list[dict[str, Any]],
+    metrics: dict[str, Any],
+    models: list[Any],
+    *,
+    point: bool = False,
+) -> list[str]:
+    """Draw the figures of one train or cv run into ``folder``; return the file names written.
+
+    A sweep point (``point=True``) leaves out the learning curve and the network diagram: the
+    sweep's own figures overlay every point's curve, and the grid says what the network is.
+    """
+    plots = _plots()
+    written: list[str] = []
+    name = cfg.experiment.name
+    first = results[0]
+    if not point:
+        if len(results) == 1:
+            keys = ["loss"] + [k for k in ("accuracy",) if k in first["history"]]
+            fig = plots.plot_history(first["history"], keys, title=f"{name}: learning curve")
+        else:
+            curves = [(f"fold {r['fold'] + 1}", r["history"]) for r in results]
+            fig = curves_figure(curves, "loss", f"{name}: training loss per fold")
+        _save(fig, folder / "learning_curve.png")
+        written.append("learning_curve.png")
+    if metrics.get("confusion_matrix") is not None:
+        where = "summed over the folds" if len(results) > 1 else f"on the {first['evaluated_on']} data"
+        fig = plots.plot_confusion_matrix(
+            metrics["confusion_matrix"], first["labels"], title=f"Confusion matrix ({where})"
+        )
+        _save(fig, folder / "confusion_matrix.png")
+        written.append("confusion_matrix.png")
+    if first["n_features"] == 2 and first["task"] != "regression":
+        X, y = _boundary_data(cfg, first)
+        title = f"{name}: decision boundary" + (" (fold 1 model)" if len(results) > 1 else "")
+        fig = plots.plot_decision_boundary(
+            models[0], X, y, threshold=cfg.evaluation.threshold, title=title, target_names=first["labels"]
+        )
+        _save(fig, folder / "decision_boundary.png")
+        written.append("decision_boundary.png")
+    fig = None
+    try:
+        fig = None if point else plots.plot_network(models[0], title=f"{name}: network")
+    except (ValueError, TypeError):  # a layer the diagram cannot draw (e.g. convolutions)
+        pass
+    if fig is not None:
+        _save(fig, folder / "network.png")
+        written.append("network.png")
+    return written
+
+
+def _boundary_data(cfg: ExperimentConfig, result: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """All the data (and test file), scaled as the plotted model saw it."""
+    from ..data import Standardizer
+    from .builder import load_data
+
+    data, test = load_data(cfg)
+    X, y = data.X, data.y
+    if test is not None:
+        X, y = np.vstack([X, test.X]), np.concatenate([y, test.y])
+    if result.get("scaler"):
+        X = Standardizer.from_dict(result["scaler"]).transform(X)
+    return X, y
+
+
+def sweep_figures(
+    folder: Path,
+    cfg: ExperimentConfig,
+    points: list[dict[str, Any]],
+    results: list[dict[str, Any]],
+    tasks: list[Any],
+) -> list[str]:
+    """Metric-versus-hyperparameter plots and the overlaid learning curves of a sweep."""
+    plots = _plots()
+    keys = list(cfg.sweep)
+    written = []
+    rows = [{**{k: _plain(v) for k, v in p["params"].items()}, **p["mean"]} for p in points]
+    wanted = [m for m in ("accuracy", "r2", "mse", "loss", "final_loss") if m in points[0]["mean"]][:1]
+    for metric in wanted:
+        for x in keys:
+            others = [k for k in keys if k != x]
+            hue = others[0] if len(others) == 1 else None
+            if len(others) > 1:
+                continue
+            title = f"{cfg.experiment.name}: {metric} vs {x}"
+            fig = plots.plot_sweep(rows, x, metric, hue, title=title)
+            file = f"sweep_{metric}_vs_{x.replace('.', '_')}.png"
+            _save(fig, folder / file)
+            written.append(file)
+    if len(keys) > 2:
+        combos = [
+            {"setting": ", ".join(f"{k}={_plain(v)}" for k, v in p["params"].items()), **p["mean"]}
+            for p in points
+        ]
+        fig = plots.plot_sweep(
+            combos, "setting", wanted[0], None, title=f"{cfg.experiment.name}: {wanted[0]}"
+        )
+        _save(fig, folder / f"sweep_{wanted[0]}.png")
+        written.append(f"sweep_{wanted[0]}.png")
+    histories = []
+    for task, result in zip(tasks, results, strict=True):
+        if task.fold in (None, 0):
+            label = ", ".join(f"{k.split('.')[-1]}={_plain(v)}" for k, v in task.params.items())
+            histories.append((label, result["history"]))
+    if len(histories) <= 12:
+        fig = curves_figure(histories, "loss", f"{cfg.experiment.name}: training loss of each setting")
+        _save(fig, folder / "sweep_curves.png")
+        written.append("sweep_curves.png")
+    return written
+
+
+def _plain(value: Any) -> Any:
+    """Lists (architectures) become strings so they can label a line or a tick."""
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
+__all__ = ["run_figures", "sweep_figures"]
