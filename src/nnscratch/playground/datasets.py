@@ -10,8 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
+from ..data import Dataset
 from ..errors import DataError
 
 PLAYGROUND_DATASETS = ("xor", "circles", "moons", "spirals", "gaussians", "linear")
@@ -21,21 +20,7 @@ MAX_UPLOAD_BYTES = 2_000_000
 MAX_UPLOAD_ROWS = 5000
 
 
-def make_dataset(name: str, n: int, noise: float, n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Generate ``n`` points of a named 2-D dataset (seeded)."""
-    from .. import datasets
-
-    name = LIBRARY_NAMES.get(name, name)
-    kwargs: dict = {"n_samples": n, "seed": seed}
-    if name != "linear":  # the linear set is noise-free by definition (label = x0 > x1)
-        kwargs["noise"] = noise
-    if name in ("spirals", "gaussians"):
-        kwargs["n_classes"] = n_classes
-    ds = datasets.load(name, **kwargs)
-    return np.asarray(ds.X, dtype=np.float64), np.asarray(ds.y, dtype=np.int64)
-
-
-def parse_upload(raw: bytes, filename: str = "upload.csv") -> tuple[np.ndarray, np.ndarray]:
+def parse_upload(raw: bytes, filename: str = "upload.csv") -> Dataset:
     """Parse an uploaded CSV of two feature columns and a class label with the library's reader.
 
     Size limits are checked first; the library's :func:`~nnscratch.data.from_csv` then gives its
@@ -69,4 +54,4 @@ def parse_upload(raw: bytes, filename: str = "upload.csv") -> tuple[np.ndarray, 
             f"{safe}: the label column must hold 2 to 6 classes. Received: "
             + (f"{ds.n_classes} class(es)" if ds.task != "regression" else "fractional values")
         )
-    return np.asarray(ds.X, dtype=np.float64), np.asarray(ds.y, dtype=np.int64)
+    return ds

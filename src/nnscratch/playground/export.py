@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import math
 
-from .datasets import LIBRARY_NAMES
-from .session import Session
+import numpy as np
+
+from .session import UPLOAD_CSV, Session
 
 
 def _history(session: Session) -> dict[str, list[float]] | None:
@@ -40,63 +41,21 @@ def model_file(session: Session) -> bytes:
     return buffer.getvalue()
 
 
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return repr(value)
-
-
 def experiment_toml(session: Session) -> str:
-    """An experiment file for ``nnscratch train`` with this session's data, network and training."""
-    c = session.config
-    lines = [
-        "# Exported from the nnscratch playground. Run it with:  nnscratch train playground.toml",
-        "[experiment]",
-        'name = "playground"',
-        f"seed = {c.seed}",
-        f'description = "playground session exported after {session.epoch} epochs"',
-        "",
-        "[data]",
-    ]
-    if c.dataset == "upload":
-        lines += ['csv = "playground_data.csv"  # the uploaded file: save it next to this one', "target = -1"]
-    else:
-        params = {"n_samples": c.n_samples, "seed": c.seed}
-        if c.dataset != "linear":
-            params["noise"] = c.noise
-        if c.dataset in ("spirals", "gaussians"):
-            params["n_classes"] = c.n_classes
-        inline = ", ".join(f"{k} = {_toml_value(v)}" for k, v in params.items())
-        lines += [f'dataset = "{LIBRARY_NAMES.get(c.dataset, c.dataset)}"', f"params = {{ {inline} }}"]
-    if c.test_fraction:
-        lines.append(f"test_size = {c.test_fraction}")
-    loss = {"sigmoid": "bce_logits", "softmax": "cross_entropy", "identity": "mse"}[session.output]
-    optimizer = [f'name = "{c.optimizer}"', f"lr = {c.lr}"]
-    if c.optimizer == "momentum":
-        optimizer.append(f"momentum = {c.momentum}")
-    if c.l2:
-        optimizer.append(f"weight_decay = {c.l2}")
-    lines += [
-        "",
-        "[model]",
-        f"hidden = {_toml_value(c.hidden)}",
-        f"activation = {_toml_value(c.activations)}",
-        'output = "none"  # raw scores; the loss applies sigmoid/softmax in its stable fused form',
-        'init = "xavier_uniform"',
-        "",
-        "[loss]",
-        f'name = "{loss}"',
-        "",
-        "[optimizer]",
-        *optimizer,
-        "",
-        "[training]",
-        f"epochs = {max(session.epoch, 1)}",
-        f"batch_size = {c.batch_size}",
-        "",
-    ]
-    return "\n".join(lines)
+    """The experiment file that reproduces the session with ``nnscratch train`` (same weights)."""
+    from ..experiments._toml import dumps
+
+    header = "# Exported from the nnscratch playground. Run it with:  nnscratch train playground.toml\n"
+    if session.config.dataset == "upload":
+        header += f"# It reads the uploaded data from {UPLOAD_CSV} (download it too) next to this file.\n"
+    return header + dumps(session.experiment())
+
+
+def data_csv(session: Session) -> str:
+    """The session's whole dataset (train and test rows) as CSV: x0,x1,label."""
+    if session.config.dataset == "upload":
+        return session.upload_csv()
+    X = np.vstack([session.X_train, session.X_test])
+    y = np.concatenate([session.y_train, session.y_test])
+    rows = "\n".join(f"{a!r},{b!r},{int(c)}" for (a, b), c in zip(X.tolist(), y.tolist(), strict=True))
+    return "x0,x1,label\n" + rows + "\n"

@@ -132,9 +132,9 @@ def create_app() -> Flask:
         file = request.files.get("file")
         if file is None:
             raise NNScratchError("no file in the upload (form field 'file')")
-        X, y = parse_upload(file.read(MAX_UPLOAD_BYTES + 1), file.filename or "upload.csv")
+        data = parse_upload(file.read(MAX_UPLOAD_BYTES + 1), file.filename or "upload.csv")
         with s.lock:
-            s.set_upload(X, y)
+            s.set_upload(data)
             config = PlaygroundConfig.from_dict({**s.config.to_dict(), "dataset": "upload"})
             s.configure(config)
             return jsonify(s.snapshot(with_points=True))
@@ -172,6 +172,19 @@ def create_app() -> Flask:
             text,
             mimetype="application/toml",
             headers={"Content-Disposition": "attachment; filename=playground.toml"},
+        )
+
+    @app.get("/api/export/data")
+    def export_data():
+        from .export import data_csv
+
+        s = session()
+        with s.lock:
+            text = data_csv(s)
+        return Response(
+            text,
+            mimetype="text/csv",
+            headers={"Content-Disposition": "attachment; filename=playground_data.csv"},
         )
 
     return app

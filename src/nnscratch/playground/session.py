@@ -1,32 +1,33 @@
 """One playground session: a dataset, a network built from the page's settings, and its training.
 
-Everything numeric is the real nnscratch engine (``Sequential``, ``Linear``, the activation
-layers, the losses and optimizers); the session only keeps the state between two page requests
-and turns it into JSON-friendly pictures (decision boundary, per-neuron maps, weights, curves).
+Everything numeric is the real nnscratch engine, and the set-up is the experiment runner's own:
+the session turns the page's settings into an experiment-file dict and builds data split, network,
+loss and optimizer with :mod:`nnscratch.experiments.builder`, seeded as ``nnscratch train`` seeds
+its run. So the exported experiment file reproduces the session's weights exactly. The session
+keeps the state between two page requests and turns it into JSON-friendly pictures (decision
+boundary, per-neuron maps, weights, curves).
 """
 
 from __future__ import annotations
 
 import math
+import shutil
+import tempfile
 import threading
+import weakref
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import layers as L
-from ..errors import DivergenceError, HyperparameterError, NNScratchError
-from ..losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
-from ..optim import SGD, Adam, Optimizer, RMSprop
-from .datasets import PLAYGROUND_DATASETS, make_dataset
+from ..data import Dataset
+from ..errors import HyperparameterError, NNScratchError
+from .datasets import LIBRARY_NAMES, PLAYGROUND_DATASETS
 
-ACTIVATIONS = {
-    "tanh": L.Tanh,
-    "relu": L.ReLU,
-    "sigmoid": L.Sigmoid,
-    "leaky_relu": L.LeakyReLU,
-    "identity": L.Identity,
-}
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu", "identity")
+UPLOAD_CSV = "playground_data.csv"  # the name the exported experiment file gives the uploaded data
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
 GRID = 60  # decision-boundary resolution (GRID x GRID points)
 NEURON_GRID = 20  # resolution of the small per-neuron maps
@@ -140,92 +141,150 @@ class Session:
 
     def __init__(self, config: PlaygroundConfig | None = None) -> None:
         self.lock = threading.Lock()
-        self.upload: tuple[np.ndarray, np.ndarray] | None = None
+        self.upload: Dataset | None = None
         self.configure(config or PlaygroundConfig())
 
     # -- set-up ----------------------------------------------------------------------------------
+    def experiment(self, epochs: int | None = None) -> dict[str, Any]:
+        """The experiment-file content (``nnscratch train``) equivalent to this session."""
+        c = self.config
+        data: dict[str, Any]
+        if c.dataset == "upload":
+            data = {"csv": UPLOAD_CSV}
+        else:
+            params: dict[str, Any] = {"n_samples": c.n_samples, "seed": c.seed}
+            if c.dataset != "linear":  # the linear set is noise-free by definition
+                params["noise"] = c.noise
+            if c.dataset in ("spirals", "gaussians"):
+                params["n_classes"] = c.n_classes
+            data = {"dataset": LIBRARY_NAMES.get(c.dataset, c.dataset), "params": params}
+        if c.test_fraction:
+            data["test_size"] = c.test_fraction
+        optimizer: dict[str, Any] = {"name": c.optimizer, "lr": c.lr}
+        if c.optimizer == "momentum":
+            optimizer["momentum"] = c.momentum
+        if c.l2:
+            optimizer["weight_decay"] = c.l2
+        return {
+            "experiment": {
+                "name": "playground",
+                "seed": c.seed,
+                "description": f"exported from the nnscratch playground after {self.epoch} epochs",
+            },
+            "data": data,
+            # raw scores out: the loss applies sigmoid/softmax in its stable fused form
+            "model": {
+                "hidden": list(c.hidden),
+                "activation": list(c.activations),
+                "output": "none",
+                "init": "xavier_uniform",
+            },
+            "loss": {
+                "name": {"sigmoid": "bce_logits", "softmax": "cross_entropy", "identity": "mse"}[self.output]
+            },
+            "optimizer": optimizer,
+            "training": {
+                "epochs": max(1, self.epoch if epochs is None else epochs),
+                "batch_size": c.batch_size,
+            },
+        }
+
     def configure(self, config: PlaygroundConfig) -> None:
+        """Build data, split, network, loss and optimizer exactly as ``nnscratch train`` would."""
+        from ..experiments import builder
+        from ..experiments.config import load_config
+        from ..experiments.sweep import point_seeds
+
         if config.dataset == "upload" and self.upload is None:
             raise HyperparameterError("dataset 'upload' needs a CSV uploaded first")
-        self.config = config
-        X, y = (
-            self.upload
-            if config.dataset == "upload"
-            else make_dataset(config.dataset, config.n_samples, config.noise, config.n_classes, config.seed)
-        )
-        n_classes = int(y.max()) + 1
-        rng = np.random.default_rng(config.seed)
-        order = rng.permutation(len(X))
-        n_test = round(config.test_fraction * len(X))
-        self.X_test, self.y_test = X[order[:n_test]], y[order[:n_test]]
-        self.X_train, self.y_train = X[order[n_test:]], y[order[n_test:]]
+        previous = getattr(self, "config", None)
+        self.config, self.epoch = config, 0
+        try:
+            if config.dataset == "upload":
+                n_classes = int(self.upload.y.max()) + 1
+            else:
+                n_classes = config.n_classes if config.dataset in ("spirals", "gaussians") else 2
+            output = config.output
+            if output == "auto":
+                output = "sigmoid" if n_classes == 2 else "softmax"
+            if output == "sigmoid" and n_classes > 2:
+                raise HyperparameterError(
+                    f"a sigmoid output fits 2 classes; this data has {n_classes}: use softmax"
+                )
+            self.output = output
+            base = self._upload_dir if config.dataset == "upload" else None
+            cfg = load_config(self.experiment(), base_dir=base)
+        except NNScratchError:
+            if previous is not None:
+                self.config = previous
+            raise
+        data = builder.load_data(cfg)[0]
+        split = builder.make_split(cfg, data, None, None)
+        self.X_train, self.y_train = split.X_train, split.y_train
+        empty = np.empty((0, data.n_features))
+        self.X_test = split.X_test if split.X_test is not None else empty
+        self.y_test = split.y_test if split.y_test is not None else np.empty(0, dtype=np.int64)
         self.n_classes = n_classes
-        output = config.output
-        if output == "auto":
-            output = "sigmoid" if n_classes == 2 else "softmax"
-        if output == "sigmoid" and n_classes > 2:
-            raise HyperparameterError(
-                f"a sigmoid output fits 2 classes; this data has {n_classes}: use softmax"
-            )
-        self.output = output
-        self.model, self.loss = self._build(config, output, n_classes)
-        self.initial_state = self.model.state_dict()
+        self._cfg = cfg
+        self._loss_key = builder.loss_name(cfg, data.task)
+        self._outputs = builder.n_outputs(cfg, self._loss_key, data)
+        self._seed = point_seeds(cfg.experiment.seed, 1)[0]  # what `nnscratch train` gives its one run
+        self.loss = builder.build_loss(cfg, self._loss_key)
         self.reset()
 
-    def _build(self, config: PlaygroundConfig, output: str, n_classes: int) -> tuple[L.Sequential, Loss]:
-        rng = np.random.default_rng(config.seed)
-        modules: list[Any] = []
-        width = self.X_train.shape[1]
-        for units, act in zip(config.hidden, config.activations, strict=True):
-            modules += [L.Linear(width, units, rng=rng, init="xavier_uniform"), ACTIVATIONS[act]()]
-            width = units
-        n_out = n_classes if output == "softmax" else 1
-        modules.append(L.Linear(width, n_out, rng=rng, init="xavier_uniform"))
-        # Raw scores out; the losses below apply sigmoid/softmax in their stable fused form.
-        loss: Loss = {"sigmoid": BCEWithLogitsLoss(), "softmax": CrossEntropyLoss(), "identity": MSELoss()}[
-            output
-        ]
-        return L.Sequential(*modules), loss
-
-    def _optimizer(self) -> Optimizer:
-        c, params = self.config, self.model.parameters()
-        if c.optimizer == "sgd":
-            return SGD(params, lr=c.lr, weight_decay=c.l2)
-        if c.optimizer == "momentum":
-            return SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.l2)
-        if c.optimizer == "adam":
-            return Adam(params, lr=c.lr, weight_decay=c.l2)
-        return RMSprop(params, lr=c.lr, weight_decay=c.l2)
-
     def reset(self) -> None:
-        """Back to epoch 0 with the same initial weights (and the same shuffling)."""
-        self.model.load_state_dict(self.initial_state)
-        self.optimizer = self._optimizer()
-        self.rng = np.random.default_rng(self.config.seed + 1)
+        """Back to epoch 0 with the same initial weights and the same mini-batch order."""
+        from ..experiments import builder
+
+        model_rng, self.rng = (np.random.default_rng(s) for s in np.random.SeedSequence(self._seed).spawn(2))
+        self.model = builder.build_model(
+            self._cfg, self.X_train.shape[1], self._outputs, self._loss_key, model_rng
+        )
+        self.optimizer = builder.build_optimizer(self._cfg, self.model)
+        self._fit_data = (self.X_train, self._targets(self.y_train))
+        self._test_targets = self._targets(self.y_test) if len(self.y_test) else self.y_test
         self.epoch = 0
         self.curves: dict[str, list[float]] = {"train_loss": [], "test_loss": []}
         self.diverged: str | None = None
         self._record()
 
-    def set_upload(self, X: np.ndarray, y: np.ndarray) -> None:
-        self.upload = (X, y)
+    def set_upload(self, data: Dataset) -> None:
+        """Keep an uploaded dataset as the CSV file the exported experiment file will name."""
+        self._upload_dir = tempfile.mkdtemp(prefix="nnscratch-playground-")
+        weakref.finalize(self, shutil.rmtree, self._upload_dir, ignore_errors=True)  # removed with the session
+        rows = "\n".join(
+            f"{a!r},{b!r},{int(c)}" for (a, b), c in zip(data.X.tolist(), data.y.tolist(), strict=True)
+        )
+        (Path(self._upload_dir) / UPLOAD_CSV).write_text("x0,x1,label\n" + rows + "\n")
+        self.upload = data
+
+    def upload_csv(self) -> str:
+        return (Path(self._upload_dir) / UPLOAD_CSV).read_text()
 
     # -- training --------------------------------------------------------------------------------
     def _targets(self, y: np.ndarray) -> np.ndarray:
-        return y.astype(np.float64).reshape(-1, 1) if self.output != "softmax" else y
+        """``y`` as the loss compares it with the output: checked and shaped once, as ``fit`` does."""
+        from ..experiments import builder
+        from ..train import prepare_data
+
+        X_probe = np.zeros((len(y), self.X_train.shape[1]))
+        return prepare_data(
+            self.model, X_probe, builder.targets(y, self._loss_key, self._outputs), self.loss
+        )[1]
 
     def step(self, epochs: int = 1) -> None:
+        """Train ``epochs`` more epochs: the same arithmetic, in the same order, as ``ns.fit``."""
         if self.diverged:
             return
         epochs = max(1, min(int(epochs), MAX_EPOCHS_PER_STEP))
-        X, y = self.X_train, self._targets(self.y_train)
-        n, bs = len(X), min(self.config.batch_size, len(X))
+        X, y = self._fit_data
+        n, bs = len(X), self.config.batch_size
         self.model.train()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for _ in range(epochs):
-                order = self.rng.permutation(n)
-                for start in range(0, n, bs):
-                    idx = order[start : start + bs]
+                order = self.rng.permutation(n) if bs < n else slice(None)
+                for start in range(0, n, bs) if bs < n else [0]:
+                    idx = order[start : start + bs] if bs < n else order
                     value = self.loss.forward(self.model.forward(X[idx]), y[idx])
                     if not math.isfinite(value):
                         self.diverged = (
@@ -239,13 +298,15 @@ class Session:
                 self.epoch += 1
                 self._record()
 
-    def _loss_acc(self, X: np.ndarray, y: np.ndarray) -> tuple[float | None, float | None]:
+    def _loss_acc(
+        self, X: np.ndarray, y: np.ndarray, target: np.ndarray
+    ) -> tuple[float | None, float | None]:
         if len(X) == 0:
             return None, None
         self.model.eval()
         with np.errstate(over="ignore", invalid="ignore"):
             out = self.model.forward(X)
-            loss = self.loss.forward(out, self._targets(y))
+            loss = self.loss.forward(out, target)
         pred = (
             out.argmax(axis=1)
             if self.output == "softmax"
@@ -254,8 +315,8 @@ class Session:
         return (loss if math.isfinite(loss) else None), float(np.mean(pred == y))
 
     def _record(self) -> None:
-        self.train_loss, self.train_acc = self._loss_acc(self.X_train, self.y_train)
-        self.test_loss, self.test_acc = self._loss_acc(self.X_test, self.y_test)
+        self.train_loss, self.train_acc = self._loss_acc(self.X_train, self.y_train, self._fit_data[1])
+        self.test_loss, self.test_acc = self._loss_acc(self.X_test, self.y_test, self._test_targets)
         if self.train_loss is None and self.epoch and not self.diverged:
             self.diverged = f"training diverged at epoch {self.epoch}: lower the learning rate and reset."
         self.curves["train_loss"].append(self.train_loss)
@@ -344,4 +405,4 @@ class Session:
         return data
 
 
-__all__ = ["DivergenceError", "PlaygroundConfig", "Session"]
+__all__ = ["PlaygroundConfig", "Session"]

@@ -235,6 +235,7 @@ function init() {
   });
   $("export-model").onclick = (e) => { e.preventDefault(); download("/api/export/model", "playground_model.npz"); };
   $("export-experiment").onclick = (e) => { e.preventDefault(); download("/api/export/experiment", "playground.toml"); };
+  $("export-data").onclick = (e) => { e.preventDefault(); download("/api/export/data", "playground_data.csv"); };
   $("export-png").onclick = (e) => {
     e.preventDefault();
     const a = document.createElement("a"); a.href = $("boundary").toDataURL("image/png"); a.download = "playground.png"; a.click();
