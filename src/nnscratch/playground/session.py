@@ -251,7 +251,9 @@ class Session:
     def set_upload(self, data: Dataset) -> None:
         """Keep an uploaded dataset as the CSV file the exported experiment file will name."""
         self._upload_dir = tempfile.mkdtemp(prefix="nnscratch-playground-")
-        weakref.finalize(self, shutil.rmtree, self._upload_dir, ignore_errors=True)  # removed with the session
+        weakref.finalize(
+            self, shutil.rmtree, self._upload_dir, ignore_errors=True
+        )  # removed with the session
         rows = "\n".join(
             f"{a!r},{b!r},{int(c)}" for (a, b), c in zip(data.X.tolist(), data.y.tolist(), strict=True)
         )
