@@ -35,7 +35,8 @@ class _Pool2d(Module):
 
     def _geometry(self, x: np.ndarray) -> tuple[int, int]:
         ic.check_nchw(x, type(self).__name__)
-        return ic.output_hw(x.shape, self.kernel_size, self.stride, self.dilation, self._pads, type(self).__name__)
+        name = type(self).__name__
+        return ic.output_hw(x.shape, self.kernel_size, self.stride, self.dilation, self._pads, name)
 
     def _check_grad(self, grad_out: Any, x_shape: tuple[int, ...], out_hw: tuple[int, int]) -> None:
         expected = (*x_shape[:2], *out_hw)
@@ -84,7 +85,8 @@ class MaxPool2d(_Pool2d):
         # Running max over the kernel offsets; `arg` records the offset index k = i·KW + j of the
         # first maximum (strict > keeps the earlier one on ties).
         y = v[:, :, 0, 0].copy()
-        arg = np.zeros(y.shape, dtype=np.int16 if self.kernel_size[0] * self.kernel_size[1] < 2**15 else np.int64)
+        small = self.kernel_size[0] * self.kernel_size[1] < 2**15
+        arg = np.zeros(y.shape, dtype=np.int16 if small else np.int64)
         for k, (i, j) in enumerate(self._offsets()):
             if k == 0:
                 continue

@@ -205,9 +205,8 @@ class BatchNorm1d(_BatchNorm):
 
 
 class BatchNorm2d(_BatchNorm):
-    __doc__ = (
-        "Batch normalisation of (N, C, H, W) inputs per channel C, PyTorch's ``nn.BatchNorm2d``.\n"
-        + (_BatchNorm.__doc__ or "")
+    __doc__ = "Batch normalisation of (N, C, H, W) inputs per channel C, PyTorch's ``nn.BatchNorm2d``.\n" + (
+        _BatchNorm.__doc__ or ""
     )
     _allowed_ndims = (4,)
     _shapes = ("(N, C, H, W)",)

@@ -89,7 +89,9 @@ class Unflatten(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         dim = self.dim + x.ndim if self.dim < 0 else self.dim
         if not 0 <= dim < x.ndim:
-            raise ShapeError(f"Unflatten(dim={self.dim}) needs an input with that axis. Received: {describe(x)}")
+            raise ShapeError(
+                f"Unflatten(dim={self.dim}) needs an input with that axis. Received: {describe(x)}"
+            )
         known = math.prod(v for v in self.unflattened_size if v != -1)
         if (-1 not in self.unflattened_size and known != x.shape[dim]) or x.shape[dim] % known:
             raise ShapeError(
@@ -125,7 +127,8 @@ class Reshape(Module):
         known = math.prod(v for v in self.shape if v != -1)
         if x.ndim == 0 or per_sample % known or (-1 not in self.shape and known != per_sample):
             raise ShapeError(
-                f"Reshape cannot turn samples of shape {x.shape[1:]} into {self.shape}. Received: {describe(x)}"
+                f"Reshape cannot turn samples of shape {x.shape[1:]} into {self.shape}. "
+                f"Received: {describe(x)}"
             )
         y = x.reshape(x.shape[0], *self.shape)
         self._cache = (x.shape, y.shape)
@@ -154,11 +157,11 @@ class LastTimeStep(Module):
             raise ShapeError(
                 f"LastTimeStep expects a sequence batch (N, T, features) with T >= 1. Received: {describe(x)}"
             )
-        self._cache = (x.shape, x.dtype)
+        self._cache = x.shape
         return x[:, -1, :]
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        x_shape, dtype = self._cached()
+        x_shape = self._cached()
         _check_grad(self, grad_out, (x_shape[0], x_shape[2]))
         if not input_grad:
             return None
