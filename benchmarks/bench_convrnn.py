@@ -98,7 +98,10 @@ def rnn_case(kind: str, seed: int = 0) -> Case:
 
     x = rng.standard_normal((32, 50, 16)).astype(DTYPE)
     y = rng.integers(0, 10, size=32)
-    key, title = ("f", "(f) RNN tanh 16→64, T=50, batch 32") if kind == "rnn" else ("g", "(g) LSTM 16→64, T=50, batch 32")
+    if kind == "rnn":
+        key, title = "f", "(f) RNN tanh 16→64, T=50, batch 32"
+    else:
+        key, title = "g", "(g) LSTM 16→64, T=50, batch 32"
     return Case(key, title, model, build_torch, x, y)
 
 
@@ -208,7 +211,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
           f"{platform.machine()} ({platform.processor() or 'cpu'})")  # fmt: skip
     builders = {"e": cnn_case, "f": lambda: rnn_case("rnn"), "g": lambda: rnn_case("lstm")}
     results = []
-    header = f"{'case':<36}{'thr':>4}{'nnscratch ms':>14}{'torch ms':>10}{'ratio':>8}   spread (q1-q3)  step diff"
+    header = f"{'case':<36}{'thr':>4}{'nnscratch ms':>14}{'torch ms':>10}{'ratio':>8}"
+    header += "   spread (q1-q3)  step diff"
     print(header)
     print("-" * len(header))
     for threads in args.threads:
