@@ -16,6 +16,22 @@ from __future__ import annotations
 import numpy as np
 
 
+def tanh_into(a: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out = tanh(a) (``out`` may be ``a``). float64 uses tanh(a) = 2 / (1 + e^{-2a}) - 1, about
+    2.5× faster than ``np.tanh`` (libm) on this kind of CPU; float32 keeps ``np.tanh``, which is
+    as fast as the five-pass exp form there. e^{-2a} overflows to inf for a ≪ 0, giving exactly -1:
+    callers run under ``np.errstate(over="ignore")``."""
+    if a.dtype == np.float32:
+        return np.tanh(a, out=out)
+    one, two = a.dtype.type(1), a.dtype.type(2)
+    np.multiply(a, -two, out=out)
+    np.exp(out, out=out)
+    out += one
+    np.divide(two, out, out=out)
+    out -= one
+    return out
+
+
 def _cut(t: int, bptt: int | None) -> bool:
     """Whether no gradient flows from step t back into the state it started from."""
     return bptt is not None and t > 0 and t % bptt == 0
@@ -31,14 +47,16 @@ def rnn_forward(xw: np.ndarray, w_hh: np.ndarray, h0: np.ndarray, relu: bool) ->
     Hs = np.empty((T + 1, N, Hd), dtype=xw.dtype)
     Hs[0] = h0
     w_hhT = w_hh.T
-    for t in range(T):
-        h = Hs[t + 1]
-        np.matmul(Hs[t], w_hhT, out=h)
-        h += xw[t]
-        if relu:
-            np.maximum(h, 0, out=h)
-        else:
-            np.tanh(h, out=h)
+    zero = xw.dtype.type(0)
+    with np.errstate(over="ignore"):
+        for t in range(T):
+            h = Hs[t + 1]
+            np.matmul(Hs[t], w_hhT, out=h)
+            h += xw[t]
+            if relu:
+                np.maximum(h, zero, out=h)
+            else:
+                tanh_into(h, h)
     return Hs
 
 
@@ -68,17 +86,6 @@ def rnn_backward(
 
 
 # -------------------------------------------------------------------------------------- LSTM
-def _sigmoid_scale(Hd: int, n_gates: int, tanh_gates: tuple[int, ...], dtype: np.dtype):
-    """Per-column (scale, shift) so that tanh(scale·a)·scale + shift is σ(a) on sigmoid gates and
-    tanh(a) on tanh gates, using σ(a) = ½ + ½·tanh(a/2): one tanh call serves every gate."""
-    scale = np.full((n_gates, Hd), 0.5, dtype=dtype)
-    shift = np.full((n_gates, Hd), 0.5, dtype=dtype)
-    for g in tanh_gates:
-        scale[g] = 1.0
-        shift[g] = 0.0
-    return scale.reshape(-1), shift.reshape(-1)
-
-
 def lstm_forward(
     xw: np.ndarray, w_hh: np.ndarray, h0: np.ndarray, c0: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -93,8 +100,14 @@ def lstm_forward(
     """
     T, N, G4 = xw.shape
     Hd = G4 // 4
-    scale, shift = _sigmoid_scale(Hd, 4, (2,), xw.dtype)
-    xws = xw * scale  # fold the ½ of σ(a) = ½ + ½ tanh(a/2) into the projections, once
+    dt = xw.dtype.type
+    one, two = dt(1), dt(2)
+    # All four gates share one exp: σ(a) = 1 / (1 + e^{-a}) and tanh(a_g) = 2σ(2a_g) - 1. The
+    # factors -1 (i, f, o) and -2 (g) are folded into the projections once, not applied per step.
+    scale = np.full((4, Hd), -1.0, dtype=xw.dtype)
+    scale[2] = -2.0
+    scale = scale.reshape(-1)
+    xw *= scale  # xw is the caller's scratch buffer
     w_hhT = (w_hh * scale[:, None]).T
     Hs = np.empty((T + 1, N, Hd), dtype=xw.dtype)
     Cs = np.empty((T + 1, N, Hd), dtype=xw.dtype)
@@ -102,20 +115,23 @@ def lstm_forward(
     TCs = np.empty((T, N, Hd), dtype=xw.dtype)
     Hs[0], Cs[0] = h0, c0
     ig = np.empty((N, Hd), dtype=xw.dtype)
-    for t in range(T):
-        gates = Gs[t]
-        np.matmul(Hs[t], w_hhT, out=gates)
-        gates += xws[t]
-        np.tanh(gates, out=gates)
-        gates *= scale
-        gates += shift
-        i, f, g, o = gates[:, :Hd], gates[:, Hd : 2 * Hd], gates[:, 2 * Hd : 3 * Hd], gates[:, 3 * Hd :]
-        c = Cs[t + 1]
-        np.multiply(f, Cs[t], out=c)
-        np.multiply(i, g, out=ig)
-        c += ig
-        np.tanh(c, out=TCs[t])
-        np.multiply(o, TCs[t], out=Hs[t + 1])
+    with np.errstate(over="ignore"):  # e^{-a} = inf for a ≪ 0 gives σ(a) = 0 exactly
+        for t in range(T):
+            gates = Gs[t]
+            np.matmul(Hs[t], w_hhT, out=gates)
+            gates += xw[t]
+            np.exp(gates, out=gates)
+            gates += one
+            np.reciprocal(gates, out=gates)
+            i, f, g, o = gates[:, :Hd], gates[:, Hd : 2 * Hd], gates[:, 2 * Hd : 3 * Hd], gates[:, 3 * Hd :]
+            g *= two
+            g -= one
+            c = Cs[t + 1]
+            np.multiply(f, Cs[t], out=c)
+            np.multiply(i, g, out=ig)
+            c += ig
+            tanh_into(c, TCs[t])
+            np.multiply(o, TCs[t], out=Hs[t + 1])
     return Hs, Cs, Gs, TCs
 
 
@@ -187,26 +203,32 @@ def gru_forward(
     Gs = np.empty((T, N, G3), dtype=xw.dtype)
     Us = np.empty((T, N, G3), dtype=xw.dtype)
     Hs[0] = h0
-    w_hhT = w_hh.T
-    half = xw.dtype.type(0.5)
-    for t in range(T):
-        u = Us[t]
-        np.matmul(Hs[t], w_hhT, out=u)
-        if b_hh is not None:
-            u += b_hh
-        rz, n = Gs[t, :, : 2 * Hd], Gs[t, :, 2 * Hd :]
-        np.add(xw[t, :, : 2 * Hd], u[:, : 2 * Hd], out=rz)
-        rz *= half  # σ(a) = ½ + ½ tanh(a/2)
-        np.tanh(rz, out=rz)
-        rz *= half
-        rz += half
-        np.multiply(rz[:, :Hd], u[:, 2 * Hd :], out=n)
-        n += xw[t, :, 2 * Hd :]
-        np.tanh(n, out=n)
-        h = Hs[t + 1]
-        np.subtract(Hs[t], n, out=h)
-        h *= rz[:, Hd:]
-        h += n
+    one = xw.dtype.type(1)
+    # σ(a) = 1 / (1 + e^{-a}): the sign of the r and z blocks is folded into their projections
+    # once, so u_n (the n block of Us, needed by backward) keeps its true value.
+    sign = np.ones(G3, dtype=xw.dtype)
+    sign[: 2 * Hd] = -1
+    xw[:, :, : 2 * Hd] *= -one
+    w_hhT = (w_hh * sign[:, None]).T
+    b_hh = None if b_hh is None else b_hh * sign
+    with np.errstate(over="ignore"):
+        for t in range(T):
+            u = Us[t]
+            np.matmul(Hs[t], w_hhT, out=u)
+            if b_hh is not None:
+                u += b_hh
+            rz, n = Gs[t, :, : 2 * Hd], Gs[t, :, 2 * Hd :]
+            np.add(xw[t, :, : 2 * Hd], u[:, : 2 * Hd], out=rz)
+            np.exp(rz, out=rz)
+            rz += one
+            np.reciprocal(rz, out=rz)
+            np.multiply(rz[:, :Hd], u[:, 2 * Hd :], out=n)
+            n += xw[t, :, 2 * Hd :]
+            tanh_into(n, n)
+            h = Hs[t + 1]
+            np.subtract(Hs[t], n, out=h)
+            h *= rz[:, Hd:]
+            h += n
     return Hs, Gs, Us[:, :, 2 * Hd :]
 
 
