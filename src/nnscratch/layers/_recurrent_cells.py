@@ -32,6 +32,12 @@ def tanh_into(a: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
+def _active_steps(dY: np.ndarray) -> np.ndarray:
+    """Which steps receive an output gradient (e.g. only the last one behind ``LastTimeStep``):
+    the others skip adding a block of zeros."""
+    return np.any(dY, axis=(1, 2))
+
+
 def _cut(t: int, bptt: int | None) -> bool:
     """Whether no gradient flows from step t back into the state it started from."""
     return bptt is not None and t > 0 and t % bptt == 0
@@ -72,12 +78,16 @@ def rnn_backward(
     """
     T, N, Hd = dY.shape
     D = Hs[1:] > 0 if relu else 1.0 - Hs[1:] * Hs[1:]  # φ'(a_t) for all steps at once
-    dA = np.empty_like(dY)
-    carry = np.zeros((N, Hd), dtype=dY.dtype) if dhT is None else dhT.copy()
+    active = _active_steps(dY)
+    dA = np.empty(dY.shape, dtype=Hs.dtype)
+    carry = np.zeros((N, Hd), dtype=Hs.dtype) if dhT is None else dhT.astype(Hs.dtype)
     for t in range(T - 1, -1, -1):
         da = dA[t]
-        np.add(dY[t], carry, out=da)
-        da *= D[t]
+        if active[t]:
+            np.add(dY[t], carry, out=da)
+            da *= D[t]
+        else:
+            np.multiply(carry, D[t], out=da)
         if _cut(t, bptt):
             carry.fill(0)
         else:
@@ -166,12 +176,17 @@ def lstm_backward(
     np.multiply(TCs, o * (1.0 - o), out=P[:, :, 3])
     Do = o * (1.0 - TCs * TCs)  # dc_t gets dh_t ⊙ Do_t through h_t = o ⊙ tanh(c_t)
     dA = np.empty_like(G)
-    dh = np.empty((N, Hd), dtype=dY.dtype)
-    carry_h = np.zeros((N, Hd), dtype=dY.dtype) if dhT is None else dhT.copy()
-    dc = np.zeros((N, Hd), dtype=dY.dtype) if dcT is None else dcT.copy()
-    tmp = np.empty((N, Hd), dtype=dY.dtype)
+    dt = Gs.dtype
+    dh_buf = np.empty((N, Hd), dtype=dt)
+    carry_h = np.zeros((N, Hd), dtype=dt) if dhT is None else dhT.astype(dt)
+    dc = np.zeros((N, Hd), dtype=dt) if dcT is None else dcT.astype(dt)
+    tmp = np.empty((N, Hd), dtype=dt)
+    active = _active_steps(dY)
     for t in range(T - 1, -1, -1):
-        np.add(dY[t], carry_h, out=dh)
+        if active[t]:
+            dh = np.add(dY[t], carry_h, out=dh_buf)
+        else:
+            dh = carry_h  # read before the matmul below overwrites carry_h
         np.multiply(dh, Do[t], out=tmp)
         dc += tmp
         np.multiply(dc[:, None, :], P[t, :, :3], out=dA[t, :, :3])
@@ -257,9 +272,9 @@ def gru_backward(
     Pz = (Hs[:-1] - n) * z * (1.0 - z)  # da_z = dh ⊙ Pz
     Pr = Un * r * (1.0 - r)  # da_r = da_n ⊙ Pr
     dU = np.empty_like(Gs)
-    dAn = np.empty((T, N, Hd), dtype=dY.dtype)
-    dh = np.empty((N, Hd), dtype=dY.dtype)
-    carry = np.zeros((N, Hd), dtype=dY.dtype) if dhT is None else dhT.copy()
+    dAn = np.empty((T, N, Hd), dtype=Gs.dtype)
+    dh = np.empty((N, Hd), dtype=Gs.dtype)
+    carry = np.zeros((N, Hd), dtype=Gs.dtype) if dhT is None else dhT.astype(Gs.dtype)
     for t in range(T - 1, -1, -1):
         np.add(dY[t], carry, out=dh)
         dan, du = dAn[t], dU[t]

@@ -162,7 +162,8 @@ class _Recurrent(Module):
             )
         dtype = caches[0][0].dtype
         dfinal = self._check_state(grad_state, N, dtype, "grad_state")
-        dY = np.ascontiguousarray(grad_out.transpose(1, 0, 2) if self.batch_first else grad_out, dtype=dtype)
+        # Time-major view of the gradient, no copy: each step reads its (N, H) slice in place.
+        dY = (grad_out.transpose(1, 0, 2) if self.batch_first else grad_out).astype(dtype, copy=False)
         dinit: list[list[np.ndarray]] = [[] for _ in range(self._n_states)]
         dx = None
         for k in range(self.num_layers - 1, -1, -1):
