@@ -290,3 +290,17 @@ def test_sparse_output_gradient_matches_reference(kind, bptt):
     np.testing.assert_allclose(dx, r_dx, atol=1e-10, rtol=0)
     np.testing.assert_allclose(layer.weight_hh_l0.grad, r_grads[0][1], atol=1e-10, rtol=0)
     np.testing.assert_allclose(layer.weight_ih_l1.grad, r_grads[1][0], atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_saturating_inputs_stay_finite_without_warnings(kind, dtype):
+    """Huge pre-activations saturate the gates (e^{-a} overflows to inf internally) silently."""
+    layer = _build(kind, 2, 3, dtype=dtype, rng=0)
+    x = np.array([[[1e6, -1e6], [-1e6, 1e6], [3e4, 0.0]]], dtype=dtype)
+    out = layer(x)  # warnings are errors in this test suite
+    assert np.isfinite(out).all() and np.abs(out).max() <= 1e6
+    dx = layer.backward(np.ones_like(out))
+    assert np.isfinite(dx).all()
+    if kind != "relu":
+        assert np.abs(out).max() <= 1.0
