@@ -35,6 +35,12 @@ class Conv2d(Module):
         dL/dxp[n,c,p·s+i·d,q·s+j·d] += dX̂[(c,i,j),(n,p,q)]   (col2im: one vectorised += per offset (i,j))
         dL/dx   = dL/dxp without its padding border
 
+    Stride 1 (the common case) uses "wide" columns: X̂ gets N·OH·Wp columns, each output row running
+    over the full padded width Wp, so im2col and col2im move kh·kw long contiguous runs instead of
+    many short rows (see :func:`._im2col.im2col_wide`). The Wp - OW junk columns are dropped from y
+    and get a zero G₂, so they change neither dW, db nor dx. The output is returned as a view of
+    the GEMM result laid out (C_out, N, OH, OW) in memory (no copy); later layers keep that order.
+
     Shapes: x (N, C_in, H, W); W (C_out, C_in, KH, KW); b (C_out,); y (N, C_out, OH, OW) with
     OH = ⌊(H + pad_top + pad_bottom - d_h·(KH - 1) - 1) / s_h⌋ + 1 (likewise OW).
 
