@@ -169,12 +169,20 @@ def lstm_backward(
     Hd = G4 // 4
     G = Gs.reshape(T, N, 4, Hd)
     i, f, g, o = G[:, :, 0], G[:, :, 1], G[:, :, 2], G[:, :, 3]
-    P = np.empty_like(G)  # dA_t = [dc, dc, dc, dh]_t ⊙ P_t
-    np.multiply(g, i * (1.0 - i), out=P[:, :, 0])
-    np.multiply(Cs[:-1], f * (1.0 - f), out=P[:, :, 1])
-    np.multiply(i, 1.0 - g * g, out=P[:, :, 2])
-    np.multiply(TCs, o * (1.0 - o), out=P[:, :, 3])
-    Do = o * (1.0 - TCs * TCs)  # dc_t gets dh_t ⊙ Do_t through h_t = o ⊙ tanh(c_t)
+    one = Gs.dtype.type(1)
+    P = np.empty_like(G)  # dA_t = [dc, dc, dc, dh]_t ⊙ P_t, built in place (no temporaries)
+    np.subtract(one, G, out=P)
+    P *= G  # σ'(a) = σ(1 - σ) for the i, f, o blocks (the g block is overwritten below)
+    P[:, :, 0] *= g  # g ⊙ i(1 - i)
+    P[:, :, 1] *= Cs[:-1]  # c_{t-1} ⊙ f(1 - f)
+    P[:, :, 3] *= TCs  # tanh(c_t) ⊙ o(1 - o)
+    P2 = P[:, :, 2]
+    np.multiply(g, g, out=P2)
+    np.subtract(one, P2, out=P2)
+    P2 *= i  # i ⊙ (1 - g²)
+    Do = TCs * TCs  # dc_t gets dh_t ⊙ Do_t through h_t = o ⊙ tanh(c_t)
+    np.subtract(one, Do, out=Do)
+    Do *= o
     dA = np.empty_like(G)
     dt = Gs.dtype
     dh_buf = np.empty((N, Hd), dtype=dt)
