@@ -4,7 +4,8 @@ Everything is time-major: ``xw`` (T, N, G·H) holds the input projections x_t W_
 steps (one GEMM done by the caller), ``h0``/``c0`` are (N, H). The per-step work is one GEMM
 (h_{t-1} W_hhᵀ, all gates at once) plus a few element-wise ufuncs writing into preallocated
 buffers. Backward returns the gradients with respect to the gate pre-activations; the caller turns
-them into weight gradients with one GEMM per weight matrix over all T·N rows.
+them into weight gradients with one GEMM per weight matrix over all T·N rows. ``xw`` is the
+caller's scratch buffer: the LSTM and GRU loops scale parts of it in place.
 
 Truncation: with ``bptt`` = k, the recurrent gradient is cut at the state entering steps
 t = k, 2k, ... (0-based), exactly what running the sequence in chunks of k steps with the state
