@@ -133,3 +133,78 @@ def test_page_and_static_files_are_served(client):
     assert b"nnscratch playground" in client.get("/").data
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/static/secret.py").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"dataset": "moons", "hidden": [4, 3], "activations": ["tanh", "relu"], "batch_size": 16},
+        {
+            "dataset": "spirals",
+            "n_classes": 3,
+            "hidden": [6],
+            "activations": ["tanh"],
+            "optimizer": "adam",
+            "lr": 0.02,
+            "l2": 0.001,
+            "batch_size": 500,
+        },
+    ],
+)
+def test_exported_experiment_file_reproduces_the_session_bit_for_bit(client, tmp_path, settings):
+    import nnscratch as ns
+    from nnscratch.cli import main
+
+    post(client, "/api/config", {"n_samples": 200, **settings})
+    post(client, "/api/step", {"epochs": 4})
+    (tmp_path / "playground.toml").write_bytes(
+        client.get("/api/export/experiment", headers={"X-Session": "tab-a"}).data
+    )
+    model_bytes = client.get("/api/export/model", headers={"X-Session": "tab-a"}).data
+    ours = ns.load(io.BytesIO(model_bytes))
+    with pytest.raises(SystemExit) as done:
+        main(
+            [
+                "train",
+                str(tmp_path / "playground.toml"),
+                "--out",
+                str(tmp_path / "run"),
+                "--quiet",
+                "--no-figures",
+            ]
+        )
+    assert done.value.code in (0, None)
+    theirs = ns.load(tmp_path / "run" / "model.npz")
+    a, b = ours.state_dict(), theirs.state_dict()
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_exported_upload_experiment_reads_the_exported_data(client, tmp_path):
+    import nnscratch as ns
+    from nnscratch.cli import main
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(50, 2))
+    rows = "\n".join(f"{a},{b},{int(a * b > 0)}" for a, b in X)
+    assert _upload(client, ("x0,x1,label\n" + rows).encode()).status_code == 200
+    post(client, "/api/step", {"epochs": 2})
+    h = {"X-Session": "tab-a"}
+    (tmp_path / "playground.toml").write_bytes(client.get("/api/export/experiment", headers=h).data)
+    (tmp_path / "playground_data.csv").write_bytes(client.get("/api/export/data", headers=h).data)
+    ours = ns.load(io.BytesIO(client.get("/api/export/model", headers=h).data))
+    with pytest.raises(SystemExit):
+        main(
+            [
+                "train",
+                str(tmp_path / "playground.toml"),
+                "--out",
+                str(tmp_path / "run"),
+                "--quiet",
+                "--no-figures",
+            ]
+        )
+    theirs = ns.load(tmp_path / "run" / "model.npz")
+    for key, value in ours.state_dict().items():
+        np.testing.assert_array_equal(value, theirs.state_dict()[key])

@@ -6,13 +6,15 @@
     nnscratch report runs/xor_221 runs/moons_2331 --out runs/index
     nnscratch datasets list
     nnscratch datasets describe moons --set n_samples=500
+    nnscratch explain examples/explain/seed003_relu_sin.toml --format text
+    nnscratch inspect runs/xor_221/model.npz
+    nnscratch playground --port 8765
 
 Every error prints one line starting with ``error:`` and exits with status 2.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -199,19 +201,60 @@ def datasets_describe(
         typer.echo("\n" + info["doc"])
 
 
-def _register_explain() -> None:
-    """Add ``nnscratch explain`` when the explain package provides its command."""
+@app.command()
+def inspect(
+    model_file: Annotated[
+        Path, typer.Argument(help="A model file written by ns.save (or a run folder's model.npz).")
+    ],
+    data: Annotated[
+        Path | None, typer.Option("--data", "-d", help="A CSV to predict (features, then a label column).")
+    ] = None,
+) -> None:
+    """Load a model file (refusing anything unsafe), describe it, and optionally predict a CSV."""
+    import numpy as np
+
+    from .io import load_with_info
+
     try:
-        found = importlib.util.find_spec("nnscratch.explain.cli") is not None
-    except ModuleNotFoundError:
-        found = False
-    if found:
-        from .explain.cli import explain_command
+        model, info = load_with_info(model_file)
+        typer.echo(f"{model_file}: {model.num_parameters()} parameters, {model.dtype}")
+        typer.echo(repr(model))
+        for key, value in sorted((info.metrics or {}).items()):
+            typer.echo(f"  {key}: {value}")
+        if info.history is not None and len(info.history):
+            typer.echo(f"  history: {len(info.history)} epochs, last loss {info.history.last('loss'):.6g}")
+        if data is not None:
+            from .data import from_csv
+            from .train import predict
 
-        app.command("explain")(explain_command)
+            ds = from_csv(data)
+            pred = predict(model, ds.X)
+            typer.echo(f"  {data}: {len(pred)} rows, accuracy {float(np.mean(pred == ds.y)):.4f}")
+    except NNScratchError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"{exc.strerror or exc}: {exc.filename or model_file}") from None
 
 
-_register_explain()
+@app.command()
+def playground(
+    host: Annotated[
+        str, typer.Option(help="Address to bind; keep 127.0.0.1 unless on a trusted network.")
+    ] = ("127.0.0.1"),
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the page in a browser.")] = False,
+) -> None:
+    """Watch a network learn in the browser, with the worked math behind every weight."""
+    try:
+        from .playground.server import serve
+    except NNScratchError as exc:
+        raise _fail(str(exc)) from None
+    serve(host=host, port=port, open_browser=open_browser)
+
+
+from .explain.cli import explain_command  # noqa: E402 - registered after the commands above
+
+app.command("explain")(explain_command)
 
 
 def main(argv: list[str] | None = None) -> Any:
