@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench clean torch
+.PHONY: demo test lint bench clean torch browser
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "nnscratch needs Python >= 3.11, found " + sys.version.split()[0]'
@@ -25,6 +25,10 @@ test: lint
 # Optional: PyTorch CPU for the parity tests (exactly torch==2.13.0; other versions pull gigabytes).
 torch: $(STAMP)
 	$(BIN)/python -m pip install -q "torch==2.13.0"
+
+# Optional: the system Chromium that the playground's end-to-end tests drive (Debian package, root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -22,7 +22,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None, reason="system Chromium not installed (apt-get install chromium)"),
+    pytest.mark.skipif(CHROMIUM is None, reason="system Chromium not installed: run `make browser` (Debian chromium)"),
 ]
 SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "playground"
 
@@ -75,6 +75,7 @@ def test_train_xor_click_weight_and_export(server_url, browser, tmp_path):
     page.goto(server_url)
     _wait_ready(page)
     page.select_option("#dataset", "xor")
+    page.fill("#n_samples", "500")  # the 2-8-8-1 net on 500 points of the responsiveness target
     page.fill("#hidden", "8,8")
     page.dispatch_event("#hidden", "change")
     page.click("#apply")
