@@ -25,6 +25,7 @@ from nnscratch.errors import DataError, HyperparameterError, LabelError, ShapeEr
 EXPECTED = {
     "xor": (4, 2, "binary"),
     "xor_easy": (21, 2, "binary"),
+    "xor_quadrants": (400, 2, "binary"),
     "linear": (100, 2, "binary"),
     "moons": (200, 2, "binary"),
     "circles": (200, 2, "binary"),

@@ -22,7 +22,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None, reason="system Chromium not installed: run `make browser` (Debian chromium)"),
+    pytest.mark.skipif(CHROMIUM is None, reason="no system Chromium: run `make browser` (Debian's chromium)"),
 ]
 SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "playground"
 
