@@ -5,6 +5,7 @@ Everything here is deterministic given the config and an explicit random Generat
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,8 @@ def fold_indices(cfg: ExperimentConfig, y: np.ndarray, task: str) -> list[tuple[
     from sklearn.model_selection import KFold, StratifiedKFold
 
     k = cfg.evaluation.cv or 5
+    if cfg.data.split == "ordered":  # consecutive blocks: no shuffling, no stratification
+        return list(KFold(n_splits=k).split(np.zeros((len(y), 1))))
     stratified = cfg.evaluation.stratified and task != "regression"
     splitter = (StratifiedKFold if stratified else KFold)(
         n_splits=k, shuffle=True, random_state=cfg.experiment.seed
@@ -78,6 +81,19 @@ def fold_indices(cfg: ExperimentConfig, y: np.ndarray, task: str) -> list[tuple[
     return [(tr, te) for tr, te in splitter.split(np.zeros((len(y), 1)), y)]
 
 
+def ordered_split(rows: np.ndarray, fraction: float, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` without and with its last ``ceil(fraction · n)`` entries (``[data] split = "ordered"``)."""
+    n_last = math.ceil(fraction * len(rows))
+    if n_last >= len(rows):
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            f"{key}: holding out {fraction:g} of {len(rows)} rows leaves nothing to train on. "
+            f"Received: {key} = {fraction:g}"
+        )
+    return rows[:-n_last], rows[-n_last:]
+
+
 def make_split(cfg: ExperimentConfig, data: Dataset, test: Dataset | None, fold: int | None) -> Split:
     """Train/test arrays for a fold (``fold`` set), a held-out split (``test_size``) or test files.
 
@@ -86,7 +102,9 @@ def make_split(cfg: ExperimentConfig, data: Dataset, test: Dataset | None, fold:
     """
     index = np.arange(len(data))
     held: np.ndarray | None = None
-    if cfg.data.test_size:
+    if cfg.data.test_size and cfg.data.split == "ordered":
+        index, held = ordered_split(index, cfg.data.test_size, "data.test_size")
+    elif cfg.data.test_size:
         from ..data import train_test_split
 
         index, held = train_test_split(
@@ -270,6 +288,7 @@ __all__ = [
     "loss_name",
     "make_split",
     "n_outputs",
+    "ordered_split",
     "output_activation",
     "targets",
 ]

@@ -28,7 +28,12 @@ class ExperimentTable(_Table):
 
 
 class DataTable(_Table):
-    """``[data]``: a built-in dataset with its keyword arguments, or the user's CSV / NPZ files."""
+    """``[data]``: a built-in dataset with its keyword arguments, or the user's CSV / NPZ files.
+
+    ``split = "random"`` (default) cuts ``test_size``, the validation split and the CV folds from
+    seeded shuffles (stratified for classification); ``"ordered"`` keeps the rows in order, as a
+    time series needs: the last rows test, the last training rows validate, folds are blocks.
+    """
 
     dataset: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
@@ -40,6 +45,7 @@ class DataTable(_Table):
     test_y_csv: str | None = None
     test_npz: str | None = None
     test_size: float = Field(0.0, ge=0.0, lt=1.0)
+    split: Literal["random", "ordered"] = "random"
     standardize: bool = False
 
     @field_validator("target", mode="before")
@@ -247,7 +253,11 @@ class EarlyStoppingTable(_Table):
 
 
 class TrainingTable(_Table):
-    """``[training]``: epochs, mini-batches (``batch_size``; omitted = full batch), validation."""
+    """``[training]``: epochs, mini-batches (``batch_size``; omitted = full batch), validation.
+
+    ``threads`` caps the BLAS threads while training and evaluating (default: BLAS's own choice);
+    small convolutional and recurrent models run several times faster on 1 thread on a busy machine.
+    """
 
     epochs: int = Field(100, ge=1)
     batch_size: int | None = Field(None, ge=1)
@@ -255,6 +265,7 @@ class TrainingTable(_Table):
     validation_split: float = Field(0.0, ge=0.0, lt=1.0)
     early_stopping: bool | EarlyStoppingTable = False
     progress: bool = False
+    threads: int | None = Field(None, ge=1)
 
     @field_validator("early_stopping", mode="before")
     @classmethod

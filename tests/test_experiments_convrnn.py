@@ -1,0 +1,107 @@
+"""Experiment-file features for convolutional and recurrent models: ordered (time-series) splits,
+BLAS thread limits, layer sizes inferred from the data, image files, the prediction-vs-truth figure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+pytest.importorskip("pydantic")
+
+from nnscratch.errors import ConfigError
+from nnscratch.experiments import builder, sweep
+from nnscratch.experiments.config import load_config
+
+
+def sine_config(**data: object) -> dict:
+    return {
+        "data": {"dataset": "sine", "params": {"n_samples": 40, "window": 4}, **data},
+        "model": {
+            "layers": [
+                {"type": "Reshape", "shape": [4, 1]},
+                {"type": "RNN", "input_size": 1, "hidden_size": 3},
+                {"type": "LastTimeStep"},
+                {"type": "Linear", "in_features": 3, "out_features": 1},
+            ]
+        },
+        "training": {"epochs": 2, "batch_size": 8},
+    }
+
+
+# -- [data] split = "ordered" --------------------------------------------------------------------
+def test_ordered_split_holds_out_the_last_rows():
+    cfg = load_config(sine_config(test_size=0.25, split="ordered"))
+    data, test = builder.load_data(cfg)
+    split = builder.make_split(cfg, data, test, None)
+    np.testing.assert_array_equal(split.train_index, np.arange(30))
+    np.testing.assert_array_equal(split.test_index, np.arange(30, 40))
+    np.testing.assert_array_equal(split.X_test, data.X[30:])
+    random = builder.make_split(load_config(sine_config(test_size=0.25)), data, test, None)
+    assert not np.array_equal(random.test_index, np.arange(30, 40))  # the default shuffles
+
+
+def test_ordered_cv_folds_are_consecutive_blocks():
+    cfg = load_config({**sine_config(split="ordered"), "evaluation": {"cv": 4}})
+    folds = builder.fold_indices(cfg, builder.load_data(cfg)[0].y, "regression")
+    for k, (train, test) in enumerate(folds):
+        np.testing.assert_array_equal(test, np.arange(10 * k, 10 * k + 10))
+        assert len(train) == 30 and not set(train) & set(test)
+
+
+def test_ordered_validation_split_is_the_end_of_the_training_part(monkeypatch):
+    seen = {}
+    real_fit = sweep.fit
+
+    def spy(model, X, y, **kwargs):
+        seen["X"], seen["val"] = X, kwargs["validation_data"][0]
+        return real_fit(model, X, y, **kwargs)
+
+    monkeypatch.setattr(sweep, "fit", spy)
+    config = sine_config(test_size=0.25, split="ordered")
+    config["training"]["validation_split"] = 0.2
+    cfg = load_config(config)
+    sweep.run_point(cfg.to_dict(), None, 0)
+    X = builder.load_data(cfg)[0].X
+    np.testing.assert_array_equal(seen["X"], X[:24])
+    np.testing.assert_array_equal(seen["val"], X[24:30])
+
+
+def test_ordered_split_that_leaves_no_training_rows_is_an_error():
+    config = sine_config(test_size=0.5, split="ordered")
+    config["data"]["params"] = {"n_samples": 1, "window": 4}
+    cfg = load_config(config)
+    with pytest.raises(ConfigError, match=r"data.test_size: .*nothing to train on"):
+        builder.make_split(cfg, *builder.load_data(cfg), None)
+
+
+def test_bad_split_name_is_a_located_error():
+    with pytest.raises(ConfigError, match=r"data.split.*'random' or 'ordered'"):
+        load_config(sine_config(split="time"))
+
+
+# -- [training] threads --------------------------------------------------------------------------
+def test_threads_limits_blas_while_training(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    seen = []
+    real_fit = sweep.fit
+
+    def spy(*args, **kwargs):
+        seen.append([p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"])
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(sweep, "fit", spy)
+    config = sine_config()
+    config["training"]["threads"] = 1
+    limited = sweep.run_point(load_config(config).to_dict(), None, 0)
+    del config["training"]["threads"]
+    free = sweep.run_point(load_config(config).to_dict(), None, 0)
+    assert all(n == 1 for n in seen[0])
+    assert limited["history"] == free["history"]  # same numbers, only the speed differs
+
+
+def test_threads_must_be_positive():
+    config = sine_config()
+    config["training"]["threads"] = 0
+    with pytest.raises(ConfigError, match=r"training.threads.*>= 1"):
+        load_config(config)
