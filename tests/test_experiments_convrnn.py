@@ -105,3 +105,62 @@ def test_threads_must_be_positive():
     config["training"]["threads"] = 0
     with pytest.raises(ConfigError, match=r"training.threads.*>= 1"):
         load_config(config)
+
+
+# -- layer sizes inferred from the data ------------------------------------------------------------
+def build(layers: list[dict], n_features: int = 64):
+    cfg = load_config({"data": {"dataset": "digits"}, "model": {"layers": layers}})
+    return builder.build_model(cfg, n_features, 10, "cross_entropy", np.random.default_rng(0))
+
+
+CNN = [
+    {"type": "Unflatten", "dim": 1, "unflattened_size": [1, 8, 8]},
+    {"type": "Conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+    {"type": "BatchNorm2d"},
+    {"type": "ReLU"},
+    {"type": "MaxPool2d", "kernel_size": 2},
+    {"type": "Conv2d", "out_channels": 6, "kernel_size": 3},
+    {"type": "Dropout", "p": 0.5},
+    {"type": "Flatten"},
+    {"type": "Linear", "out_features": 10},
+]
+
+
+def test_sizes_are_inferred_from_the_shape_reaching_each_layer():
+    model = build(CNN)
+    conv1, bn, conv2, linear = model[1], model[2], model[5], model[8]
+    assert conv1.in_channels == 1 and bn.num_features == 4 and conv2.in_channels == 4
+    assert linear.in_features == 6 * 2 * 2  # 8x8 -> pool 4x4 -> 3x3 conv without padding 2x2
+    np.testing.assert_array_equal(bn.running_mean, 0.0)  # the probe ran in eval mode: no update
+    assert model(np.zeros((3, 64))).shape == (3, 10)
+    assert model.training and all(m.training for m in model)
+    rnn = build(
+        [{"type": "Reshape", "shape": [8, 8]}, {"type": "GRU", "hidden_size": 5}, {"type": "LastTimeStep"}]
+    )
+    assert rnn[1].input_size == 8
+
+
+def test_inference_keeps_the_weights_of_an_explicit_dense_list():
+    explicit = [
+        {"type": "Linear", "in_features": 64, "out_features": 5},
+        {"type": "Tanh"},
+        {"type": "Linear", "in_features": 5, "out_features": 10},
+    ]
+    implicit = [{k: v for k, v in layer.items() if k != "in_features"} for layer in explicit]
+    a, b = build(explicit).state_dict(), build(implicit).state_dict()
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_a_size_that_cannot_be_inferred_names_the_layer():
+    with pytest.raises(
+        ConfigError, match=r"model.layers\[0\] \(Conv2d\): in_channels cannot be inferred .*\(N, 64\)"
+    ):
+        build([{"type": "Conv2d", "out_channels": 4, "kernel_size": 3}])
+
+
+def test_a_layer_that_cannot_take_its_input_is_reported_at_build_time():
+    layers = [*CNN[:-1], {"type": "Linear", "in_features": 64, "out_features": 10}]
+    with pytest.raises(ConfigError, match=r"model.layers\[8\] \(Linear\): cannot take the data .*\(N, 24\)"):
+        build(layers)
+    with pytest.raises(ConfigError, match=r"model.layers\[0\] \(Unflatten\): .*\(N, 60\)"):
+        build(CNN, n_features=60)

@@ -202,24 +202,57 @@ def build_model(
     return Sequential(*layers)
 
 
+#: Layer arguments inferred, when an entry leaves them out, from the shape (N, ...) of the data
+#: that reaches the layer; None where that shape does not say.
+INFERRED_ARGS: dict[str, Any] = {
+    "in_features": lambda shape: shape[-1],
+    "input_size": lambda shape: shape[-1] if len(shape) == 3 else None,
+    "in_channels": lambda shape: shape[1] if len(shape) == 4 else None,
+    "num_features": lambda shape: shape[1] if len(shape) in (2, 3, 4) else None,
+}
+
+
 def _from_layer_list(
     cfg: ExperimentConfig, n_features: int, rng: np.random.Generator, dtype: np.dtype
 ) -> Module:
+    """Build ``[[model.layers]]`` in order, pushing two zero samples through each new layer so the
+    next one knows the shape of its input: ``in_features`` after a Flatten, ``in_channels`` of a
+    Conv2d, ``input_size`` of a recurrent layer are filled in, and a layer that cannot take the
+    data reaching it is reported by its place in the list (now, not in the middle of training)."""
+    from ..errors import ConfigError, NNScratchError
+
     classes = registry.layer_classes()
     layers: list[Module] = []
-    width: int | None = n_features
-    for spec in cfg.model.layers or []:
+    probe = np.zeros((2, n_features), dtype=dtype)  # two samples: BatchNorm needs > 1 to normalise
+    for i, spec in enumerate(cfg.model.layers or []):
+        where = f"model.layers[{i}] ({spec.type})"
         cls = classes[spec.type]
         kwargs = spec.kwargs()
         names = registry._parameters(cls.__init__)[0]
-        if "in_features" in names and "in_features" not in kwargs:
-            kwargs["in_features"] = width
+        for arg, rule in INFERRED_ARGS.items():
+            if arg in names and arg not in kwargs:
+                value = rule(probe.shape)
+                if value is None:
+                    raise ConfigError(
+                        f"{where}: {arg} cannot be inferred from the data reaching this layer, of shape "
+                        f"(N, {', '.join(map(str, probe.shape[1:]))}); give it. Received: no {arg}"
+                    )
+                kwargs[arg] = value
         if "rng" in names and "rng" not in kwargs:
             kwargs["rng"] = rng
         if "dtype" in names and "dtype" not in kwargs:
             kwargs["dtype"] = dtype
         layer = cls(**kwargs)
-        width = getattr(layer, "out_features", width)
+        layer.eval()  # the probe must not draw dropout masks nor update BatchNorm's statistics
+        try:
+            probe = layer(probe)
+        except NNScratchError as exc:
+            shape = ", ".join(map(str, probe.shape[1:]))
+            raise ConfigError(
+                f"{where}: cannot take the data reaching it, of shape (N, {shape}): {exc}"
+            ) from None
+        finally:
+            layer.train()
         layers.append(layer)
     return Sequential(*layers)
 
@@ -276,6 +309,7 @@ def build_callbacks(cfg: ExperimentConfig) -> list[Callback]:
 
 
 __all__ = [
+    "INFERRED_ARGS",
     "LOSSES",
     "Split",
     "build_callbacks",
