@@ -164,3 +164,28 @@ def test_a_layer_that_cannot_take_its_input_is_reported_at_build_time():
         build(layers)
     with pytest.raises(ConfigError, match=r"model.layers\[0\] \(Unflatten\): .*\(N, 60\)"):
         build(CNN, n_features=60)
+
+
+# -- the prediction-vs-truth figure of regression runs ---------------------------------------------
+def test_prediction_figure_draws_both_panels():
+    from nnscratch.experiments.figures import prediction_figure
+
+    truth = np.array([0.0, 1.0, 2.0, 3.0])
+    fig = prediction_figure(truth, truth + 0.1, [7, 4, 5, 6], title="t")
+    left, right = fig.axes
+    line_truth, line_pred = left.get_lines()
+    np.testing.assert_array_equal(line_truth.get_xdata(), [4, 5, 6, 7])  # drawn in row order
+    np.testing.assert_array_equal(line_pred.get_ydata(), [1.1, 2.1, 3.1, 0.1])
+    assert line_truth.get_linestyle() == "-"  # consecutive rows: a line
+    assert "R² 0.99" in right.get_title()
+    scattered = prediction_figure(truth, truth, [0, 2, 4, 9])
+    assert scattered.axes[0].get_lines()[0].get_linestyle() == "None"  # gaps: dots
+
+
+def test_regression_runs_write_the_figure_into_folder_and_report(tmp_path):
+    from nnscratch.experiments.runner import run
+
+    folder = run(load_config(sine_config(test_size=0.25, split="ordered")), "train", tmp_path / "r")
+    assert (folder / "prediction_vs_truth.png").read_bytes()[:4] == b"\x89PNG"
+    assert "![Prediction vs truth](prediction_vs_truth.png)" in (folder / "report.md").read_text()
+    assert "the last 25% of the rows held out" in (folder / "report.md").read_text()
