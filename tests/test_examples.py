@@ -33,6 +33,10 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "sweep_arch": ("sweep", ["training.epochs=2"]),
     "compare_activations": ("sweep", ["training.epochs=100"]),
     "compare_optimizers": ("sweep", ["training.epochs=100"]),
+    # issue 5: full runs from the fixed seed (each ~5-10 s on one BLAS thread)
+    "cnn_digits": ("train", []),
+    "rnn_digits": ("train", []),
+    "sine_forecast": ("train", []),
 }
 
 
@@ -46,7 +50,9 @@ def test_example_runs(name, tmp_path):
     path = EXAMPLES / f"{name}.toml"
     assert f"nnscratch {command} examples/{name}.toml" in path.read_text()  # the file says how to run it
     args = [command, str(path), "--out", str(tmp_path / name), "--quiet"]
-    args += [] if name in ("xor_221", "cv_linear", "compare_optimizers") else ["--no-figures"]
+    args += (
+        [] if name in ("xor_221", "cv_linear", "compare_optimizers", "sine_forecast") else ["--no-figures"]
+    )
     for item in sets:
         args += ["--set", item]
     result = CliRunner().invoke(app, args)
@@ -90,6 +96,27 @@ def _compare(m, folder):  # seed 004: linear and XOR-easy sets crossed with the 
     assert datasets == {"linear", "xor_easy"}
 
 
+def _test_accuracy(at_least):
+    def check(m, folder):  # issue 5: the CNN / RNN reach their accuracy on the 25 % test split
+        assert m["evaluated_on"] == "test" and m["test"]["n"] == 450
+        assert m["test"]["accuracy"] >= at_least, m["test"]["accuracy"]
+
+    return check
+
+
+def _sine(m, folder):  # issue 5: the forecast beats predicting the last seen value; the plot exists
+    from nnscratch.data import load
+
+    cfg = load_config(folder / "config.toml")
+    data = load("sine", **cfg.data.params)
+    rows = [int(r.split(",")[0]) for r in (folder / "predictions.csv").read_text().splitlines()[1:]]
+    assert rows == list(range(750, 1000))  # split = "ordered": the last quarter of the series
+    naive = float(((data.X[rows, -1] - data.y[rows]) ** 2).mean())
+    assert m["test"]["mse"] < 0.5 * naive, (m["test"]["mse"], naive)
+    assert (folder / "prediction_vs_truth.png").stat().st_size > 10_000
+    assert "prediction_vs_truth.png" in (folder / "report.md").read_text()
+
+
 CHECKS = {
     "xor_221": _xor,
     "iris_binary": _iris,
@@ -101,6 +128,9 @@ CHECKS = {
     "sweep_arch": _digits_sweep(5),
     "compare_activations": _compare,
     "compare_optimizers": _compare,
+    "cnn_digits": _test_accuracy(0.97),
+    "rnn_digits": _test_accuracy(0.95),
+    "sine_forecast": _sine,
 }
 
 
