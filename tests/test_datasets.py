@@ -299,7 +299,7 @@ def test_from_npz_round_trip_and_custom_keys(tmp_path):
             {"X": np.array([[1.0, np.nan]]), "y": np.zeros(1)},
             r"'X' holds NaN or inf \(first at index \(0, 1\)\)",
         ),
-        ({"X": np.zeros((2, 2, 2)), "y": np.zeros(2)}, r"'X' must be 2-D"),
+        ({"X": np.array(1.0), "y": np.zeros(1)}, r"'X' must be 2-D"),  # (N, H, W) images are flattened
         ({"X": np.array([["a", "b"]]), "y": np.zeros(1)}, r"'X' must be numeric"),
     ],
 )

@@ -189,3 +189,132 @@ def test_regression_runs_write_the_figure_into_folder_and_report(tmp_path):
     assert (folder / "prediction_vs_truth.png").read_bytes()[:4] == b"\x89PNG"
     assert "![Prediction vs truth](prediction_vs_truth.png)" in (folder / "report.md").read_text()
     assert "the last 25% of the rows held out" in (folder / "report.md").read_text()
+
+
+# -- image files: NPZ (N, H, W) arrays and IDX pairs -------------------------------------------------
+def bars(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` 6x6 uint8 images: a vertical bar (label 0) or a horizontal one (label 1), at random places."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    images = rng.integers(0, 60, size=(n, 6, 6)).astype(np.uint8)
+    where = rng.integers(0, 6, size=n)
+    for i in range(n):  # test data, not a fast path
+        if y[i]:
+            images[i, where[i], :] = 255
+        else:
+            images[i, :, where[i]] = 255
+    return images, y.astype(np.uint8)
+
+
+CONV_FILE = """
+[data]
+{source}
+
+[[model.layers]]
+type = "Unflatten"
+dim = 1
+unflattened_size = [1, 6, 6]
+
+[[model.layers]]
+type = "Conv2d"
+out_channels = 4
+kernel_size = 3
+
+[[model.layers]]
+type = "ReLU"
+
+[[model.layers]]
+type = "Flatten"
+
+[[model.layers]]
+type = "Linear"
+out_features = 2
+
+[loss]
+name = "cross_entropy"
+
+[optimizer]
+name = "adam"
+lr = 0.02
+
+[training]
+epochs = 40
+"""
+
+
+def run_file(tmp_path, source: str) -> dict:
+    import json
+
+    from typer.testing import CliRunner
+
+    from nnscratch.cli import app
+
+    (tmp_path / "exp.toml").write_text(CONV_FILE.replace("{source}", source))
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app, ["train", str(tmp_path / "exp.toml"), "--out", str(out), "-q", "--no-figures"]
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "metrics.json").read_text()) | {
+        "run": json.loads((out / "run.json").read_text())
+    }
+
+
+def test_a_conv_model_trains_on_npz_images(tmp_path):
+    for name, seed in (("train", 0), ("test", 1)):
+        images, labels = bars(40, seed)
+        np.savez(tmp_path / f"{name}.npz", X=images, y=labels)
+    m = run_file(tmp_path, 'npz = "train.npz"\ntest_npz = "test.npz"\nstandardize = true')
+    assert m["test"]["n"] == 40 and m["test"]["accuracy"] >= 0.95, m["test"]
+    assert m["run"]["dataset"]["n_features"] == 36
+    assert "Unflatten(1, [1, 6, 6])" in m["run"]["dataset"]["description"]
+
+
+def test_a_conv_model_trains_on_idx_files(tmp_path):
+    from nnscratch.data import save_idx
+
+    for name, seed in (("train", 0), ("t10k", 1)):
+        images, labels = bars(40, seed)
+        save_idx(tmp_path / f"{name}-images-idx3-ubyte.gz", images)
+        save_idx(tmp_path / f"{name}-labels-idx1-ubyte", labels)
+    source = (
+        'idx = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte"]\n'
+        'test_idx = ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte"]'
+    )
+    m = run_file(tmp_path, source)
+    assert m["test"]["n"] == 40 and m["test"]["accuracy"] >= 0.95, m["test"]
+    assert m["train"]["n"] == 40 and m["run"]["dataset"]["test_samples"] == 40
+
+
+@pytest.mark.parametrize(
+    ("data", "pattern"),
+    [
+        ({"idx": ["a.idx"]}, r"data.idx: expected at least 2 item"),
+        (
+            {"idx": ["exp.toml", "missing.idx"]},
+            r"data.idx: expected an existing file; not found: .*missing",
+        ),
+        (
+            {"dataset": "digits", "test_idx": ["exp.toml", "exp.toml"]},
+            r"data.test_idx: expected test_idx only together with idx",
+        ),
+        (
+            {"dataset": "digits", "idx": ["exp.toml", "exp.toml"]},
+            r"exactly one data source.*Received: dataset, idx",
+        ),
+    ],
+)
+def test_bad_idx_entries_are_located_errors(tmp_path, data, pattern):
+    (tmp_path / "exp.toml").write_text("")
+    with pytest.raises(ConfigError, match=pattern):
+        load_config({"data": data}, base_dir=tmp_path)
+
+
+def test_a_file_that_is_not_idx_is_a_data_error(tmp_path):
+    from nnscratch.errors import DataError
+
+    (tmp_path / "images.idx").write_bytes(b"not an idx file")
+    (tmp_path / "labels.idx").write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x00")
+    cfg = load_config({"data": {"idx": ["images.idx", "labels.idx"]}}, base_dir=tmp_path)
+    with pytest.raises(DataError, match=r"images.idx: bad magic number"):
+        builder.load_data(cfg)

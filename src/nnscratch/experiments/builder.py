@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..callbacks import Callback, EarlyStopping
-from ..data import Dataset, Standardizer, from_csv, from_npz, load, one_hot
+from ..data import Dataset, Standardizer, from_csv, from_idx, from_npz, load, one_hot
 from ..layers.container import Sequential
 from ..losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
 from ..module import Module
@@ -31,13 +31,17 @@ LOSSES: dict[str, type[Loss]] = {
 
 # -- data --------------------------------------------------------------------------------------
 def load_data(cfg: ExperimentConfig) -> tuple[Dataset, Dataset | None]:
-    """The dataset named by ``[data]`` and, when test files are given, the test set."""
+    """The dataset named by ``[data]`` (built in, CSV, NPZ or IDX) and, when test files are given,
+    the test set."""
     d = cfg.data
     if d.dataset is not None:
         return load(d.dataset, **d.params), None
     if d.csv is not None:
         train = from_csv(d.csv, target=d.target, y_path=d.y_csv)
         test = from_csv(d.test_csv, target=d.target, y_path=d.test_y_csv) if d.test_csv else None
+    elif d.idx is not None:
+        train = from_idx(*d.idx)
+        test = from_idx(*d.test_idx) if d.test_idx else None
     else:
         train = from_npz(d.npz)
         test = from_npz(d.test_npz) if d.test_npz else None
