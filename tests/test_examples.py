@@ -147,7 +147,8 @@ def test_example_grids_have_the_sizes_the_homework_asks_for():
     assert load_config(EXAMPLES / "compare_optimizers.toml").sweep["optimizer.name"] == ["gd", "momentum"]
 
 
-def test_notebook_executes(tmp_path, monkeypatch):
+def execute_notebook(name, tmp_path, monkeypatch):
+    """Run ``examples/<name>`` in a fresh kernel; return the executed notebook."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
 
@@ -166,17 +167,41 @@ def test_notebook_executes(tmp_path, monkeypatch):
     )
     monkeypatch.setenv("NNSCRATCH_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    nb = nbformat.read(EXAMPLES / "walkthrough.ipynb", as_version=4)
+    nb = nbformat.read(EXAMPLES / name, as_version=4)
     client = nbclient.NotebookClient(
         nb, kernel_name="nnscratch-test", timeout=120, resources={"metadata": {"path": str(EXAMPLES)}}
     )
     client.execute()  # starts, and afterwards shuts down, its own kernel
-    outputs = "".join(
+    return nb
+
+
+def printed(nb):
+    return "".join(
         o.get("text", "") for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
     )
+
+
+def test_notebook_executes(tmp_path, monkeypatch):
+    nb = execute_notebook("walkthrough.ipynb", tmp_path, monkeypatch)
+    outputs = printed(nb)
     assert "ConfigError: --set optimizer.lr=-1" in outputs
     assert "decreasing: True" in outputs
     assert "[0 1 1 0]" in outputs
     assert (tmp_path / "runs" / "walkthrough" / "report.html").is_file()
     images = [o for cell in nb.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) >= 3
+
+
+def test_convrnn_notebook_executes(tmp_path, monkeypatch):
+    import re
+
+    nb = execute_notebook("convrnn.ipynb", tmp_path, monkeypatch)
+    outputs = printed(nb)
+    assert "Flatten    -> (5, 256)" in outputs and "gradcheck of Conv2d: PASSED" in outputs
+    accuracies = {m[0]: float(m[1]) for m in re.findall(r"(CNN|LSTM) test accuracy: ([0-9.]+)", outputs)}
+    assert accuracies["CNN"] > 0.9 and accuracies["LSTM"] > 0.85, accuracies  # a few epochs only
+    assert "beats the last-value baseline: True" in outputs
+    assert "the last step of the output is the final hidden state: True" in outputs
+    assert (tmp_path / "runs" / "convrnn" / "sine_forecast" / "prediction_vs_truth.png").is_file()
+    images = [o for cell in nb.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) >= 2
