@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from nnscratch.data_images import load_idx, load_idx_images, load_image_npz, save_idx
+from nnscratch.data.images import from_idx, load_idx, load_idx_images, load_image_npz, save_idx
 from nnscratch.errors import DataError
 
 
@@ -104,3 +104,22 @@ def test_load_image_npz_errors(tmp_path):
     np.savez(tmp_path / "flat.npz", x=np.zeros(3), y=np.zeros(3))
     with pytest.raises(DataError, match="sample axis"):
         load_image_npz(tmp_path / "flat.npz")
+
+
+def test_from_idx_gives_a_dataset_of_flattened_scaled_images(tmp_path):
+    images = np.arange(3 * 4 * 5, dtype=np.uint8).reshape(3, 4, 5)
+    save_idx(tmp_path / "img-idx3-ubyte", images)
+    save_idx(tmp_path / "lab-idx1-ubyte.gz", np.array([2, 0, 1], dtype=np.uint8))
+    ds = from_idx(tmp_path / "img-idx3-ubyte", tmp_path / "lab-idx1-ubyte.gz")
+    assert ds.X.shape == (3, 20) and ds.X.dtype == np.float64
+    np.testing.assert_allclose(ds.X.reshape(3, 4, 5), images / 255.0)
+    np.testing.assert_array_equal(ds.y, [2, 0, 1])
+    assert ds.task == "multiclass" and ds.feature_names[6] == "pixel_1_1"
+    assert "Unflatten(1, [1, 4, 5])" in ds.description
+
+
+def test_image_loaders_are_exported_from_nnscratch_data():
+    import nnscratch as ns
+
+    assert ns.data.load_idx is load_idx and ns.data.load_image_npz is load_image_npz
+    assert ns.data.save_idx is save_idx and ns.data.load_idx_images is load_idx_images

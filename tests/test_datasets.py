@@ -54,7 +54,7 @@ def test_every_builtin_has_its_documented_shape_dtype_and_task(name):
 
 
 def test_list_datasets_names_them_all_and_ns_datasets_is_the_same_api():
-    assert set(list_datasets()) == set(EXPECTED)
+    assert set(list_datasets()) == set(EXPECTED) | {"sine"}  # sine: regression, tested below
     assert ns.datasets.load is load and ns.data.from_csv is ns.datasets.from_csv
     assert np.array_equal(ns.datasets.load("xor").X, load("xor").X)
 
@@ -300,7 +300,7 @@ def test_from_npz_round_trip_and_custom_keys(tmp_path):
             {"X": np.array([[1.0, np.nan]]), "y": np.zeros(1)},
             r"'X' holds NaN or inf \(first at index \(0, 1\)\)",
         ),
-        ({"X": np.zeros((2, 2, 2)), "y": np.zeros(2)}, r"'X' must be 2-D"),
+        ({"X": np.array(1.0), "y": np.zeros(1)}, r"'X' must be 2-D"),  # (N, H, W) images are flattened
         ({"X": np.array([["a", "b"]]), "y": np.zeros(1)}, r"'X' must be numeric"),
     ],
 )
@@ -378,3 +378,22 @@ def test_train_test_split_is_seeded_and_stratifies():
         train_test_split(X, y, test_size=1.5)
     with pytest.raises(DataError, match="cannot split"):
         train_test_split(np.zeros((4, 1)), [0, 0, 0, 1], test_size=0.5, stratify=True)
+
+
+def test_sine_windows_are_the_series_and_its_next_value():
+    ds = load("sine", n_samples=50, window=5, noise=0.1, seed=3)
+    series = ns.data.sine_series(55, 0.1, 3)
+    assert ds.task == "regression" and ds.X.shape == (50, 5) and ds.y.dtype == np.float64
+    np.testing.assert_array_equal(ds.X[7], series[7:12])
+    assert ds.y[7] == series[12] and ds.feature_names == ["t-5", "t-4", "t-3", "t-2", "t-1"]
+    np.testing.assert_array_equal(load("sine", seed=3).X, load("sine", seed=3).X)
+    assert not np.array_equal(load("sine", seed=3).y, load("sine", seed=4).y)
+    clean = load("sine", n_samples=50, window=5, noise=0.0)
+    t = np.arange(5, 55)
+    np.testing.assert_allclose(clean.y, np.sin(2 * np.pi * t / 50) + 0.5 * np.sin(2 * np.pi * t / 17))
+
+
+@pytest.mark.parametrize("bad", [{"window": 0}, {"n_samples": -1}, {"noise": -0.1}])
+def test_sine_rejects_bad_options(bad):
+    with pytest.raises(HyperparameterError, match=next(iter(bad))):
+        load("sine", **bad)

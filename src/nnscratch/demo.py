@@ -75,7 +75,8 @@ def moons_demo() -> float:
 
 
 #: (file, command) of the examples ``make demo`` runs; the digits sweeps over epochs,
-#: regularisation and architectures are left to ``--all`` (or ``nnscratch sweep``) to keep it short.
+#: regularisation and architectures and the CNN/RNN examples (about 20 s together) are left to
+#: ``--all`` (or ``nnscratch sweep`` / ``nnscratch train``) to keep it short.
 DEMO_EXAMPLES: list[tuple[str, str]] = [
     ("xor_221", "train"),
     ("moons_2331", "train"),
@@ -90,6 +91,9 @@ MORE_EXAMPLES: list[tuple[str, str]] = [
     ("sweep_epochs", "sweep"),
     ("sweep_reg", "sweep"),
     ("sweep_arch", "sweep"),
+    ("cnn_digits", "train"),
+    ("rnn_digits", "train"),
+    ("sine_forecast", "train"),
 ]
 
 

@@ -146,9 +146,9 @@ def rnn_digits(
 
 def noisy_sine(n: int = 1200, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """t and sin(2π t / 50) + 0.5 sin(2π t / 17) + Gaussian noise of std ``noise``, t = 0..n-1."""
-    t = np.arange(n, dtype=np.float64)
-    clean = np.sin(2 * np.pi * t / 50) + 0.5 * np.sin(2 * np.pi * t / 17)
-    return t, clean + np.random.default_rng(seed).normal(0.0, noise, n)
+    from .data import sine_series  # the same series as the experiment files' ``dataset = "sine"``
+
+    return np.arange(n, dtype=np.float64), sine_series(n, noise, seed)
 
 
 def sine_forecast(

@@ -22,6 +22,7 @@ _FIGURES = [
     ("learning_curve.png", "Learning curve"),
     ("decision_boundary.png", "Decision boundary"),
     ("confusion_matrix.png", "Confusion matrix"),
+    ("prediction_vs_truth.png", "Prediction vs truth"),
     ("network.png", "Network"),
 ]
 
@@ -56,9 +57,13 @@ def _what(run: dict[str, Any]) -> list[Block]:
             f"{data.get('n_features')} features{counts}. {data.get('description', '')}".strip()
         )
         split = []
+        ordered = data.get("split") == "ordered"
         if data.get("test_size"):
             rest = "; the cross-validation folds are cut from the rest" if run.get("kind") == "cv" else ""
-            split.append(f"{data['test_size']:.0%} held out for testing{rest}")
+            part = f"the last {data['test_size']:.0%} of the rows" if ordered else f"{data['test_size']:.0%}"
+            split.append(f"{part} held out for testing{rest}")
+        if ordered:
+            split.append("rows kept in order (no shuffling; cross-validation folds are consecutive blocks)")
         if data.get("test_samples"):
             split.append(f"a test file of {data['test_samples']} samples")
         if data.get("standardize"):
@@ -358,7 +363,7 @@ def write_index(folder: str | Path, runs: list[str | Path], title: str = "nnscra
         picture = next(
             (
                 r["folder"] / f
-                for f in ("decision_boundary.png", "learning_curve.png")
+                for f in ("decision_boundary.png", "prediction_vs_truth.png", "learning_curve.png")
                 if (r["folder"] / f).is_file()
             ),
             None,

@@ -4,6 +4,7 @@ import nnscratch as ns
 X, y = ns.datasets.load("moons", n_samples=200, noise=0.2, seed=0)
 ds = ns.datasets.from_csv("train.csv", target="label")
 ns.datasets.list_datasets()
+X, y = ns.data.load_idx_images("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
 """
 
 from .builtin import (
@@ -19,6 +20,8 @@ from .builtin import (
     list_datasets,
     load,
     moons,
+    sine,
+    sine_series,
     spirals,
     wine,
     xor,
@@ -26,6 +29,7 @@ from .builtin import (
 )
 from .dataset import TASKS, Dataset, Standardizer, infer_task, one_hot, standardize, train_test_split
 from .files import from_csv, from_npz
+from .images import from_idx, load_idx, load_idx_images, load_image_npz, save_idx
 
 __all__ = [
     "DATASETS",
@@ -38,6 +42,7 @@ __all__ = [
     "describe",
     "digits",
     "from_csv",
+    "from_idx",
     "from_npz",
     "gaussians",
     "infer_task",
@@ -45,8 +50,14 @@ __all__ = [
     "linear",
     "list_datasets",
     "load",
+    "load_idx",
+    "load_idx_images",
+    "load_image_npz",
     "moons",
     "one_hot",
+    "save_idx",
+    "sine",
+    "sine_series",
     "spirals",
     "standardize",
     "train_test_split",

@@ -242,6 +242,9 @@ def from_npz(
 ) -> Dataset:
     """Load ``X`` (n_samples, n_features) and ``y`` (n_samples,) from a NumPy ``.npz`` archive.
 
+    Images ``X`` of shape (n_samples, H, W) or (n_samples, C, H, W) are flattened to rows of pixels
+    (a Dataset is 2-D); a convolutional model gets them back with ``Unflatten(1, (C, H, W))``.
+
     Read with ``allow_pickle=False``: archives holding Python objects are refused.
     """
     path = Path(path)
@@ -274,8 +277,11 @@ def from_npz(
             raise DataError(f"{path}: array {key!r} must be numeric. Received dtype {arr.dtype}.")
     if X.ndim == 1:
         X = X.reshape(-1, 1)
-    if X.ndim != 2:
+    if X.ndim < 2:
         raise DataError(f"{path}: {x_key!r} must be 2-D (n_samples, n_features). Received shape {X.shape}.")
+    sample_shape = X.shape[1:]
+    if X.ndim > 2:  # images (N, H, W) or (N, C, H, W): one row of pixels per sample
+        X = X.reshape(len(X), -1)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
@@ -294,7 +300,14 @@ def from_npz(
         if not np.array_equal(classes, np.arange(len(classes))):
             target_names = [f"{v:g}" for v in classes]
             y = np.searchsorted(classes, y)
-    return Dataset(X, y, name or path.stem, [], target_names, task or "", f"Loaded from {path}.")
+    desc = f"Loaded from {path}."
+    if len(sample_shape) > 1:
+        image = list(sample_shape) if len(sample_shape) > 2 else [1, *sample_shape]
+        desc += (
+            f" {x_key!r} holds arrays of shape {tuple(sample_shape)}, flattened to {X.shape[1]} features; "
+            f"Unflatten(1, {image}) restores them for a Conv2d."
+        )
+    return Dataset(X, y, name or path.stem, [], target_names, task or "", desc)
 
 
 __all__ = ["TARGET_NAMES", "from_csv", "from_npz"]

@@ -5,13 +5,14 @@ Everything here is deterministic given the config and an explicit random Generat
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..callbacks import Callback, EarlyStopping
-from ..data import Dataset, Standardizer, from_csv, from_npz, load, one_hot
+from ..data import Dataset, Standardizer, from_csv, from_idx, from_npz, load, one_hot
 from ..layers.container import Sequential
 from ..losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
 from ..module import Module
@@ -30,13 +31,17 @@ LOSSES: dict[str, type[Loss]] = {
 
 # -- data --------------------------------------------------------------------------------------
 def load_data(cfg: ExperimentConfig) -> tuple[Dataset, Dataset | None]:
-    """The dataset named by ``[data]`` and, when test files are given, the test set."""
+    """The dataset named by ``[data]`` (built in, CSV, NPZ or IDX) and, when test files are given,
+    the test set."""
     d = cfg.data
     if d.dataset is not None:
         return load(d.dataset, **d.params), None
     if d.csv is not None:
         train = from_csv(d.csv, target=d.target, y_path=d.y_csv)
         test = from_csv(d.test_csv, target=d.target, y_path=d.test_y_csv) if d.test_csv else None
+    elif d.idx is not None:
+        train = from_idx(*d.idx)
+        test = from_idx(*d.test_idx) if d.test_idx else None
     else:
         train = from_npz(d.npz)
         test = from_npz(d.test_npz) if d.test_npz else None
@@ -62,6 +67,8 @@ def fold_indices(cfg: ExperimentConfig, y: np.ndarray, task: str) -> list[tuple[
     from sklearn.model_selection import KFold, StratifiedKFold
 
     k = cfg.evaluation.cv or 5
+    if cfg.data.split == "ordered":  # consecutive blocks: no shuffling, no stratification
+        return list(KFold(n_splits=k).split(np.zeros((len(y), 1))))
     stratified = cfg.evaluation.stratified and task != "regression"
     splitter = (StratifiedKFold if stratified else KFold)(
         n_splits=k, shuffle=True, random_state=cfg.experiment.seed
@@ -78,6 +85,19 @@ def fold_indices(cfg: ExperimentConfig, y: np.ndarray, task: str) -> list[tuple[
     return [(tr, te) for tr, te in splitter.split(np.zeros((len(y), 1)), y)]
 
 
+def ordered_split(rows: np.ndarray, fraction: float, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` without and with its last ``ceil(fraction · n)`` entries (``[data] split = "ordered"``)."""
+    n_last = math.ceil(fraction * len(rows))
+    if n_last >= len(rows):
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            f"{key}: holding out {fraction:g} of {len(rows)} rows leaves nothing to train on. "
+            f"Received: {key} = {fraction:g}"
+        )
+    return rows[:-n_last], rows[-n_last:]
+
+
 def make_split(cfg: ExperimentConfig, data: Dataset, test: Dataset | None, fold: int | None) -> Split:
     """Train/test arrays for a fold (``fold`` set), a held-out split (``test_size``) or test files.
 
@@ -86,7 +106,9 @@ def make_split(cfg: ExperimentConfig, data: Dataset, test: Dataset | None, fold:
     """
     index = np.arange(len(data))
     held: np.ndarray | None = None
-    if cfg.data.test_size:
+    if cfg.data.test_size and cfg.data.split == "ordered":
+        index, held = ordered_split(index, cfg.data.test_size, "data.test_size")
+    elif cfg.data.test_size:
         from ..data import train_test_split
 
         index, held = train_test_split(
@@ -184,24 +206,57 @@ def build_model(
     return Sequential(*layers)
 
 
+#: Layer arguments inferred, when an entry leaves them out, from the shape (N, ...) of the data
+#: that reaches the layer; None where that shape does not say.
+INFERRED_ARGS: dict[str, Any] = {
+    "in_features": lambda shape: shape[-1],
+    "input_size": lambda shape: shape[-1] if len(shape) == 3 else None,
+    "in_channels": lambda shape: shape[1] if len(shape) == 4 else None,
+    "num_features": lambda shape: shape[1] if len(shape) in (2, 3, 4) else None,
+}
+
+
 def _from_layer_list(
     cfg: ExperimentConfig, n_features: int, rng: np.random.Generator, dtype: np.dtype
 ) -> Module:
+    """Build ``[[model.layers]]`` in order, pushing two zero samples through each new layer so the
+    next one knows the shape of its input: ``in_features`` after a Flatten, ``in_channels`` of a
+    Conv2d, ``input_size`` of a recurrent layer are filled in, and a layer that cannot take the
+    data reaching it is reported by its place in the list (now, not in the middle of training)."""
+    from ..errors import ConfigError, NNScratchError
+
     classes = registry.layer_classes()
     layers: list[Module] = []
-    width: int | None = n_features
-    for spec in cfg.model.layers or []:
+    probe = np.zeros((2, n_features), dtype=dtype)  # two samples: BatchNorm needs > 1 to normalise
+    for i, spec in enumerate(cfg.model.layers or []):
+        where = f"model.layers[{i}] ({spec.type})"
         cls = classes[spec.type]
         kwargs = spec.kwargs()
         names = registry._parameters(cls.__init__)[0]
-        if "in_features" in names and "in_features" not in kwargs:
-            kwargs["in_features"] = width
+        for arg, rule in INFERRED_ARGS.items():
+            if arg in names and arg not in kwargs:
+                value = rule(probe.shape)
+                if value is None:
+                    raise ConfigError(
+                        f"{where}: {arg} cannot be inferred from the data reaching this layer, of shape "
+                        f"(N, {', '.join(map(str, probe.shape[1:]))}); give it. Received: no {arg}"
+                    )
+                kwargs[arg] = value
         if "rng" in names and "rng" not in kwargs:
             kwargs["rng"] = rng
         if "dtype" in names and "dtype" not in kwargs:
             kwargs["dtype"] = dtype
         layer = cls(**kwargs)
-        width = getattr(layer, "out_features", width)
+        layer.eval()  # the probe must not draw dropout masks nor update BatchNorm's statistics
+        try:
+            probe = layer(probe)
+        except NNScratchError as exc:
+            shape = ", ".join(map(str, probe.shape[1:]))
+            raise ConfigError(
+                f"{where}: cannot take the data reaching it, of shape (N, {shape}): {exc}"
+            ) from None
+        finally:
+            layer.train()
         layers.append(layer)
     return Sequential(*layers)
 
@@ -258,6 +313,7 @@ def build_callbacks(cfg: ExperimentConfig) -> list[Callback]:
 
 
 __all__ = [
+    "INFERRED_ARGS",
     "LOSSES",
     "Split",
     "build_callbacks",
@@ -270,6 +326,7 @@ __all__ = [
     "loss_name",
     "make_split",
     "n_outputs",
+    "ordered_split",
     "output_activation",
     "targets",
 ]

@@ -99,16 +99,20 @@ class ExperimentConfig(BaseModel):
 
 
 # -- loading -----------------------------------------------------------------------------------
-_PATH_KEYS = ("csv", "y_csv", "npz", "test_csv", "test_y_csv", "test_npz")
+_PATH_KEYS = ("csv", "y_csv", "npz", "test_csv", "test_y_csv", "test_npz", "idx", "test_idx")
 
 
 def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> None:
     """Make the data paths absolute, relative to the experiment file's folder."""
+
+    def resolve(path: Any) -> Any:
+        return str((base_dir / Path(path).expanduser()).resolve()) if isinstance(path, str) else path
+
     data = raw.get("data")
     if isinstance(data, dict):
-        for key in _PATH_KEYS:
-            if isinstance(data.get(key), str):
-                data[key] = str((base_dir / Path(data[key]).expanduser()).resolve())
+        for key in [k for k in _PATH_KEYS if k in data]:
+            value = data[key]
+            data[key] = [resolve(p) for p in value] if isinstance(value, list) else resolve(value)
 
 
 def validate(

@@ -3,6 +3,7 @@
 - ``learning_curve.png``: loss (and accuracy) per epoch; one line per fold for cross-validation
 - ``decision_boundary.png``: for 2-D classification data, the regions with the points on top
 - ``confusion_matrix.png``: on the test part, or summed over the folds
+- ``prediction_vs_truth.png``: for regression, the predictions against the true values
 - ``network.png``: the layer diagram
 - sweeps: ``sweep_<metric>.png`` (metric against each swept key) and ``sweep_curves.png``
 """
@@ -92,6 +93,17 @@ def run_figures(
         )
         _save(fig, folder / "confusion_matrix.png")
         written.append("confusion_matrix.png")
+    if first["task"] == "regression":
+        where = "the held-out folds" if len(results) > 1 else f"the {first['evaluated_on']} data"
+        p = [r["predictions"] for r in results]
+        fig = prediction_figure(
+            np.concatenate([q["y_true"] for q in p]),
+            np.concatenate([q["y_pred"] for q in p]),
+            np.concatenate([q["index"] for q in p]),
+            title=f"{name}: prediction vs truth on {where}",
+        )
+        _save(fig, folder / "prediction_vs_truth.png")
+        written.append("prediction_vs_truth.png")
     if first["n_features"] == 2 and first["task"] != "regression":
         X, y = _boundary_data(cfg, first)
         title = f"{name}: decision boundary" + (" (fold 1 model)" if len(results) > 1 else "")
@@ -109,6 +121,42 @@ def run_figures(
         _save(fig, folder / "network.png")
         written.append("network.png")
     return written
+
+
+def prediction_figure(y_true: Any, y_pred: Any, index: Any = None, *, title: str = "") -> Any:
+    """Regression results: truth and prediction along the rows (left), prediction against truth (right).
+
+    Parameters
+    ----------
+    y_true, y_pred : array, shape (n,)
+    index : array of int, shape (n,), optional
+        The row of each value in the dataset (default ``0..n-1``). Rows are drawn in this order,
+        joined by lines when they are consecutive (a time series held out in order), as dots otherwise.
+    """
+    from sklearn.metrics import r2_score
+
+    truth = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    pred = np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    rows = np.arange(len(truth)) if index is None else np.asarray(index).reshape(-1)
+    order = np.argsort(rows, kind="stable")
+    rows, truth, pred = rows[order], truth[order], pred[order]
+    fig, axes = _plots()._figure(1, 2, (11.0, 3.8))
+    left, right = axes[0]
+    style = {"linestyle": "-"} if np.all(np.diff(rows) == 1) else {"linestyle": "none", "marker": "."}
+    left.plot(rows, truth, color="0.55", linewidth=1, label="truth", **style)
+    left.plot(rows, pred, color="C0", linewidth=1.5, label="prediction", **style)
+    left.set(xlabel="row of the dataset", ylabel="value", title="along the rows")
+    left.legend(loc="upper right", fontsize="small")
+    low, high = float(min(truth.min(), pred.min())), float(max(truth.max(), pred.max()))
+    right.plot([low, high], [low, high], color="0.3", linewidth=1, linestyle="--", label="prediction = truth")
+    right.scatter(truth, pred, s=10, color="C0", alpha=0.7)
+    r2 = r2_score(truth, pred) if len(truth) > 1 else float("nan")
+    right.set(xlabel="truth", ylabel="prediction", title=f"prediction against truth (R² {r2:.3f})")
+    right.legend(loc="upper left", fontsize="small")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    return fig
 
 
 def _boundary_data(cfg: ExperimentConfig, result: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -176,4 +224,4 @@ def _plain(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (list, dict)) else value
 
 
-__all__ = ["run_figures", "sweep_figures"]
+__all__ = ["curves_figure", "prediction_figure", "run_figures", "sweep_figures"]

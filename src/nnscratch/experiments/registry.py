@@ -84,8 +84,9 @@ def _parameters(fn: Callable[..., Any]) -> tuple[list[str], list[str], bool]:
     return names, required, var_kw
 
 
-#: Arguments the builder fills in when a layer entry leaves them out.
-AUTO_LAYER_ARGS = {"in_features", "rng", "dtype"}
+#: Arguments the builder fills in when a layer entry leaves them out (the sizes from the shape of
+#: the data reaching the layer: see ``builder.INFERRED_ARGS``).
+AUTO_LAYER_ARGS = {"in_features", "in_channels", "input_size", "num_features", "rng", "dtype"}
 
 
 def check_layer(type_name: str, kwargs: dict[str, Any]) -> None:

@@ -208,6 +208,7 @@ def dataset_info(cfg: ExperimentConfig) -> dict[str, Any]:
     if test is not None:
         info["test_samples"] = len(test)
     info["test_size"] = cfg.data.test_size
+    info["split"] = cfg.data.split
     info["standardize"] = cfg.data.standardize
     return info
 

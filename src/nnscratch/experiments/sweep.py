@@ -8,8 +8,9 @@ get the same numbers. Seeds come from ``numpy.random.SeedSequence(experiment.see
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,18 +114,33 @@ def run_point(config: dict[str, Any], fold: int | None, seed: int) -> dict[str, 
         "test": None,
         "evaluated_on": "test" if split.X_test is not None else "train",
     }
-    try:
-        history = _train(cfg, model, loss, loss_key, outputs, split, data.task, fit_rng)
-    except _Diverged as stop:  # recorded, so one bad sweep point does not end the sweep
-        result.update(history=stop.history, epochs_run=len(stop.history["epoch"]), diverged=str(stop.error))
-        result["seconds"] = time.perf_counter() - start
-        return result
-    result.update(history=history, epochs_run=len(history["epoch"]))
-    result.update(_evaluate(cfg, model, loss, loss_key, outputs, split, data))
+    with _blas_threads(cfg.training.threads):
+        try:
+            history = _train(cfg, model, loss, loss_key, outputs, split, data.task, fit_rng)
+        except _Diverged as stop:  # recorded, so one bad sweep point does not end the sweep
+            result.update(
+                history=stop.history, epochs_run=len(stop.history["epoch"]), diverged=str(stop.error)
+            )
+            result["seconds"] = time.perf_counter() - start
+            return result
+        result.update(history=history, epochs_run=len(history["epoch"]))
+        result.update(_evaluate(cfg, model, loss, loss_key, outputs, split, data))
     result["scaler"] = split.scaler.to_dict() if split.scaler is not None else None
     result["state_dict"] = {k: np.array(v, copy=True) for k, v in model.state_dict().items()}
     result["seconds"] = time.perf_counter() - start
     return result
+
+
+@contextlib.contextmanager
+def _blas_threads(n: int | None) -> Iterator[None]:
+    """``[training] threads``: at most ``n`` BLAS threads inside the block (None: no limit)."""
+    if n is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield
 
 
 class _Diverged(Exception):
@@ -155,7 +171,13 @@ def _train(
     """Fit ``model`` on the training part (less a validation split); return the history dict."""
     optimizer = builder.build_optimizer(cfg, model)
     X_fit, y_fit, validation = split.X_train, split.y_train, None
-    if cfg.training.validation_split:
+    if cfg.training.validation_split and cfg.data.split == "ordered":  # the last training rows
+        fit_rows, val_rows = builder.ordered_split(
+            np.arange(len(X_fit)), cfg.training.validation_split, "training.validation_split"
+        )
+        X_fit, X_val, y_fit, y_val = X_fit[fit_rows], X_fit[val_rows], y_fit[fit_rows], y_fit[val_rows]
+        validation = (X_val, builder.targets(y_val, loss_key, outputs))
+    elif cfg.training.validation_split:
         from ..data import train_test_split
 
         X_fit, X_val, y_fit, y_val = train_test_split(

@@ -28,7 +28,14 @@ class ExperimentTable(_Table):
 
 
 class DataTable(_Table):
-    """``[data]``: a built-in dataset with its keyword arguments, or the user's CSV / NPZ files."""
+    """``[data]``: a built-in dataset with its keyword arguments, or the user's CSV / NPZ files, or an
+    MNIST-style pair of IDX files ``idx = ["images-idx3-ubyte.gz", "labels-idx1-ubyte.gz"]``.
+    Images (from NPZ or IDX) are flattened to rows; a model starts with ``Unflatten`` to restore them.
+
+    ``split = "random"`` (default) cuts ``test_size``, the validation split and the CV folds from
+    seeded shuffles (stratified for classification); ``"ordered"`` keeps the rows in order, as a
+    time series needs: the last rows test, the last training rows validate, folds are blocks.
+    """
 
     dataset: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
@@ -36,10 +43,13 @@ class DataTable(_Table):
     y_csv: str | None = None
     target: str | int | None = None
     npz: str | None = None
+    idx: list[str] | None = Field(None, min_length=2, max_length=2)
     test_csv: str | None = None
     test_y_csv: str | None = None
     test_npz: str | None = None
+    test_idx: list[str] | None = Field(None, min_length=2, max_length=2)
     test_size: float = Field(0.0, ge=0.0, lt=1.0)
+    split: Literal["random", "ordered"] = "random"
     standardize: bool = False
 
     @field_validator("target", mode="before")
@@ -51,12 +61,13 @@ class DataTable(_Table):
 
     @model_validator(mode="after")
     def _one_source(self) -> DataTable:
-        given = [k for k in ("dataset", "csv", "npz") if getattr(self, k) is not None]
+        given = [k for k in ("dataset", "csv", "npz", "idx") if getattr(self, k) is not None]
         if len(given) != 1:
             raise Located(
                 "dataset",
-                'exactly one data source: dataset = "moons" (built in), csv = "file.csv" or '
-                f'npz = "file.npz". Received: {", ".join(given) or "none of them"}',
+                'exactly one data source: dataset = "moons" (built in), csv = "file.csv", '
+                'npz = "file.npz" or idx = ["images.idx", "labels.idx"]. '
+                f"Received: {', '.join(given) or 'none of them'}",
             )
         if self.dataset is not None:
             registry.check_dataset(self.dataset, self.params)
@@ -65,15 +76,19 @@ class DataTable(_Table):
         if self.csv is None and (self.y_csv or self.target is not None):
             key = "y_csv" if self.y_csv else "target"
             raise Located(key, f'{key} only together with csv = "..."')
-        tests = [k for k in ("test_csv", "test_npz") if getattr(self, k) is not None]
+        tests = [k for k in ("test_csv", "test_npz", "test_idx") if getattr(self, k) is not None]
         if tests and self.test_size:
             raise Located("test_size", "either a test file or test_size, not both")
         if self.test_y_csv and not self.test_csv:
             raise Located("test_y_csv", "test_y_csv only together with test_csv")
-        for key in ("csv", "y_csv", "npz", "test_csv", "test_y_csv", "test_npz"):
-            path = getattr(self, key)
-            if path is not None and not Path(path).is_file():
-                raise Located(key, f"an existing file; not found: {path}")
+        for key in ("csv", "y_csv", "npz", "test_csv", "test_y_csv", "test_npz", "idx", "test_idx"):
+            value = getattr(self, key)
+            for path in value if isinstance(value, list) else [value]:
+                if path is not None and not Path(path).is_file():
+                    raise Located(key, f"an existing file; not found: {path}")
+        for test_key, key in (("test_npz", "npz"), ("test_idx", "idx")):
+            if getattr(self, test_key) is not None and getattr(self, key) is None:
+                raise Located(test_key, f"{test_key} only together with {key} (the training files)")
         return self
 
 
@@ -247,7 +262,11 @@ class EarlyStoppingTable(_Table):
 
 
 class TrainingTable(_Table):
-    """``[training]``: epochs, mini-batches (``batch_size``; omitted = full batch), validation."""
+    """``[training]``: epochs, mini-batches (``batch_size``; omitted = full batch), validation.
+
+    ``threads`` caps the BLAS threads while training and evaluating (default: BLAS's own choice);
+    small convolutional and recurrent models run several times faster on 1 thread on a busy machine.
+    """
 
     epochs: int = Field(100, ge=1)
     batch_size: int | None = Field(None, ge=1)
@@ -255,6 +274,7 @@ class TrainingTable(_Table):
     validation_split: float = Field(0.0, ge=0.0, lt=1.0)
     early_stopping: bool | EarlyStoppingTable = False
     progress: bool = False
+    threads: int | None = Field(None, ge=1)
 
     @field_validator("early_stopping", mode="before")
     @classmethod

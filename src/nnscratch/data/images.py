@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from .backend import as_float_dtype
-from .errors import DataError
+from ..backend import as_float_dtype
+from ..errors import DataError
+from .dataset import Dataset
 
 #: IDX type code -> big-endian NumPy dtype.
 IDX_DTYPES: dict[int, np.dtype] = {
@@ -155,6 +156,31 @@ def load_idx_images(
     return X, labels.astype(np.int64)
 
 
+def from_idx(
+    images_path: str | os.PathLike,
+    labels_path: str | os.PathLike,
+    *,
+    scale: bool = True,
+    name: str | None = None,
+) -> Dataset:
+    """An MNIST-style IDX pair as a :class:`Dataset`, each (H, W) image flattened to a row of H·W pixels.
+
+    A :class:`Dataset` holds 2-D features, so a convolutional model starts with
+    ``Unflatten(1, (1, H, W))`` to get its (N, 1, H, W) images back (the experiment files'
+    ``[data] idx = ["images.idx", "labels.idx"]`` use this). Pixels are divided by 255 when
+    ``scale`` and the images are uint8; labels are kept as stored.
+    """
+    X, y = load_idx_images(images_path, labels_path, scale=scale, dtype=np.float64, channel_axis=False)
+    n, h, w = X.shape
+    features = [f"pixel_{r}_{c}" for r in range(h) for c in range(w)]
+    desc = (
+        f"IDX images {Path(images_path).name} ({h}x{w}, flattened to {h * w} pixel features; "
+        f"Unflatten(1, [1, {h}, {w}]) restores them) with labels {Path(labels_path).name}."
+    )
+    name = name or Path(images_path).name.split(".")[0]
+    return Dataset(X.reshape(n, h * w), y, name, features, [], "", desc)
+
+
 def load_image_npz(
     path: str | os.PathLike, x_key: str = "x", y_key: str | None = "y"
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -214,4 +240,4 @@ def load_image_npz(
     return X, y
 
 
-__all__ = ["IDX_DTYPES", "load_idx", "load_idx_images", "load_image_npz", "save_idx"]
+__all__ = ["IDX_DTYPES", "from_idx", "load_idx", "load_idx_images", "load_image_npz", "save_idx"]
