@@ -9,6 +9,7 @@ history = ns.fit(model, X, y, loss=ns.BCELoss(), optimizer=ns.SGD(model.paramete
 from . import errors, init
 from .backend import as_generator
 from .errors import (
+    ClusterError,
     ConfigError,
     DataError,
     DivergenceError,
@@ -60,6 +61,7 @@ __all__ = [
     "AdamW",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "ClusterError",
     "ConfigError",
     "CosineAnnealingLR",
     "CrossEntropyLoss",

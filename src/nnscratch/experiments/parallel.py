@@ -1,0 +1,231 @@
+"""Run a sweep's tasks serially, on a local process pool, or on a Dask cluster — same results.
+
+The unit of work is one pure function ``fn(config, fold, seed) -> dict`` (one sweep point × one
+fold; its seed was derived up front with ``numpy.random.SeedSequence.spawn``). :func:`run_tasks`
+sends every unfinished task to one of three backends and collects the results as they finish:
+
+- ``jobs=1``: in this process, one task after the other;
+- ``jobs=N`` (default: every core): a local pool of N worker processes (joblib's ``loky`` backend);
+- ``cluster="tcp://HOST:PORT"``: the workers of a running Dask cluster (``distributed``, an
+  optional extra: ``pip install nnscratch[dask]``).
+
+Why the results are identical, bit for bit, whichever backend runs them:
+
+- a task's seed belongs to the task, not to the process or the order it ran in;
+- every task runs with its BLAS/OpenMP pools pinned to one thread, so no sum is split differently
+  because a host has more cores (and N tasks on N cores do not oversubscribe them);
+- results are returned in the tasks' order, never in completion order, and go through the same
+  JSON round trip (:func:`~nnscratch.experiments.store.normalize_result`) on every path.
+
+With a ``run_dir``, each result is written to the run folder the moment it arrives (see
+:mod:`~nnscratch.experiments.store`), and a rerun skips the tasks that already have a file.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError
+from .store import ResultStore, Task, normalize_result
+
+TaskFn = Callable[[dict[str, Any], int | None, int], Mapping[str, Any]]
+#: Called in this process after each result is stored: ``on_result(index, task, result)``.
+ResultCallback = Callable[[int, Task, dict[str, Any]], None]
+
+
+@dataclass
+class TaskRun:
+    """What :func:`run_tasks` returns.
+
+    Attributes
+    ----------
+    results : list of dict
+        One result per task, in the order of the tasks given (never in completion order).
+    computed : int
+        Tasks that ran in this call.
+    reused : int
+        Tasks whose result was already in the run folder (or repeated an identical task).
+    backend : str
+        ``"serial"``, ``"local[N]"`` (N worker processes) or ``"dask[ADDRESS]"``.
+    """
+
+    results: list[dict[str, Any]]
+    computed: int
+    reused: int
+    backend: str
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS reports one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no sched_getaffinity
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_jobs(jobs: int | None) -> int:
+    """The number of worker processes ``jobs`` asks for.
+
+    ``None`` or ``-1`` means every core; ``-2`` every core but one (joblib's convention); a
+    positive ``N`` means N processes. ``0`` and other values raise :class:`ConfigError`.
+    """
+    cores = available_cores()
+    if jobs is None:
+        return cores
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs == 0:
+        raise ConfigError(
+            f"jobs must be a positive number of processes, or -1 for every core. Received: jobs={jobs!r}"
+        )
+    return jobs if jobs > 0 else max(1, cores + 1 + jobs)
+
+
+def _pin_threads(persistent: bool) -> Any:
+    """Limit BLAS/OpenMP to one thread; returns the limiter (a context manager) or ``None``.
+
+    In a worker process the limit is set for good (the process exists to run tasks); in the
+    caller's own process it is a context, so the user's session gets its threads back after.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # threadpoolctl ships with scikit-learn; without it, env vars must do
+        return None
+    limiter = threadpool_limits(limits=1)
+    return None if persistent else limiter
+
+
+def execute_task(
+    fn: TaskFn, config: dict[str, Any], fold: int | None, seed: int, in_worker: bool = True
+) -> dict[str, Any]:
+    """Run one task and return its result as plain JSON values. This is what a worker executes.
+
+    ``fn`` receives its own copy of ``config``, so a function that edits it cannot change the
+    task (or the next task in the same process).
+    """
+    limiter = _pin_threads(persistent=in_worker)
+    try:
+        return normalize_result(fn(copy.deepcopy(config), fold, seed))
+    finally:
+        if limiter is not None:
+            limiter.restore_original_limits()
+
+
+def _indexed(fn: TaskFn, index: int, task: Task) -> tuple[int, dict[str, Any]]:
+    return index, execute_task(fn, task.config, task.fold, task.seed, in_worker=True)
+
+
+def _stream_serial(fn: TaskFn, pending: Sequence[tuple[int, Task]]) -> Iterator[tuple[int, dict[str, Any]]]:
+    for index, task in pending:
+        yield index, execute_task(fn, task.config, task.fold, task.seed, in_worker=False)
+
+
+def _stream_local(
+    fn: TaskFn, pending: Sequence[tuple[int, Task]], n_jobs: int
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    from joblib import Parallel, delayed
+
+    # batch_size=1: each result comes back (and is saved) as soon as its task ends
+    parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered", batch_size=1)
+    yield from parallel(delayed(_indexed)(fn, index, task) for index, task in pending)
+
+
+def _progress_bar(total: int, initial: int, desc: str, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, unit="task", disable=not enabled, leave=enabled)
+
+
+def run_tasks(
+    fn: TaskFn,
+    tasks: Iterable[Task],
+    *,
+    jobs: int | None = None,
+    cluster: Any = None,
+    run_dir: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    desc: str = "sweep",
+    on_result: ResultCallback | None = None,
+) -> TaskRun:
+    """Run ``fn(task.config, task.fold, task.seed)`` for every task and return the results in order.
+
+    Parameters
+    ----------
+    fn : callable
+        A pure, module-level function (worker processes import it by name) returning a dict of
+        JSON values (NumPy scalars and arrays are converted).
+    tasks : iterable of Task
+        The sweep's tasks; identical tasks (same config, fold and seed) run once.
+    jobs : int, optional
+        Local worker processes: ``1`` runs in this process, ``N`` starts a pool of N, ``None``
+        or ``-1`` uses every core. Ignored when ``cluster`` is given.
+    cluster : str, dict, ClusterSpec or distributed.Client, optional
+        A Dask scheduler address (``"tcp://HOST:PORT"``), the experiment file's ``[cluster]``
+        table, or a connected client. Needs ``pip install nnscratch[dask]``.
+    run_dir : path, optional
+        The run folder: each result is written there as it arrives and a rerun skips the tasks
+        already written. Without it nothing is stored.
+    progress : bool
+        Show a progress bar (tqdm, on stderr) that advances as each task finishes.
+    desc : str
+        The progress bar's label.
+    on_result : callable, optional
+        ``on_result(index, task, result)``, called in this process after each new result is stored.
+
+    Returns
+    -------
+    TaskRun
+        ``results`` in task order, and how many tasks were ``computed`` and ``reused``.
+    """
+    tasks = list(tasks)
+    for i, task in enumerate(tasks):
+        if not isinstance(task, Task):
+            raise ConfigError(f"tasks must be Task objects. Received: tasks[{i}] of type {type(task).__name__}")
+    store = ResultStore(run_dir) if run_dir is not None else None
+
+    # one slot per distinct task; duplicates of a task share its result
+    first_index: dict[str, int] = {}
+    for i, task in enumerate(tasks):
+        first_index.setdefault(task.key, i)
+    results: dict[str, dict[str, Any]] = {}
+    pending: list[tuple[int, Task]] = []
+    for key, i in first_index.items():
+        stored = store.load(tasks[i]) if store is not None else None
+        if stored is not None:
+            results[key] = stored
+        else:
+            pending.append((i, tasks[i]))
+
+    stream, backend = _open_stream(fn, pending, jobs, cluster)
+    bar = _progress_bar(len(first_index), len(results), desc, progress)
+    try:
+        for index, raw in stream:
+            task = tasks[index]
+            result = store.save(task, raw) if store is not None else raw
+            results[task.key] = result
+            bar.update(1)
+            if on_result is not None:
+                on_result(index, task, result)
+    finally:
+        bar.close()
+        stream.close()  # stops the pool or cancels the cluster's futures if we stopped early
+
+    ordered = [copy.deepcopy(results[task.key]) for task in tasks]
+    return TaskRun(results=ordered, computed=len(pending), reused=len(tasks) - len(pending), backend=backend)
+
+
+def _open_stream(
+    fn: TaskFn, pending: Sequence[tuple[int, Task]], jobs: int | None, cluster: Any
+) -> tuple[Iterator[tuple[int, dict[str, Any]]], str]:
+    """Pick the backend; returns a generator of ``(task index, result)`` and the backend's name."""
+    if cluster is not None:
+        from .cluster import ClusterSpec, stream_dask
+
+        spec = ClusterSpec.parse(cluster)
+        return stream_dask(fn, pending, spec), f"dask[{spec.describe()}]"
+    n_jobs = min(resolve_jobs(jobs), max(1, len(pending)))
+    if n_jobs == 1:  # a pool of one only adds start-up time
+        return _stream_serial(fn, pending), "serial"
+    return _stream_local(fn, pending, n_jobs), f"local[{n_jobs}]"
