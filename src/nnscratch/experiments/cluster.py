@@ -91,7 +91,9 @@ class ClusterSpec:
             raise ConfigError(f"[cluster] needs an address = 'tcp://HOST:PORT'. Received: {dict(table)!r}")
         timeout = table.get("timeout", 30.0)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < math.inf:
-            raise ConfigError(f"[cluster] timeout must be a positive number of seconds. Received: {timeout!r}")
+            raise ConfigError(
+                f"[cluster] timeout must be a positive number of seconds. Received: timeout={timeout!r}"
+            )
         retries = table.get("retries", 0)
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise ConfigError(f"[cluster] retries must be an int >= 0. Received: {retries!r}")

@@ -182,7 +182,9 @@ def run_tasks(
     tasks = list(tasks)
     for i, task in enumerate(tasks):
         if not isinstance(task, Task):
-            raise ConfigError(f"tasks must be Task objects. Received: tasks[{i}] of type {type(task).__name__}")
+            raise ConfigError(
+                f"tasks must be Task objects. Received: tasks[{i}] of type {type(task).__name__}"
+            )
     store = ResultStore(run_dir) if run_dir is not None else None
 
     # one slot per distinct task; duplicates of a task share its result

@@ -55,8 +55,7 @@ def canonical_json(value: Any, name: str) -> str:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain, allow_nan=True)
     except (TypeError, ValueError) as exc:
         raise ConfigError(
-            f"{name} must hold only JSON values (numbers, strings, booleans, lists, tables). "
-            f"Received: {exc}"
+            f"{name} must hold only JSON values (numbers, strings, booleans, lists, tables). Received: {exc}"
         ) from exc
 
 
@@ -67,6 +66,10 @@ def normalize_result(result: Any) -> dict[str, Any]:
             f"a task must return a dict of JSON values. Received: result of type {type(result).__name__}"
         )
     return json.loads(canonical_json(dict(result), "the task's result"))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer)
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,14 +86,13 @@ class Task:
     key: str = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.fold is not None and (isinstance(self.fold, bool) or not isinstance(self.fold, int | np.integer)):
+        if self.fold is not None and (isinstance(self.fold, bool) or not _is_int(self.fold)):
             raise ConfigError(f"fold must be an int or None. Received: fold={self.fold!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer) or self.seed < 0:
+        if isinstance(self.seed, bool) or not _is_int(self.seed) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative int. Received: seed={self.seed!r}")
         if not isinstance(self.config, Mapping):
-            raise ConfigError(
-                f"a sweep point's config must be a dict. Received: config of type {type(self.config).__name__}"
-            )
+            kind = type(self.config).__name__
+            raise ConfigError(f"a sweep point's config must be a dict. Received: config of type {kind}")
         # store the config as JSON gives it back, so every backend hands the task function the
         # same plain values (lists, not tuples; floats, not NumPy scalars)
         text = canonical_json(self.config, "a sweep point's config")
@@ -113,8 +115,7 @@ class Task:
 
 def _same_descriptor(stored: Any, task: Task) -> bool:
     """Whether a file's stored description is the task's own (guards against hash collisions)."""
-    want = json.loads(canonical_json(task.descriptor(), "a sweep point's config"))
-    return _equal(stored, want)
+    return _equal(stored, task.descriptor())
 
 
 def _equal(a: Any, b: Any) -> bool:
