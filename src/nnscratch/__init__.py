@@ -108,3 +108,9 @@ __all__ = [
     "predict",
     "predict_proba",
 ]
+
+# -- experiments layer: datasets, evaluation, callbacks (kept as one additive block) -----------
+from . import data, datasets
+from .callbacks import Callback
+
+__all__ += ["Callback", "data", "datasets"]

@@ -1,0 +1,300 @@
+"""Loading the user's own data: CSV (one file with a target column, or separate X and y files)
+and NPZ. Every problem is reported as a :class:`~nnscratch.errors.DataError` naming the file and,
+for CSV, the line and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .dataset import Dataset
+
+#: Column names taken as the target when ``target`` is not given (compared case-insensitively).
+TARGET_NAMES = ("label", "target", "y", "class")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
+    """Non-blank rows of ``path`` with their 1-based line numbers, cells stripped."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such file." if not path.exists() else f"{path}: not a file.")
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            start = 1
+            for row in reader:
+                if row and any(cell.strip() for cell in row):
+                    rows.append((start, [cell.strip() for cell in row]))
+                start = reader.line_num + 1
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a text (UTF-8) CSV file: {exc.reason} at byte {exc.start}.") from exc
+    except csv.Error as exc:
+        raise DataError(f"{path}: malformed CSV: {exc}") from exc
+    if not rows:
+        raise DataError(f"{path} is empty: expected rows of comma-separated numbers.")
+    return rows
+
+
+def _has_header(rows: list[tuple[int, list[str]]], header: bool | str) -> bool:
+    if header is True or header is False:
+        return header
+    if header != "infer":
+        raise DataError(f"header must be True, False or 'infer'. Received: header={header!r}")
+    first = rows[0][1]
+    if all(not _is_number(c) for c in first):
+        return True
+    if len(rows) < 2:
+        return False
+    # A header has a text cell where the data below it is numeric.
+    second = rows[1][1]
+    return any(not _is_number(a) and _is_number(b) for a, b in zip(first, second, strict=False))
+
+
+def _table(
+    path: Path, delimiter: str, header: bool | str
+) -> tuple[list[str] | None, list[tuple[int, list[str]]]]:
+    rows = _read_rows(path, delimiter)
+    names = None
+    if _has_header(rows, header):
+        names = rows[0][1]
+        rows = rows[1:]
+        if not rows:
+            raise DataError(f"{path} has a header line but no data rows.")
+    width_line, width = rows[0][0], len(rows[0][1])
+    if names is not None and len(names) != width:
+        raise DataError(
+            f"{path}, line {width_line}: expected {len(names)} values (one per header column), found {width}."
+        )
+    for line, row in rows:
+        if len(row) != width:
+            raise DataError(
+                f"{path}, line {line}: expected {width} values (as on line {width_line}), found {len(row)} "
+                "(ragged rows: every row needs the same number of columns)."
+            )
+    return names, rows
+
+
+def _column_index(path: Path, names: list[str] | None, width: int, target: str | int | None) -> int:
+    if target is None:
+        if names is not None:
+            lowered = [n.lower() for n in names]
+            for candidate in TARGET_NAMES:
+                if candidate in lowered:
+                    return lowered.index(candidate)
+        return width - 1
+    if isinstance(target, bool) or not isinstance(target, (str, int, np.integer)):
+        raise DataError(f"target must be a column name or index. Received: target={target!r}")
+    if isinstance(target, str):
+        if names is None:
+            raise DataError(
+                f"{path} has no header line, so target={target!r} cannot name a column: pass a column "
+                "index (e.g. target=-1 for the last column) or add a header."
+            )
+        if target not in names:
+            raise DataError(f"{path}: no column named {target!r}. Columns: {', '.join(names)}.")
+        return names.index(target)
+    if not -width <= target < width:
+        raise DataError(f"{path}: target column index {target} is out of range for {width} columns.")
+    return int(target) % width
+
+
+def _cell_error(path: Path, line: int, col: int, names: list[str] | None, text: str) -> DataError:
+    where = f"{path}, line {line}, column {col + 1}" + (f" ({names[col]!r})" if names else "")
+    if text == "":
+        return DataError(f"{where}: empty cell. Missing values are not supported: fill or drop the row.")
+    if text.lower() in ("nan", "na", "n/a", "null", "none", "?"):
+        return DataError(
+            f"{where}: missing value {text!r}. Missing values are not supported: fill or drop the row."
+        )
+    if _is_number(text):
+        return DataError(f"{where}: non-finite value {text!r}. Expected a finite number.")
+    return DataError(f"{where}: cannot read {text!r} as a number.")
+
+
+def _numeric(
+    path: Path, names: list[str] | None, rows: list[tuple[int, list[str]]], cols: list[int]
+) -> np.ndarray:
+    out = np.empty((len(rows), len(cols)), dtype=np.float64)
+    for i, (line, row) in enumerate(rows):
+        for j, c in enumerate(cols):
+            text = row[c]
+            try:
+                value = float(text)
+            except ValueError:
+                raise _cell_error(path, line, c, names, text) from None
+            if not math.isfinite(value):
+                raise _cell_error(path, line, c, names, text)
+            out[i, j] = value
+    return out
+
+
+def _labels(
+    path: Path, names: list[str] | None, rows: list[tuple[int, list[str]]], col: int, task: str | None
+) -> tuple[np.ndarray, list[str], str | None]:
+    """Target column → (y, target_names, task). Text labels map to 0..C-1 in sorted order."""
+    cells = [row[col] for _, row in rows]
+    for (line, _), text in zip(rows, cells, strict=True):
+        if text == "" or text.lower() in ("nan", "na", "n/a", "null", "none", "?"):
+            raise _cell_error(path, line, col, names, text)
+    if not all(_is_number(c) for c in cells):
+        if task == "regression":
+            bad = next((line, c) for (line, _), c in zip(rows, cells, strict=True) if not _is_number(c))
+            raise _cell_error(path, bad[0], col, names, bad[1])
+        classes = sorted(set(cells))
+        lookup = {c: k for k, c in enumerate(classes)}
+        y = np.array([lookup[c] for c in cells], dtype=np.int64)
+        return y, classes, task or ("binary" if len(classes) <= 2 else "multiclass")
+    values = _numeric(path, names, rows, [col])[:, 0]
+    whole = np.array_equal(values, np.round(values))
+    if task == "regression" or (task is None and not whole):
+        return values, [], "regression"
+    if not whole:
+        raise DataError(f"{path}: task={task!r} needs whole-number class labels in the target column.")
+    classes_num = np.unique(values)
+    if np.array_equal(classes_num, np.arange(len(classes_num))):
+        return values.astype(np.int64), [str(int(k)) for k in classes_num], task
+    # Labels such as {1, 2} or {-1, 1}: map the sorted distinct values to 0..C-1.
+    y = np.searchsorted(classes_num, values).astype(np.int64)
+    return y, [f"{v:g}" for v in classes_num], task
+
+
+def from_csv(
+    path: str | Path,
+    target: str | int | None = None,
+    *,
+    y_path: str | Path | None = None,
+    delimiter: str = ",",
+    header: bool | str = "infer",
+    name: str | None = None,
+    task: str | None = None,
+) -> Dataset:
+    """Load a dataset from CSV: one file with a target column, or an X file and a y file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file of features (and the target, unless ``y_path`` is given).
+    target : str or int, optional
+        The target column, by header name or index (negative counts from the end). By default a
+        column named ``label``, ``target``, ``y`` or ``class``, else the last column. With
+        ``y_path`` it selects the column of the y file (default: its only/last column).
+    y_path : str or Path, optional
+        A separate file of targets, one row per row of ``path``.
+    delimiter : str
+    header : True, False or "infer"
+        Whether the first line names the columns; "infer" says yes when it holds text where the
+        line below holds numbers.
+    name : str, optional
+        The dataset's name (default: the file's stem).
+    task : {"binary", "multiclass", "regression"}, optional
+        Default: inferred (text or whole-number targets are classes, fractional ones regression).
+
+    Text labels map to ``0..C-1`` in sorted order, with ``target_names`` keeping the text; numeric
+    labels that are not ``0..C-1`` (e.g. ``{1, 2}`` or ``{-1, 1}``) are mapped the same way.
+    """
+    path = Path(path)
+    names, rows = _table(path, delimiter, header)
+    width = len(rows[0][1])
+    if y_path is None:
+        if width < 2:
+            raise DataError(f"{path} has a single column: a feature column and a target column are needed.")
+        t = _column_index(path, names, width, target)
+        feature_cols = [c for c in range(width) if c != t]
+        y, target_names, task = _labels(path, names, rows, t, task)
+    else:
+        y_file = Path(y_path)
+        y_names, y_rows = _table(y_file, delimiter, header)
+        t = _column_index(y_file, y_names, len(y_rows[0][1]), target)
+        if len(y_rows) != len(rows):
+            raise DataError(
+                f"{path} has {len(rows)} data rows but {y_file} has {len(y_rows)}: "
+                "X and y files need one row per sample."
+            )
+        feature_cols = list(range(width))
+        y, target_names, task = _labels(y_file, y_names, y_rows, t, task)
+    X = _numeric(path, names, rows, feature_cols)
+    features = [names[c] for c in feature_cols] if names else [f"x{i}" for i in range(len(feature_cols))]
+    source = f"{path}" + (f" (targets from {y_path})" if y_path is not None else "")
+    return Dataset(X, y, name or path.stem, features, target_names, task or "", f"Loaded from {source}.")
+
+
+def from_npz(
+    path: str | Path,
+    x_key: str = "X",
+    y_key: str = "y",
+    *,
+    name: str | None = None,
+    task: str | None = None,
+) -> Dataset:
+    """Load ``X`` (n_samples, n_features) and ``y`` (n_samples,) from a NumPy ``.npz`` archive.
+
+    Read with ``allow_pickle=False``: archives holding Python objects are refused.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file.")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: not a readable .npz archive ({exc}).") from exc
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataError(f"{path}: expected an .npz archive (np.savez), found a single array (.npy).")
+    with archive:
+        keys = list(archive.files)
+        arrays = {}
+        for key in (x_key, y_key):
+            if key not in keys:
+                raise DataError(
+                    f"{path}: no array named {key!r}. Arrays in the file: {', '.join(keys) or 'none'}."
+                )
+            try:
+                arrays[key] = archive[key]
+            except ValueError as exc:  # object arrays need pickle, which is refused
+                raise DataError(
+                    f"{path}: array {key!r} holds Python objects, which are not loaded (allow_pickle=False). "
+                    "Save numeric arrays instead."
+                ) from exc
+    X, y = arrays[x_key], arrays[y_key]
+    for key, arr in ((x_key, X), (y_key, y)):
+        if arr.dtype.kind not in "biuf":
+            raise DataError(f"{path}: array {key!r} must be numeric. Received dtype {arr.dtype}.")
+    if X.ndim == 1:
+        X = X.reshape(-1, 1)
+    if X.ndim != 2:
+        raise DataError(f"{path}: {x_key!r} must be 2-D (n_samples, n_features). Received shape {X.shape}.")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise DataError(f"{path}: {y_key!r} must be 1-D (n_samples,). Received shape {y.shape}.")
+    if len(X) != len(y):
+        raise DataError(f"{path}: {x_key!r} has {len(X)} rows but {y_key!r} has {len(y)}.")
+    if len(X) == 0:
+        raise DataError(f"{path}: the arrays are empty.")
+    for key, arr in ((x_key, X), (y_key, y)):
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            first = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+            raise DataError(f"{path}: {key!r} holds NaN or inf (first at index {first}).")
+    target_names: list[str] = []
+    if task != "regression" and (y.dtype.kind in "biu" or np.array_equal(y, np.round(y))):
+        classes = np.unique(y)
+        if not np.array_equal(classes, np.arange(len(classes))):
+            target_names = [f"{v:g}" for v in classes]
+            y = np.searchsorted(classes, y)
+    return Dataset(X, y, name or path.stem, [], target_names, task or "", f"Loaded from {path}.")
+
+
+__all__ = ["TARGET_NAMES", "from_csv", "from_npz"]
