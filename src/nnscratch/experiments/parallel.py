@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -129,7 +130,16 @@ def _stream_local(
 
     # batch_size=1: each result comes back (and is saved) as soon as its task ends
     parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered", batch_size=1)
-    yield from parallel(delayed(_indexed)(fn, index, task) for index, task in pending)
+    results = parallel(delayed(_indexed)(fn, index, task) for index, task in pending)
+    try:
+        for item in results:  # noqa: UP028 (`yield from` would close `results` outside the filter)
+            yield item
+    finally:
+        # stopped early (error, Ctrl-C): joblib cancels the rest and warns that some results went
+        # unused; they are recomputed on the next run, so the warning is noise here
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", r".*(successfully executed|still being processed)", UserWarning)
+            results.close()
 
 
 def _progress_bar(total: int, initial: int, desc: str, enabled: bool) -> Any:
