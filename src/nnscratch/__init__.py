@@ -111,6 +111,18 @@ __all__ = [
 
 # -- experiments layer: datasets, evaluation, callbacks (kept as one additive block) -----------
 from . import data, datasets
-from .callbacks import Callback
+from .callbacks import Callback, EarlyStopping, LRSchedulerCallback, ProgressBar
+from .evaluation import CVResult, classification_metrics, cross_validate, evaluate_split
 
-__all__ += ["Callback", "data", "datasets"]
+__all__ += [
+    "CVResult",
+    "Callback",
+    "EarlyStopping",
+    "LRSchedulerCallback",
+    "ProgressBar",
+    "classification_metrics",
+    "cross_validate",
+    "data",
+    "datasets",
+    "evaluate_split",
+]

@@ -9,21 +9,22 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._labels import Labeler, check_metrics, epoch_metrics, labeler_for, n_outputs
 from ._validation import as_array, check_positive_int, describe
 from .backend import as_generator
-from .callbacks import Callback, FitState, as_callback
+from .callbacks import Callback, FitState, LRSchedulerCallback, ProgressBar, as_callback
 from .errors import DataError, DivergenceError, DTypeError, ShapeError
 from .layers.activations import Sigmoid, Softmax, sigmoid, softmax
 from .layers.container import Sequential
-from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss
+from .losses import BCELoss, CrossEntropyLoss, Loss
 from .module import Module
-from .optim import OPTIMIZERS, Optimizer
+from .optim import OPTIMIZERS, LRScheduler, Optimizer
 
 
 class History:
@@ -77,22 +78,31 @@ class History:
             for i, epoch in enumerate(self.epoch):
                 writer.writerow([epoch, *(repr(self.history[k][i]) for k in keys)])
 
+    @classmethod
+    def from_json(cls, source: str | Path) -> History:
+        """Read what :meth:`to_json` wrote: a path to a JSON file, or the JSON text itself."""
+        text = str(source)
+        if not text.lstrip().startswith("{"):
+            text = Path(source).read_text()
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_csv(cls, path: str | Path) -> History:
+        """Read what :meth:`to_csv` wrote."""
+        with open(path, newline="") as fh:
+            rows = list(csv.reader(fh))
+        if not rows or rows[0][:1] != ["epoch"]:
+            raise DataError(f"{path}: not a History CSV (its first column must be 'epoch').")
+        keys = rows[0]
+        columns: dict[str, list[float]] = {k: [] for k in keys}
+        for row in rows[1:]:
+            for k, v in zip(keys, row, strict=True):
+                columns[k].append(float(v))
+        return cls.from_dict(columns)
+
     def __repr__(self) -> str:
         last = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.history.items() if v)
         return f"History(epochs={len(self.epoch)}, {last})"
-
-
-def _is_classifier_loss(loss: Loss) -> bool:
-    return isinstance(loss, (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss))
-
-
-def _accuracy(pred: np.ndarray, target: np.ndarray, loss: Loss) -> float:
-    """Fraction of correct predictions for the output ``pred`` of a classifier trained with ``loss``."""
-    if isinstance(loss, CrossEntropyLoss):
-        labels = target if target.ndim == 1 else target.argmax(axis=1)
-        return float(np.mean(pred.argmax(axis=1) == labels))
-    threshold = 0.0 if isinstance(loss, BCEWithLogitsLoss) else 0.5
-    return float(np.mean((pred > threshold) == (target > 0.5)))
 
 
 def _resolve_optimizer(model: Module, optimizer: Optimizer | str | None, lr: float | None) -> Optimizer:
@@ -151,6 +161,8 @@ def fit(
     seed: int | np.random.Generator | None = None,
     progress: bool = False,
     verbose: int = 0,
+    metrics: Sequence[str] | str | None = ("accuracy",),
+    scheduler: LRScheduler | Callable[[Optimizer], LRScheduler] | None = None,
 ) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch :class:`History`.
 
@@ -180,11 +192,21 @@ def fit(
         Hooks run at the start, after every epoch and at the end (see :mod:`nnscratch.callbacks`);
         a callback stops training with ``state.stop_training = True``.
     progress : bool
-        Show a progress bar (not yet implemented: reserved).
+        Show a ``tqdm`` progress bar (a widget in Jupyter) with the latest record; silent if False.
     verbose : int
         Print the loss every ``verbose`` epochs (0: silent).
+    metrics : sequence of {"accuracy", "precision", "recall", "f1"}
+        Recorded every epoch for classifiers (train, and ``val_``-prefixed on validation data):
+        accuracy as the fraction of correct labels, precision/recall/F1 with scikit-learn (binary
+        average for one output, macro over all classes otherwise). Labels come from a threshold
+        (0.5 on probabilities, 0 on logits) or the arg-max. Squared-error losses on 0/1 targets
+        count as classifiers too. Precision/recall/F1 cost ~1 ms per epoch.
+    scheduler : LRScheduler or fn(optimizer) -> LRScheduler, optional
+        Stepped after every epoch (see :class:`~nnscratch.callbacks.LRSchedulerCallback`); the
+        learning rate of each epoch is then recorded as ``"lr"``.
 
-    The recorded epoch loss is the loss *before* that epoch's update(s), averaged over batches.
+    The recorded epoch loss (and train metrics) are those *before* each of that epoch's updates,
+    averaged over batches; validation values are computed after the epoch.
     A NaN or infinite loss raises :class:`DivergenceError` naming the epoch.
     """
     if not isinstance(model, Module):
@@ -199,26 +221,48 @@ def fit(
         batch_size = min(check_positive_int(batch_size, "batch_size"), n)
     val = prepare_data(model, *validation_data, loss, name="X_val") if validation_data else None
     rng = as_generator(seed)
-    classify = _is_classifier_loss(loss)
+    metric_names = check_metrics(metrics)
+    labeler = labeler_for(loss, y_arr, n_outputs(model, X_arr)) if metric_names else None
     cbs: list[Callback] = [as_callback(cb) for cb in callbacks]
+    if scheduler is not None:
+        if not isinstance(scheduler, LRScheduler) and callable(scheduler):
+            scheduler = scheduler(opt)
+        cbs.append(LRSchedulerCallback(scheduler))
+    if progress:
+        cbs.append(ProgressBar())
+    y_true = labeler.true_labels(y_arr) if labeler is not None else None  # decoded once per run
+    track_lr = any(isinstance(cb, LRSchedulerCallback) for cb in cbs)
     state = FitState(model=model, optimizer=opt, loss=loss, history=History(), rng=rng, epochs=epochs)
     model.train()
-    for cb in cbs:
-        cb.on_train_begin(state)
-    for epoch in range(state.epoch + 1, epochs + 1):
-        state.epoch = epoch
-        record = _train_one_epoch(state, X_arr, y_arr, batch_size, shuffle, classify)
-        if val is not None:
-            record.update(evaluate(model, val[0], val[1], loss, prefix="val_"))
-        state.history.append(epoch, **record)
-        if verbose and (epoch % verbose == 0 or epoch == 1 or epoch == epochs):
-            print(f"epoch {epoch:>5}  " + "  ".join(f"{k} {v:.6g}" for k, v in record.items()))
+    try:
         for cb in cbs:
-            cb.on_epoch_end(state, record)
-        if state.stop_training:
-            break
-    for cb in cbs:
-        cb.on_train_end(state)
+            cb.on_train_begin(state)
+        for epoch in range(state.epoch + 1, epochs + 1):
+            state.epoch = epoch
+            lr_used = opt.lr
+            record = _train_one_epoch(state, X_arr, y_arr, batch_size, shuffle, labeler, metric_names, y_true)
+            if val is not None:
+                record.update(evaluate(model, val[0], val[1], loss, prefix="val_", metrics=metric_names))
+                if not math.isfinite(record["val_loss"]):
+                    raise DivergenceError(
+                        f"training diverged at epoch {epoch}: the validation loss became "
+                        f"{record['val_loss']}. Try a smaller learning rate (lr={opt.lr:g})."
+                    )
+            if track_lr:
+                record["lr"] = lr_used
+            state.history.append(epoch, **record)
+            if verbose and (epoch % verbose == 0 or epoch == 1 or epoch == epochs):
+                print(f"epoch {epoch:>5}  " + "  ".join(f"{k} {v:.6g}" for k, v in record.items()))
+            for cb in cbs:
+                cb.on_epoch_end(state, record)
+            if state.stop_training:
+                break
+        for cb in cbs:
+            cb.on_train_end(state)
+    finally:
+        for cb in cbs:  # an error mid-training must not leave a half-drawn bar behind
+            if isinstance(cb, ProgressBar):
+                cb.close()
     history = state.history
     model.eval()
     return history
@@ -230,9 +274,11 @@ def _train_one_epoch(
     y_arr: np.ndarray,
     batch_size: int | None,
     shuffle: bool,
-    classify: bool,
+    labeler: Labeler | None = None,
+    metric_names: Sequence[str] = ("accuracy",),
+    y_true: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """One pass over the data; returns the epoch's record (mean loss before each step)."""
+    """One pass over the data; returns the epoch's record (mean loss and metrics before each step)."""
     model, loss, opt = state.model, state.loss, state.optimizer
     n = len(X_arr)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -242,7 +288,7 @@ def _train_one_epoch(
             order = state.rng.permutation(n) if shuffle else np.arange(n)
             batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
         total_loss = 0.0
-        correct = 0.0
+        pred_labels = None
         for idx in batches:
             xb, yb = X_arr[idx], y_arr[idx]
             pred = model.forward(xb)
@@ -255,28 +301,49 @@ def _train_one_epoch(
                 )
             weight = len(xb) / n if loss.reduction == "mean" else 1.0
             total_loss += batch_loss * weight
-            if classify:
-                correct += _accuracy(pred, yb, loss) * len(xb)
+            if labeler is not None:
+                batch_labels = labeler.pred_labels(pred)
+                if pred_labels is None:
+                    pred_labels = np.empty((n, *batch_labels.shape[1:]), dtype=np.int64)
+                pred_labels[idx] = batch_labels
             opt.zero_grad()
             model.backward(loss.backward(), input_grad=False)
             opt.step()
     record = {"loss": total_loss}
-    if classify:
-        record["accuracy"] = correct / n
+    if labeler is not None and pred_labels is not None:
+        if y_true is None:
+            y_true = labeler.true_labels(y_arr)
+        record.update(epoch_metrics(labeler, y_true, pred_labels, metric_names))
     return record
 
 
-def evaluate(model: Module, X: np.ndarray, y: np.ndarray, loss: Loss, prefix: str = "") -> dict[str, float]:
-    """Loss (and accuracy for classifiers) of ``model`` on prepared data, in eval mode."""
+def evaluate(
+    model: Module,
+    X: np.ndarray,
+    y: np.ndarray,
+    loss: Loss,
+    prefix: str = "",
+    *,
+    metrics: Sequence[str] | str | None = ("accuracy",),
+) -> dict[str, float]:
+    """Loss (and the ``metrics`` for classifiers) of ``model`` on prepared data, in eval mode.
+
+    ``X`` and ``y`` are as returned by :func:`prepare_data`.
+    """
+    names = check_metrics(metrics)
     was_training = model.training
     model.eval()
     try:
-        pred = model.forward(X)
-        result = {prefix + "loss": loss.forward(pred, y)}
-        if _is_classifier_loss(loss):
-            result[prefix + "accuracy"] = _accuracy(pred, y, loss)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            pred = model.forward(X)
+            result = {prefix + "loss": loss.forward(pred, y)}
     finally:
         model.train(was_training)
+    labeler = labeler_for(loss, y, pred.shape[1] if pred.ndim == 2 else 1) if names else None
+    if labeler is not None:
+        result.update(
+            epoch_metrics(labeler, labeler.true_labels(y), labeler.pred_labels(pred), names, prefix)
+        )
     return result
 
 

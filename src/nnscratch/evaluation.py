@@ -1,0 +1,484 @@
+"""Evaluation on scikit-learn: metrics, confusion matrices, train/test and K-fold cross-validation.
+
+Metrics and splits are scikit-learn's (``precision_recall_fscore_support``, ``confusion_matrix``,
+``KFold`` / ``StratifiedKFold``); this module only wires them to nnscratch models, with seeds:
+
+- the folds come from ``StratifiedKFold(shuffle=True, random_state=r)`` (or ``KFold``) with ``r``
+  drawn from ``SeedSequence(seed)``;
+- fold ``i`` builds its model with ``build_model(numpy.random.default_rng(child_i))`` where
+  ``child_i = SeedSequence(seed).spawn(folds)[i]``, and shuffles its mini-batches with a generator
+  spawned from ``child_i`` — so the same ``seed`` gives the same numbers, fold by fold.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._labels import labeler_for, n_outputs
+from ._validation import as_array, check_positive_int, describe
+from .errors import DataError, DTypeError, HyperparameterError, LabelError, ShapeError
+from .losses import Loss
+from .module import Module
+from .optim import OPTIMIZERS, Optimizer
+from .train import History, fit, prepare_data
+
+AVERAGES = ("auto", "binary", "macro", "weighted", "micro")
+_METRIC_KEYS = ("accuracy", "precision", "recall", "f1")
+
+Builder = Callable[[np.random.Generator], Module]
+
+
+# -- metrics -------------------------------------------------------------------------------------
+def _as_labels(y: Any, name: str) -> np.ndarray:
+    arr = as_array(y, name)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ShapeError(f"{name} must be a 1-D array of class labels. Received: {describe(arr)}")
+    return arr
+
+
+def _resolve_average(average: str, classes: np.ndarray) -> tuple[str, Any]:
+    """scikit-learn's ``average`` and ``pos_label`` for the given class set."""
+    if average not in AVERAGES:
+        raise HyperparameterError(
+            f"average must be one of {', '.join(AVERAGES)}. Received: average={average!r}"
+        )
+    if average == "auto":
+        average = "binary" if len(classes) <= 2 else "macro"
+    if average == "binary":
+        if len(classes) > 2:
+            raise HyperparameterError(
+                f"average='binary' needs at most 2 classes; found {len(classes)}. Use 'macro' or 'weighted'."
+            )
+        return "binary", (classes.max() if len(classes) == 2 else 1)
+    return average, 1
+
+
+def precision_recall_f1(
+    y_true: np.ndarray, y_pred: np.ndarray, *, labels: Sequence[Any] | None = None, average: str = "auto"
+) -> dict[str, float]:
+    """Precision, recall and F1 from scikit-learn (one call), ``zero_division=0``.
+
+    ``labels`` fixes the class set (so a fold or an epoch missing a class is averaged over the
+    same classes); ``average="auto"`` is "binary" for two classes (positive = the larger label)
+    and "macro" for more.
+    """
+    from sklearn.metrics import precision_recall_fscore_support
+
+    classes = np.asarray(labels) if labels is not None else np.unique(np.concatenate([y_true, y_pred]))
+    avg, pos_label = _resolve_average(average, classes)
+    p, r, f, _ = precision_recall_fscore_support(
+        y_true,
+        y_pred,
+        labels=None if avg == "binary" else list(classes),
+        average=avg,
+        pos_label=pos_label,
+        zero_division=0,
+    )
+    return {"precision": float(p), "recall": float(r), "f1": float(f)}
+
+
+def classification_metrics(
+    y_true: Any, y_pred: Any, average: str = "auto", *, labels: Sequence[Any] | None = None
+) -> dict[str, float]:
+    """Accuracy, precision, recall and F1 of predicted labels, computed by scikit-learn.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like, shape (n_samples,)
+        True and predicted class labels.
+    average : {"auto", "binary", "macro", "weighted", "micro"}
+        "auto": binary (positive class = the larger label, i.e. 1) for two classes, macro for more.
+    labels : sequence, optional
+        The full class set (default: the labels present in ``y_true`` or ``y_pred``).
+
+    Returns
+    -------
+    dict with keys ``accuracy``, ``precision``, ``recall``, ``f1`` (floats).
+    """
+    from sklearn.metrics import accuracy_score
+
+    yt, yp = _as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")
+    if len(yt) != len(yp) or len(yt) == 0:
+        raise ShapeError(
+            f"y_true and y_pred must be non-empty and of the same length. "
+            f"Received: y_true {describe(yt)}, y_pred {describe(yp)}"
+        )
+    out = {"accuracy": float(accuracy_score(yt, yp))}
+    out.update(precision_recall_f1(yt, yp, labels=labels, average=average))
+    return out
+
+
+def confusion_matrix(y_true: Any, y_pred: Any, labels: Sequence[Any] | None = None) -> np.ndarray:
+    """scikit-learn's confusion matrix: row = true class, column = predicted class."""
+    from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+
+    return sk_confusion_matrix(_as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred"), labels=labels)
+
+
+# -- training one split -------------------------------------------------------------------------
+def _seed_pair(seed: Any) -> tuple[np.random.Generator, np.random.Generator]:
+    """(model generator, shuffling generator) from an int seed, a SeedSequence or a Generator."""
+    if isinstance(seed, np.random.Generator):
+        return seed, seed.spawn(1)[0]
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        seed = np.random.SeedSequence(int(seed))
+    if not isinstance(seed, np.random.SeedSequence):
+        raise DTypeError(f"seed must be an int, a SeedSequence or a Generator. Received: seed={seed!r}")
+    model_rng = np.random.default_rng(seed)
+    return model_rng, np.random.default_rng(seed.spawn(1)[0])
+
+
+def _build_model(model_or_builder: Module | Builder, rng: np.random.Generator) -> Module:
+    if isinstance(model_or_builder, Module):
+        return model_or_builder
+    if not callable(model_or_builder):
+        raise DTypeError(
+            f"model must be a Module or a function build_model(rng) -> Module. Received: {model_or_builder!r}"
+        )
+    model = model_or_builder(rng)
+    if not isinstance(model, Module):
+        raise DTypeError(f"build_model(rng) must return an nnscratch Module. Received: {model!r}")
+    return model
+
+
+def make_optimizer(
+    model: Module,
+    optimizer: str | Callable[[list[Any]], Optimizer] = "sgd",
+    lr: float = 0.1,
+    optimizer_kwargs: dict[str, Any] | None = None,
+) -> Optimizer:
+    """A fresh optimizer for ``model``: a name from ``OPTIMIZERS`` (``"sgd"``, ``"momentum"``
+    — SGD with momentum 0.9 unless given —, ``"adam"``...) or a factory ``fn(params)``."""
+    kwargs = dict(optimizer_kwargs or {})
+    if isinstance(optimizer, Optimizer):
+        raise DTypeError(
+            "pass the optimizer by name (optimizer='sgd', lr=..., optimizer_kwargs={...}) or as a "
+            "factory fn(params): each fold needs a fresh one. Received an Optimizer instance."
+        )
+    if not isinstance(optimizer, str):
+        if not callable(optimizer):
+            raise DTypeError(f"optimizer must be a name or a factory fn(params). Received: {optimizer!r}")
+        return optimizer(model.parameters())
+    name = optimizer.lower()
+    if name not in OPTIMIZERS:
+        raise HyperparameterError(
+            f"optimizer must be one of {sorted(OPTIMIZERS)}. Received: optimizer={optimizer!r}"
+        )
+    if name == "momentum":
+        kwargs.setdefault("momentum", 0.9)
+    try:
+        return OPTIMIZERS[name](model.parameters(), lr=lr, **kwargs)
+    except TypeError as exc:
+        raise HyperparameterError(f"optimizer {name!r} does not accept {kwargs}: {exc}") from exc
+
+
+_RESERVED_FIT_KEYS = ("loss", "optimizer", "lr", "epochs", "batch_size", "seed", "progress")
+
+
+def evaluate_split(
+    model_or_builder: Module | Builder,
+    X_train: Any,
+    y_train: Any,
+    X_test: Any,
+    y_test: Any,
+    *,
+    loss: Loss,
+    optimizer: str | Callable[[list[Any]], Optimizer] = "sgd",
+    lr: float = 0.1,
+    optimizer_kwargs: dict[str, Any] | None = None,
+    epochs: int = 100,
+    batch_size: int | None = None,
+    seed: int | np.random.SeedSequence | np.random.Generator = 0,
+    average: str = "auto",
+    fit_kwargs: dict[str, Any] | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Train on ``(X_train, y_train)``, predict ``X_test``, and score the predictions.
+
+    ``model_or_builder`` is a Module (trained in place) or ``build_model(rng) -> Module`` (called
+    with a generator derived from ``seed``). Returns a dict with
+
+    - ``accuracy``, ``precision``, ``recall``, ``f1`` on the test set and ``train_accuracy``...
+      on the training set (scikit-learn, see :func:`classification_metrics`);
+    - ``loss`` (last training epoch), ``test_loss``, ``n_train``, ``n_test``;
+    - ``labels`` (the class list), ``confusion_matrix`` (ndarray, rows = true class),
+      ``y_pred`` (test predictions), ``history`` (:class:`History`) and ``model``.
+    """
+    if not isinstance(loss, Loss):
+        raise DTypeError(f"loss must be an nnscratch Loss such as ns.BCELoss(). Received: {loss!r}")
+    extra = dict(fit_kwargs or {})
+    clash = sorted(set(extra) & set(_RESERVED_FIT_KEYS))
+    if clash:
+        raise HyperparameterError(f"fit_kwargs must not repeat the arguments {clash}: pass them directly.")
+    model_rng, fit_rng = _seed_pair(seed)
+    model = _build_model(model_or_builder, model_rng)
+    loss = copy.deepcopy(loss)  # losses cache their last batch: one per run keeps runs independent
+    opt = make_optimizer(model, optimizer, lr, optimizer_kwargs)
+    history = fit(
+        model,
+        X_train,
+        y_train,
+        loss=loss,
+        optimizer=opt,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=fit_rng,
+        progress=progress,
+        **extra,
+    )
+    Xtr, ytr = prepare_data(model, X_train, y_train, loss)
+    Xte, yte = prepare_data(model, X_test, y_test, loss, name="X_test")
+    labeler = labeler_for(loss, ytr, n_outputs(model, Xtr))
+    if labeler is None:
+        raise LabelError(
+            "classification metrics need class targets: use BCELoss/BCEWithLogitsLoss/CrossEntropyLoss, "
+            f"or 0/1 targets with a squared-error loss. Received loss {loss!r} with non-class targets."
+        )
+    model.eval()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out_train, out_test = model.forward(Xtr), model.forward(Xte)
+        test_loss = loss.forward(out_test, yte)
+    labels = labeler.labels
+    y_pred = labeler.pred_labels(out_test).reshape(-1)
+    y_true = labeler.true_labels(yte).reshape(-1)
+    train_pred = labeler.pred_labels(out_train).reshape(-1)
+    result: dict[str, Any] = classification_metrics(y_true, y_pred, average, labels=labels)
+    train_metrics = classification_metrics(
+        labeler.true_labels(ytr).reshape(-1), train_pred, average, labels=labels
+    )
+    result.update({f"train_{k}": v for k, v in train_metrics.items()})
+    result.update(
+        loss=history.last("loss") if len(history) else float("nan"),
+        test_loss=float(test_loss),
+        n_train=len(Xtr),
+        n_test=len(Xte),
+        labels=list(labels),
+        confusion_matrix=confusion_matrix(y_true, y_pred, labels=labels),
+        y_pred=y_pred,
+        history=history,
+        model=model,
+    )
+    return result
+
+
+# -- cross-validation --------------------------------------------------------------------------
+def fold_seeds(seed: int, folds: int) -> list[np.random.SeedSequence]:
+    """``SeedSequence(seed).spawn(folds)``: fold ``i`` builds and trains its model from entry ``i``."""
+    return np.random.SeedSequence(seed).spawn(check_positive_int(folds, "folds"))
+
+
+def cv_splits(
+    y: Any, *, folds: int = 5, stratified: bool = True, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The ``(train_index, test_index)`` pairs of a shuffled, seeded (Stratified)KFold."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    folds = check_positive_int(folds, "folds")
+    if folds < 2:
+        raise HyperparameterError(f"folds must be >= 2. Received: folds={folds}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise HyperparameterError(f"seed must be a non-negative integer. Received: seed={seed!r}")
+    labels = np.asarray(y)
+    if labels.ndim == 2:  # one-hot rows: stratify on the class index
+        labels = labels.argmax(axis=1) if labels.shape[1] > 1 else labels[:, 0]
+    n = len(labels)
+    if folds > n:
+        raise DataError(f"folds={folds} is more than the number of samples ({n}).")
+    random_state = int(np.random.SeedSequence(seed).generate_state(1)[0])
+    if stratified:
+        classes, counts = np.unique(labels, return_counts=True)
+        if counts.min() < folds:
+            rare = classes[counts.argmin()]
+            raise DataError(
+                f"stratified {folds}-fold CV needs at least {folds} samples of every class; class "
+                f"{rare!r} has {counts.min()}. Use fewer folds or stratified=False."
+            )
+        splitter: Any = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
+        return list(splitter.split(np.zeros(n), labels))
+    splitter = KFold(n_splits=folds, shuffle=True, random_state=random_state)
+    return list(splitter.split(np.zeros(n)))
+
+
+@dataclass
+class CVResult:
+    """What :func:`cross_validate` found.
+
+    Attributes
+    ----------
+    confusion_matrix : ndarray (n_classes, n_classes)
+        Summed over the folds (rows = true class); it sums to the number of samples.
+    labels : list
+        The classes, in the matrix's order.
+    folds : list of dict
+        Per fold: ``fold``, ``n_train``, ``n_test``, test ``accuracy``/``precision``/``recall``/``f1``,
+        the same on the training part as ``train_*``, and ``loss`` / ``test_loss``.
+    mean, std : dict
+        Mean and (population) standard deviation of each per-fold number over the folds.
+    histories : list of History
+    y_pred : ndarray (n_samples,)
+        Out-of-fold predictions: each sample predicted by the model that did not train on it.
+    """
+
+    confusion_matrix: np.ndarray
+    labels: list[Any]
+    folds: list[dict[str, float]]
+    mean: dict[str, float]
+    std: dict[str, float]
+    histories: list[History] = field(default_factory=list)
+    y_pred: np.ndarray | None = None
+    seed: int = 0
+    stratified: bool = True
+
+    @property
+    def n_folds(self) -> int:
+        return len(self.folds)
+
+    def to_dict(self, *, histories: bool = False) -> dict[str, Any]:
+        """JSON-safe plain types (optionally with every fold's history)."""
+        out: dict[str, Any] = {
+            "n_folds": self.n_folds,
+            "seed": int(self.seed),
+            "stratified": bool(self.stratified),
+            "labels": [_plain(v) for v in self.labels],
+            "confusion_matrix": np.asarray(self.confusion_matrix).astype(int).tolist(),
+            "folds": [{k: _plain(v) for k, v in f.items()} for f in self.folds],
+            "mean": {k: float(v) for k, v in self.mean.items()},
+            "std": {k: float(v) for k, v in self.std.items()},
+        }
+        if self.y_pred is not None:
+            out["y_pred"] = np.asarray(self.y_pred).tolist()
+        if histories:
+            out["histories"] = [h.to_dict() for h in self.histories]
+        return out
+
+    def summary(self) -> str:
+        """A plain-text table of the per-fold and mean ± std metrics."""
+        keys = [k for k in _METRIC_KEYS if k in self.mean]
+        lines = ["fold  " + "  ".join(f"{k:>9}" for k in keys)]
+        for f in self.folds:
+            lines.append(f"{int(f['fold']):>4}  " + "  ".join(f"{f[k]:>9.4f}" for k in keys))
+        lines.append("mean  " + "  ".join(f"{self.mean[k]:>9.4f}" for k in keys))
+        lines.append(" std  " + "  ".join(f"{self.std[k]:>9.4f}" for k in keys))
+        return "\n".join(lines)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def cross_validate(
+    build_model: Builder,
+    X: Any,
+    y: Any,
+    *,
+    loss: Loss,
+    optimizer: str | Callable[[list[Any]], Optimizer] = "sgd",
+    lr: float = 0.1,
+    optimizer_kwargs: dict[str, Any] | None = None,
+    epochs: int = 100,
+    batch_size: int | None = None,
+    folds: int = 5,
+    stratified: bool = True,
+    seed: int = 0,
+    average: str = "auto",
+    fit_kwargs: dict[str, Any] | None = None,
+    progress: bool = False,
+) -> CVResult:
+    """K-fold (by default stratified) cross-validation of a freshly built model per fold.
+
+    Parameters
+    ----------
+    build_model : fn(rng: numpy.random.Generator) -> Module
+        Called once per fold with that fold's generator (see the module docstring).
+    X : array_like, shape (n_samples, n_features)
+    y : array_like, shape (n_samples,)
+        Class labels (or one-hot rows for a squared-error loss).
+    loss, optimizer, lr, optimizer_kwargs, epochs, batch_size, fit_kwargs
+        How each fold trains (see :func:`evaluate_split` and :func:`nnscratch.fit`).
+    folds, stratified, seed
+        The split: ``folds`` shuffled folds, stratified by class, from ``seed``.
+    average : str
+        Averaging of precision/recall/F1 (see :func:`classification_metrics`).
+    progress : bool
+        A progress bar over the folds.
+    """
+    if isinstance(build_model, Module) or not callable(build_model):
+        raise DTypeError(
+            "build_model must be a function build_model(rng) -> Module (a fresh model per fold). "
+            f"Received: {build_model!r}"
+        )
+    X_arr = as_array(X, "X")
+    y_arr = as_array(y, "y")
+    if X_arr.ndim != 2 or len(X_arr) != len(y_arr):
+        raise ShapeError(
+            f"X must be 2-D (n_samples, n_features) with one target per row. "
+            f"Received: X {describe(X_arr)}, y {describe(y_arr)}"
+        )
+    splits = cv_splits(y_arr, folds=folds, stratified=stratified, seed=seed)
+    seeds = fold_seeds(seed, folds)
+    runs = range(len(splits))
+    if progress:
+        from tqdm.auto import tqdm
+
+        runs = tqdm(runs, desc="cross-validation", unit="fold")
+    fold_rows: list[dict[str, float]] = []
+    histories: list[History] = []
+    total: np.ndarray | None = None
+    labels: list[Any] = []
+    y_pred = np.zeros(len(X_arr), dtype=np.int64)
+    for i in runs:
+        train_idx, test_idx = splits[i]
+        res = evaluate_split(
+            build_model,
+            X_arr[train_idx],
+            y_arr[train_idx],
+            X_arr[test_idx],
+            y_arr[test_idx],
+            loss=loss,
+            optimizer=optimizer,
+            lr=lr,
+            optimizer_kwargs=optimizer_kwargs,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seeds[i],
+            average=average,
+            fit_kwargs=fit_kwargs,
+        )
+        labels = res["labels"]
+        total = res["confusion_matrix"] if total is None else total + res["confusion_matrix"]
+        if len(res["y_pred"]) == len(test_idx):
+            y_pred[test_idx] = res["y_pred"]
+        histories.append(res["history"])
+        row = {"fold": i, "n_train": res["n_train"], "n_test": res["n_test"]}
+        row.update({k: res[k] for k in _METRIC_KEYS})
+        row.update({f"train_{k}": res[f"train_{k}"] for k in _METRIC_KEYS})
+        row.update(loss=res["loss"], test_loss=res["test_loss"])
+        fold_rows.append(row)
+    numeric = [k for k in fold_rows[0] if k not in ("fold", "n_train", "n_test")]
+    mean = {k: float(np.mean([r[k] for r in fold_rows])) for k in numeric}
+    std = {k: float(np.std([r[k] for r in fold_rows])) for k in numeric}
+    assert total is not None
+    return CVResult(total, labels, fold_rows, mean, std, histories, y_pred, int(seed), bool(stratified))
+
+
+__all__ = [
+    "AVERAGES",
+    "CVResult",
+    "classification_metrics",
+    "confusion_matrix",
+    "cross_validate",
+    "cv_splits",
+    "evaluate_split",
+    "fold_seeds",
+    "make_optimizer",
+    "precision_recall_f1",
+]
