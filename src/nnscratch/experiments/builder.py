@@ -1,0 +1,260 @@
+"""From a validated :class:`ExperimentConfig` to the objects of a run: data, model, loss, optimizer.
+
+Everything here is deterministic given the config and an explicit random Generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..callbacks import Callback
+from ..data import Dataset, Standardizer, from_csv, from_npz, load, one_hot
+from ..layers.container import Sequential
+from ..losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
+from ..module import Module
+from ..optim import OPTIMIZERS, CosineAnnealingLR, ExponentialLR, MultiStepLR, Optimizer, StepLR
+from . import registry
+from .config import ExperimentConfig
+
+LOSSES: dict[str, type[Loss]] = {
+    "bce": BCELoss,
+    "bce_logits": BCEWithLogitsLoss,
+    "cross_entropy": CrossEntropyLoss,
+    "mse": MSELoss,
+    "l2": L2Loss,
+}
+
+
+# -- data --------------------------------------------------------------------------------------
+def load_data(cfg: ExperimentConfig) -> tuple[Dataset, Dataset | None]:
+    """The dataset named by ``[data]`` and, when test files are given, the test set."""
+    d = cfg.data
+    if d.dataset is not None:
+        return load(d.dataset, **d.params), None
+    if d.csv is not None:
+        train = from_csv(d.csv, target=d.target, y_path=d.y_csv)
+        test = from_csv(d.test_csv, target=d.target, y_path=d.test_y_csv) if d.test_csv else None
+    else:
+        train = from_npz(d.npz)
+        test = from_npz(d.test_npz) if d.test_npz else None
+    return train, test
+
+
+@dataclass
+class Split:
+    """The arrays one model is trained and evaluated on; indices refer to rows of the full data."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray | None
+    y_test: np.ndarray | None
+    train_index: np.ndarray
+    test_index: np.ndarray | None
+    scaler: Standardizer | None
+
+
+def fold_indices(cfg: ExperimentConfig, y: np.ndarray, task: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(train_index, test_index)`` per fold, from scikit-learn's (stratified) K-fold shuffled with
+    the experiment seed, so every sweep point sees the same folds."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    k = cfg.evaluation.cv or 5
+    stratified = cfg.evaluation.stratified and task != "regression"
+    splitter = (StratifiedKFold if stratified else KFold)(n_splits=k, shuffle=True, random_state=cfg.experiment.seed)
+    if stratified:
+        smallest = int(np.bincount(y).min(initial=len(y)) if len(y) else 0)
+        if smallest < k:
+            from ..errors import ConfigError
+
+            raise ConfigError(
+                f"evaluation.cv: stratified {k}-fold needs at least {k} samples of every class; the "
+                f"smallest class has {smallest}. Received: cv = {k}"
+            )
+    return [(tr, te) for tr, te in splitter.split(np.zeros((len(y), 1)), y)]
+
+
+def make_split(cfg: ExperimentConfig, data: Dataset, test: Dataset | None, fold: int | None) -> Split:
+    """Train/test arrays for a fold (``fold`` set), a held-out split (``test_size``) or test files."""
+    index = np.arange(len(data))
+    if fold is not None:
+        train_index, test_index = fold_indices(cfg, data.y, data.task)[fold]
+    elif cfg.data.test_size:
+        from ..data import train_test_split
+
+        train_index, test_index = train_test_split(
+            index,
+            data.y,
+            test_size=cfg.data.test_size,
+            seed=cfg.experiment.seed,
+            stratify=data.task != "regression",
+        )[:2]
+    else:
+        train_index, test_index = index, None
+    X_train, y_train = data.X[train_index], data.y[train_index]
+    if test is not None:
+        X_test, y_test = test.X, test.y
+    elif test_index is not None:
+        X_test, y_test = data.X[test_index], data.y[test_index]
+    else:
+        X_test = y_test = None
+    scaler = None
+    if cfg.data.standardize:  # statistics of the training part only: nothing leaks from the test part
+        scaler = Standardizer().fit(X_train)
+        X_train = scaler.transform(X_train)
+        X_test = scaler.transform(X_test) if X_test is not None else None
+    return Split(X_train, y_train, X_test, y_test, train_index, test_index, scaler)
+
+
+# -- loss and model ----------------------------------------------------------------------------
+def loss_name(cfg: ExperimentConfig, task: str) -> str:
+    """The configured loss, or for ``"auto"``: bce (binary), cross_entropy (multiclass), mse."""
+    if cfg.loss.name != "auto":
+        return cfg.loss.name
+    return {"binary": "bce", "multiclass": "cross_entropy"}.get(task, "mse")
+
+
+def output_activation(cfg: ExperimentConfig, loss: str) -> str:
+    if cfg.model.output != "auto":
+        return cfg.model.output
+    return {"bce": "sigmoid", "bce_logits": "none", "cross_entropy": "none"}.get(loss, "identity")
+
+
+def n_outputs(cfg: ExperimentConfig, loss: str, data: Dataset) -> int:
+    """Output units: 1 for bce and regression, one per class otherwise (unless ``model.outputs``)."""
+    if cfg.model.outputs is not None:
+        return cfg.model.outputs
+    if loss in ("bce", "bce_logits") or data.task == "regression":
+        return 1
+    if loss in ("mse", "l2") and data.task == "binary":
+        return 1
+    return max(data.n_classes, 2)
+
+
+def build_loss(cfg: ExperimentConfig, loss: str) -> Loss:
+    cls = LOSSES[loss]
+    if cls is CrossEntropyLoss:
+        from_logits = cfg.model.layers is not None or output_activation(cfg, loss) != "softmax"
+        if cfg.model.layers is not None and cfg.model.layers[-1].type == "Softmax":
+            from_logits = False
+        return CrossEntropyLoss(cfg.loss.reduction, from_logits=from_logits)
+    return cls(cfg.loss.reduction)
+
+
+def targets(y: np.ndarray, loss: str, outputs: int) -> np.ndarray:
+    """What the loss compares the network's output with: one-hot rows for a multi-output mse/l2."""
+    if loss in ("mse", "l2") and outputs > 1:
+        return one_hot(y, outputs)
+    return y
+
+
+def build_model(cfg: ExperimentConfig, n_features: int, outputs: int, loss: str, rng: np.random.Generator) -> Module:
+    """The network of ``[model]``; the layers draw their initial weights from ``rng`` in order."""
+    m = cfg.model
+    dtype = np.dtype(m.dtype)
+    if m.layers is not None:
+        return _from_layer_list(cfg, n_features, rng, dtype)
+    layers: list[Module] = []
+    width = n_features
+    hidden = m.hidden or []
+    acts = m.activation if isinstance(m.activation, list) else [m.activation] * len(hidden)
+    from ..layers.linear import Linear
+
+    for size, act in zip(hidden, acts, strict=True):
+        layers.append(Linear(width, size, m.bias, dtype=dtype, init=m.init, rng=rng))
+        layers.append(registry.activation_class(act)())
+        width = size
+    layers.append(Linear(width, outputs, m.bias, dtype=dtype, init=m.init, rng=rng))
+    out = output_activation(cfg, loss)
+    if out not in ("none", "identity"):
+        layers.append(registry.activation_class(out)())
+    return Sequential(*layers)
+
+
+def _from_layer_list(cfg: ExperimentConfig, n_features: int, rng: np.random.Generator, dtype: np.dtype) -> Module:
+    classes = registry.layer_classes()
+    layers: list[Module] = []
+    width: int | None = n_features
+    for spec in cfg.model.layers or []:
+        cls = classes[spec.type]
+        kwargs = spec.kwargs()
+        names = registry._parameters(cls.__init__)[0]
+        if "in_features" in names and "in_features" not in kwargs:
+            kwargs["in_features"] = width
+        if "rng" in names and "rng" not in kwargs:
+            kwargs["rng"] = rng
+        if "dtype" in names and "dtype" not in kwargs:
+            kwargs["dtype"] = dtype
+        layer = cls(**kwargs)
+        width = getattr(layer, "out_features", width)
+        layers.append(layer)
+    return Sequential(*layers)
+
+
+# -- optimizer and callbacks -------------------------------------------------------------------
+def build_optimizer(cfg: ExperimentConfig, model: Module) -> Optimizer:
+    o = cfg.optimizer
+    keys = ("momentum", "dampening", "nesterov", "weight_decay", "betas", "eps", "alpha", "amsgrad", "centered")
+    kwargs: dict[str, Any] = {k: getattr(o, k) for k in keys if getattr(o, k) is not None}
+    if "betas" in kwargs:
+        kwargs["betas"] = tuple(kwargs["betas"])
+    if o.name == "momentum" and "momentum" not in kwargs:
+        kwargs["momentum"] = 0.9
+    return OPTIMIZERS[o.name](model.parameters(), lr=o.lr, **kwargs)
+
+
+class _StepScheduler(Callback):
+    """Step a learning-rate schedule once at the end of every epoch."""
+
+    def __init__(self, scheduler: Any) -> None:
+        self.scheduler = scheduler
+
+    def on_epoch_end(self, state: Any, logs: dict[str, float]) -> None:
+        self.scheduler.step()
+
+
+def build_callbacks(cfg: ExperimentConfig, optimizer: Optimizer) -> list[Callback]:
+    callbacks: list[Callback] = []
+    s = cfg.optimizer.scheduler
+    if s is not None:
+        if s.name == "step":
+            sched: Any = StepLR(optimizer, s.step_size, s.gamma or 0.1)
+        elif s.name == "multistep":
+            sched = MultiStepLR(optimizer, s.milestones or [], s.gamma or 0.1)
+        elif s.name == "exponential":
+            sched = ExponentialLR(optimizer, s.gamma)
+        else:
+            sched = CosineAnnealingLR(optimizer, s.T_max, s.eta_min or 0.0)
+        callbacks.append(_StepScheduler(sched))
+    stop = cfg.training.early_stopping_config()
+    if stop is not None:
+        from ..callbacks import EarlyStopping
+
+        callbacks.append(
+            EarlyStopping(
+                monitor=stop.monitor,
+                patience=stop.patience,
+                min_delta=stop.min_delta,
+                restore_best_weights=stop.restore_best,
+            )
+        )
+    return callbacks
+
+
+__all__ = [
+    "LOSSES",
+    "Split",
+    "build_callbacks",
+    "build_loss",
+    "build_model",
+    "build_optimizer",
+    "fold_indices",
+    "load_data",
+    "loss_name",
+    "make_split",
+    "n_outputs",
+    "output_activation",
+    "targets",
+]

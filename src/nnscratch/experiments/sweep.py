@@ -1,0 +1,236 @@
+"""The unit of work of every run: :func:`run_point` trains and evaluates ONE model.
+
+``train`` is one point, ``cv`` is one point times K folds, ``sweep`` is every grid point (times
+K folds when ``evaluation.cv`` is set). Each task is ``run_point(config, fold, seed)``: a pure,
+picklable function of plain data, so a process pool or a Dask cluster can run the same tasks and
+get the same numbers. Seeds come from ``numpy.random.SeedSequence(experiment.seed).spawn(n)``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..train import fit
+from ..train import predict as ns_predict
+from ..train import predict_proba as ns_predict_proba
+from . import builder
+from .config import ExperimentConfig, grid_points, point_config, validate
+
+
+def point_seeds(experiment_seed: int, n_points: int) -> list[int]:
+    """One independent seed per grid point, spawned from the experiment's seed."""
+    children = np.random.SeedSequence(experiment_seed).spawn(n_points)
+    return [int(c.generate_state(1, np.uint32)[0]) for c in children]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One call of :func:`run_point`: grid point ``point`` (its ``params``), fold ``fold``."""
+
+    point: int
+    params: dict[str, Any]
+    fold: int | None
+    seed: int
+    config: dict[str, Any] = field(repr=False)
+
+
+def plan(cfg: ExperimentConfig, *, cv: bool, sweep: bool) -> list[Task]:
+    """The tasks of a run: grid points (``sweep``) crossed with folds (``cv``)."""
+    points = grid_points(cfg.sweep) if sweep and cfg.sweep else [{}]
+    seeds = point_seeds(cfg.experiment.seed, len(points))
+    folds: list[int | None] = list(range(cfg.evaluation.cv or 5)) if cv else [None]
+    tasks = []
+    for i, (params, seed) in enumerate(zip(points, seeds, strict=True)):
+        config = point_config(cfg, params)
+        if not cv:
+            config["evaluation"]["cv"] = None
+        tasks.append([Task(i, params, fold, seed, config) for fold in folds])
+    return [t for group in tasks for t in group]
+
+
+def execute(tasks: Iterable[Task], on_done: Callable[[Task, dict[str, Any]], None] | None = None) -> list[dict]:
+    """Run the tasks one after the other in this process (the default backend)."""
+    results = []
+    for task in tasks:
+        result = run_point(task.config, task.fold, task.seed)
+        if on_done is not None:
+            on_done(task, result)
+        results.append(result)
+    return results
+
+
+# -- the unit of work --------------------------------------------------------------------------
+def run_point(config: dict[str, Any], fold: int | None, seed: int) -> dict[str, Any]:
+    """Train and evaluate one model; return plain data (lists, floats, arrays in ``state_dict``).
+
+    Parameters
+    ----------
+    config : dict
+        A resolved experiment config (:meth:`ExperimentConfig.to_dict`), without a grid to sweep.
+    fold : int or None
+        The cross-validation fold to hold out (0-based), or None for a plain train/test run.
+    seed : int
+        Seeds the initial weights and the mini-batch order (the data split uses experiment.seed).
+
+    Returns
+    -------
+    dict with ``history``, ``train`` and ``test`` metrics, ``confusion_matrix`` (on the test part,
+    or the training data when there is none), ``predictions`` and the trained ``state_dict``.
+    The same ``(config, fold, seed)`` always gives the same result (``seconds`` aside).
+    """
+    start = time.perf_counter()
+    cfg = validate(config)
+    data, test = builder.load_data(cfg)
+    split = builder.make_split(cfg, data, test, fold)
+    loss_key = builder.loss_name(cfg, data.task)
+    outputs = builder.n_outputs(cfg, loss_key, data)
+    ss = np.random.SeedSequence(seed if fold is None else [seed, fold])
+    model_rng, fit_rng = (np.random.default_rng(s) for s in ss.spawn(2))
+    model = builder.build_model(cfg, data.n_features, outputs, loss_key, model_rng)
+    loss = builder.build_loss(cfg, loss_key)
+    optimizer = builder.build_optimizer(cfg, model)
+
+    X_fit, y_fit, validation = split.X_train, split.y_train, None
+    if cfg.training.validation_split:
+        from ..data import train_test_split
+
+        X_fit, X_val, y_fit, y_val = train_test_split(
+            X_fit,
+            y_fit,
+            test_size=cfg.training.validation_split,
+            seed=cfg.experiment.seed,
+            stratify=data.task != "regression",
+        )
+        validation = (X_val, builder.targets(y_val, loss_key, outputs))
+    history = fit(
+        model,
+        X_fit,
+        builder.targets(y_fit, loss_key, outputs),
+        loss=loss,
+        optimizer=optimizer,
+        epochs=cfg.training.epochs,
+        batch_size=cfg.training.batch_size,
+        shuffle=cfg.training.shuffle,
+        validation_data=validation,
+        callbacks=builder.build_callbacks(cfg, optimizer),
+        seed=fit_rng,
+        progress=cfg.training.progress,
+    )
+    result: dict[str, Any] = {
+        "fold": fold,
+        "seed": seed,
+        "task": data.task,
+        "labels": list(data.target_names),
+        "n_features": data.n_features,
+        "n_outputs": outputs,
+        "loss": repr(loss),
+        "model": repr(model),
+        "n_parameters": int(model.num_parameters()),
+        "history": history.to_dict(),
+        "epochs_run": len(history),
+        "train": None,
+        "test": None,
+    }
+    y_train_pred, _ = predictions(model, split.X_train, cfg, loss_key, data.task)
+    result["train"] = {"n": len(split.y_train), **scores(split.y_train, y_train_pred, cfg, data)}
+    result["train"]["loss"] = float(loss(model(split.X_train), builder.targets(split.y_train, loss_key, outputs)))
+    on_test = split.X_test is not None
+    X_eval, y_eval = (split.X_test, split.y_test) if on_test else (split.X_train, split.y_train)
+    y_pred, score = predictions(model, X_eval, cfg, loss_key, data.task)
+    if on_test:
+        result["test"] = {"n": len(y_eval), **scores(y_eval, y_pred, cfg, data)}
+        result["test"]["loss"] = float(loss(model(X_eval), builder.targets(y_eval, loss_key, outputs)))
+    index = split.test_index if on_test and split.test_index is not None else np.arange(len(y_eval))
+    if not on_test:
+        index = split.train_index
+    result["evaluated_on"] = "test" if on_test else "train"
+    result["predictions"] = {
+        "index": [int(i) for i in index],
+        "y_true": y_eval.tolist(),
+        "y_pred": y_pred.tolist(),
+        "score": None if score is None else np.round(score, 12).tolist(),
+    }
+    if data.task != "regression":
+        from sklearn.metrics import confusion_matrix
+
+        labels = list(range(len(data.target_names)))
+        result["confusion_matrix"] = confusion_matrix(y_eval, y_pred, labels=labels).tolist()
+    result["scaler"] = split.scaler.to_dict() if split.scaler is not None else None
+    result["state_dict"] = {k: np.array(v, copy=True) for k, v in model.state_dict().items()}
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def predictions(
+    model: Any, X: np.ndarray, cfg: ExperimentConfig, loss: str, task: str
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predicted labels (or values) and, for binary tasks, the score compared with the threshold.
+
+    A network trained with mse/l2 on 0/1 targets outputs the score itself (no sigmoid is applied);
+    one trained with a classification loss gives probabilities through ``predict_proba``.
+    """
+    threshold = cfg.evaluation.threshold
+    if task == "regression":
+        out = model(X)
+        return out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out, None
+    if loss in ("mse", "l2"):
+        out = model(X)
+        if out.shape[1] == 1:
+            return (out[:, 0] > threshold).astype(np.int64), out[:, 0]
+        return out.argmax(axis=1), None
+    if task == "binary" and model(X[:1]).shape[1] == 1:
+        proba = ns_predict_proba(model, X)
+        return (proba > threshold).astype(np.int64), proba
+    return ns_predict(model, X), None
+
+
+def scores(y_true: np.ndarray, y_pred: np.ndarray, cfg: ExperimentConfig, data: Any) -> dict[str, float]:
+    """The ``[evaluation] metrics`` (scikit-learn's), or mse/mae/r2 for regression."""
+    from sklearn import metrics as skm
+
+    if data.task == "regression":
+        return {
+            "mse": float(skm.mean_squared_error(y_true, y_pred)),
+            "mae": float(skm.mean_absolute_error(y_true, y_pred)),
+            "r2": float(skm.r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan"),
+        }
+    average = cfg.evaluation.average
+    if average == "auto":
+        average = "binary" if data.task == "binary" else "macro"
+    labels = list(range(len(data.target_names)))
+    out: dict[str, float] = {}
+    for name in cfg.evaluation.metrics:
+        if name == "accuracy":
+            out[name] = float(skm.accuracy_score(y_true, y_pred))
+            continue
+        fn = {"precision": skm.precision_score, "recall": skm.recall_score, "f1": skm.f1_score}[name]
+        kwargs: dict[str, Any] = {"average": average, "zero_division": 0}
+        if average != "binary":
+            kwargs["labels"] = labels
+        out[name] = float(fn(y_true, y_pred, **kwargs))
+    return out
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-fold metrics, their mean and standard deviation, and the summed confusion matrix."""
+    part = "test" if results[0]["test"] is not None else "train"
+    rows = [{"fold": r["fold"], **r[part]} for r in results]
+    keys = [k for k in rows[0] if k not in ("fold", "n")]
+    values = {k: np.array([row[k] for row in rows], dtype=np.float64) for k in keys}
+    summary: dict[str, Any] = {
+        "evaluated_on": part,
+        "folds": rows,
+        "mean": {k: float(v.mean()) for k, v in values.items()},
+        "std": {k: float(v.std()) for k, v in values.items()},
+    }
+    if "confusion_matrix" in results[0]:
+        summary["confusion_matrix"] = np.sum([r["confusion_matrix"] for r in results], axis=0).tolist()
+    return summary
+
+
+__all__ = ["Task", "execute", "plan", "point_seeds", "predictions", "run_point", "scores", "summarize"]
