@@ -22,7 +22,7 @@ import nnscratch as ns
 from nnscratch.errors import ClusterError, ConfigError, DataError, MissingDependencyError
 from nnscratch.experiments.cluster import ClusterSpec, check_address
 from nnscratch.experiments.parallel import resolve_jobs, run_tasks
-from nnscratch.experiments.store import ResultStore, Task
+from nnscratch.experiments.store import ResultStore, TaskSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 DASK = Path(sys.executable).parent / "dask"
@@ -56,7 +56,7 @@ def cv_point(config: dict, fold: int | None, seed: int) -> dict:
     return {"loss": hist.last("loss"), "accuracy": float(np.mean(pred.ravel() == y[test]))}
 
 
-def make_tasks(epochs: int = 15, folds: int = 3, n_points: int = 4) -> list[Task]:
+def make_tasks(epochs: int = 15, folds: int = 3, n_points: int = 4) -> list[TaskSpec]:
     """A grid of points × folds, each task's seed spawned from one experiment seed."""
     grid = [{"hidden": h, "lr": lr} for h in (3, 5) for lr in (0.05, 0.2)][:n_points]
     seeds = np.random.SeedSequence(2024).spawn(len(grid) * folds)
@@ -64,7 +64,7 @@ def make_tasks(epochs: int = 15, folds: int = 3, n_points: int = 4) -> list[Task
     for p, point in enumerate(grid):
         config = {"data": "moons", "data_seed": 7, "folds": folds, "epochs": epochs, **point}
         for fold in range(folds):
-            tasks.append(Task(config, fold, int(seeds[p * folds + fold].generate_state(1)[0])))
+            tasks.append(TaskSpec(config, fold, int(seeds[p * folds + fold].generate_state(1)[0])))
     return tasks
 
 
@@ -74,7 +74,7 @@ def as_text(results: list[dict]) -> str:
 
 
 @pytest.fixture(scope="module")
-def tasks() -> list[Task]:
+def tasks() -> list[TaskSpec]:
     return make_tasks()
 
 
@@ -313,12 +313,12 @@ def test_a_task_file_that_is_damaged_or_of_another_task_is_recomputed(tasks, tmp
 
 # --------------------------------------------------------------------------- tasks and keys
 def test_task_key_is_stable_across_processes_and_key_order():
-    a = Task({"lr": 0.1, "model": {"hidden": [3, 3]}}, 2, 99)
-    b = Task({"model": {"hidden": (3, 3)}, "lr": np.float64(0.1)}, np.int64(2), 99)
+    a = TaskSpec({"lr": 0.1, "model": {"hidden": [3, 3]}}, 2, 99)
+    b = TaskSpec({"model": {"hidden": (3, 3)}, "lr": np.float64(0.1)}, np.int64(2), 99)
     assert a.key == b.key and a == b and b.config == {"lr": 0.1, "model": {"hidden": [3, 3]}}
-    others = [Task(a.config, 1, 99), Task(a.config, 2, 98), Task(a.config, None, 99)]
+    others = [TaskSpec(a.config, 1, 99), TaskSpec(a.config, 2, 98), TaskSpec(a.config, None, 99)]
     assert len({a.key, *(t.key for t in others)}) == 4
-    code = "from nnscratch.experiments.store import Task as T\n"
+    code = "from nnscratch.experiments.store import TaskSpec as T\n"
     code += "print(T({'model': {'hidden': [3, 3]}, 'lr': 0.1}, 2, 99).key)"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
@@ -331,7 +331,7 @@ def seen_config(config, fold, seed):
 
 
 def test_the_task_function_gets_a_copy_and_numpy_values_come_back_plain(tmp_path):
-    tasks = [Task({"lr": 0.1}, 0, 5), Task({"lr": 0.1}, 0, 5), Task({"lr": 0.1}, 1, 5)]
+    tasks = [TaskSpec({"lr": 0.1}, 0, 5), TaskSpec({"lr": 0.1}, 0, 5), TaskSpec({"lr": 0.1}, 1, 5)]
     run = run_tasks(seen_config, tasks, jobs=1, run_dir=tmp_path, progress=False)
     assert tasks[0].config == {"lr": 0.1}
     assert run.results[0] == {"fold": 0, "seed": 5, "array": [0.0, 1.0], "n": 3}
@@ -346,14 +346,14 @@ def failing_point(config, fold, seed):
 
 
 def test_a_failing_task_raises_and_keeps_the_results_before_it(tmp_path):
-    tasks = [Task({"lr": 1.0}, fold, 0) for fold in range(4)]
+    tasks = [TaskSpec({"lr": 1.0}, fold, 0) for fold in range(4)]
     with pytest.raises(ns.DivergenceError, match="epoch 3"):
         run_tasks(failing_point, tasks, jobs=1, run_dir=tmp_path, progress=False)
     assert len(list((tmp_path / "tasks").iterdir())) == 2
 
 
 def test_a_failing_task_on_dask_raises_its_own_error(dask_procs):
-    tasks = [Task({"lr": 1.0}, fold, 0) for fold in range(4)]
+    tasks = [TaskSpec({"lr": 1.0}, fold, 0) for fold in range(4)]
     with pytest.raises(ns.DivergenceError, match="epoch 3"):
         run_tasks(failing_point, tasks, cluster=dask_procs.address, progress=False)
 
@@ -431,7 +431,7 @@ def test_missing_distributed_says_how_to_install_it(tasks, monkeypatch):
 )
 def test_bad_tasks_are_refused(args, message):
     with pytest.raises(ConfigError, match=message):
-        Task(*args)
+        TaskSpec(*args)
 
 
 def not_a_dict(config, fold, seed):
@@ -440,6 +440,6 @@ def not_a_dict(config, fold, seed):
 
 def test_a_task_must_return_a_dict_and_tasks_must_be_tasks():
     with pytest.raises(DataError, match="Received: result of type list"):
-        run_tasks(not_a_dict, [Task({}, None, 0)], jobs=1, progress=False)
-    with pytest.raises(ConfigError, match=r"Received: tasks\[0\] of type dict"):
+        run_tasks(not_a_dict, [TaskSpec({}, None, 0)], jobs=1, progress=False)
+    with pytest.raises(ConfigError, match=r"config, fold and seed .*Received: tasks\[0\] of type dict"):
         run_tasks(not_a_dict, [{"config": {}}], jobs=1, progress=False)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ClusterError, ConfigError, MissingDependencyError
-from .store import Task
+from .store import TaskSpec
 
 _ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx)://[^\s/]+:\d{1,5}$")
 _TABLE_KEYS = ("address", "timeout", "retries")
@@ -121,7 +121,7 @@ class ClusterSpec:
         return client, True
 
 
-def stream_dask(fn: Any, pending: Sequence[tuple[int, Task]], spec: ClusterSpec) -> _DaskStream:
+def stream_dask(fn: Any, pending: Sequence[tuple[int, TaskSpec]], spec: ClusterSpec) -> _DaskStream:
     """Connect now (so a bad address fails before anything starts) and stream ``(index, result)``."""
     client, owned = spec.connect() if pending else (None, False)
     return _DaskStream(client, owned, _stream(client, fn, pending, spec))
@@ -149,7 +149,7 @@ class _DaskStream:
 
 
 def _stream(
-    client: Any, fn: Any, pending: Sequence[tuple[int, Task]], spec: ClusterSpec
+    client: Any, fn: Any, pending: Sequence[tuple[int, TaskSpec]], spec: ClusterSpec
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     if not pending:
         return

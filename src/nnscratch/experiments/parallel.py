@@ -31,11 +31,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
-from .store import ResultStore, Task, normalize_result
+from .store import ResultStore, TaskSpec, normalize_result
 
 TaskFn = Callable[[dict[str, Any], int | None, int], Mapping[str, Any]]
-#: Called in this process after each result is stored: ``on_result(index, task, result)``.
-ResultCallback = Callable[[int, Task, dict[str, Any]], None]
+#: Called in this process after each result is stored: ``on_result(index, task, result)``, with
+#: the task object as given to :func:`run_tasks`.
+ResultCallback = Callable[[int, Any, dict[str, Any]], None]
 
 
 @dataclass
@@ -114,17 +115,19 @@ def execute_task(
             limiter.restore_original_limits()
 
 
-def _indexed(fn: TaskFn, index: int, task: Task) -> tuple[int, dict[str, Any]]:
+def _indexed(fn: TaskFn, index: int, task: TaskSpec) -> tuple[int, dict[str, Any]]:
     return index, execute_task(fn, task.config, task.fold, task.seed, in_worker=True)
 
 
-def _stream_serial(fn: TaskFn, pending: Sequence[tuple[int, Task]]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _stream_serial(
+    fn: TaskFn, pending: Sequence[tuple[int, TaskSpec]]
+) -> Iterator[tuple[int, dict[str, Any]]]:
     for index, task in pending:
         yield index, execute_task(fn, task.config, task.fold, task.seed, in_worker=False)
 
 
 def _stream_local(
-    fn: TaskFn, pending: Sequence[tuple[int, Task]], n_jobs: int
+    fn: TaskFn, pending: Sequence[tuple[int, TaskSpec]], n_jobs: int
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     from joblib import Parallel, delayed
 
@@ -150,7 +153,7 @@ def _progress_bar(total: int, initial: int, desc: str, enabled: bool) -> Any:
 
 def run_tasks(
     fn: TaskFn,
-    tasks: Iterable[Task],
+    tasks: Iterable[Any],
     *,
     jobs: int | None = None,
     cluster: Any = None,
@@ -166,8 +169,10 @@ def run_tasks(
     fn : callable
         A pure, module-level function (worker processes import it by name) returning a dict of
         JSON values (NumPy scalars and arrays are converted).
-    tasks : iterable of Task
-        The sweep's tasks; identical tasks (same config, fold and seed) run once.
+    tasks : iterable
+        The sweep's tasks: objects with ``config`` (a dict of JSON values), ``fold`` (int or None)
+        and ``seed`` (int) attributes, such as :class:`TaskSpec` or the sweep planner's tasks.
+        Identical tasks (same config, fold and seed) run once.
     jobs : int, optional
         Local worker processes: ``1`` runs in this process, ``N`` starts a pool of N, ``None``
         or ``-1`` uses every core. Ignored when ``cluster`` is given.
@@ -189,12 +194,8 @@ def run_tasks(
     TaskRun
         ``results`` in task order, and how many tasks were ``computed`` and ``reused``.
     """
-    tasks = list(tasks)
-    for i, task in enumerate(tasks):
-        if not isinstance(task, Task):
-            raise ConfigError(
-                f"tasks must be Task objects. Received: tasks[{i}] of type {type(task).__name__}"
-            )
+    originals = list(tasks)
+    tasks = [TaskSpec.of(task, f"tasks[{i}]") for i, task in enumerate(originals)]
     store = ResultStore(run_dir) if run_dir is not None else None
 
     # one slot per distinct task; duplicates of a task share its result
@@ -202,7 +203,7 @@ def run_tasks(
     for i, task in enumerate(tasks):
         first_index.setdefault(task.key, i)
     results: dict[str, dict[str, Any]] = {}
-    pending: list[tuple[int, Task]] = []
+    pending: list[tuple[int, TaskSpec]] = []
     for key, i in first_index.items():
         stored = store.load(tasks[i]) if store is not None else None
         if stored is not None:
@@ -219,7 +220,7 @@ def run_tasks(
             results[task.key] = result
             bar.update(1)
             if on_result is not None:
-                on_result(index, task, result)
+                on_result(index, originals[index], result)
     finally:
         bar.close()
         stream.close()  # stops the pool or cancels the cluster's futures if we stopped early
@@ -229,7 +230,7 @@ def run_tasks(
 
 
 def _open_stream(
-    fn: TaskFn, pending: Sequence[tuple[int, Task]], jobs: int | None, cluster: Any
+    fn: TaskFn, pending: Sequence[tuple[int, TaskSpec]], jobs: int | None, cluster: Any
 ) -> tuple[Iterator[tuple[int, dict[str, Any]]], str]:
     """Pick the backend; returns a generator of ``(task index, result)`` and the backend's name."""
     if cluster is not None:

@@ -73,7 +73,7 @@ def _is_int(value: Any) -> bool:
 
 
 @dataclass(frozen=True, eq=False)
-class Task:
+class TaskSpec:
     """One unit of work: a sweep point's resolved config, a fold (``None`` without CV) and a seed.
 
     ``key`` is a stable hash of the three: the same task has the same key on every machine, in
@@ -102,8 +102,22 @@ class Task:
         text = canonical_json(self.descriptor(), "a sweep point's config")
         object.__setattr__(self, "key", hashlib.sha256(text.encode()).hexdigest()[:24])
 
+    @classmethod
+    def of(cls, task: Any, name: str = "task") -> TaskSpec:
+        """The spec of any object with ``config``, ``fold`` and ``seed`` attributes (e.g. a sweep's tasks)."""
+        if isinstance(task, TaskSpec):
+            return task
+        try:
+            config, fold, seed = task.config, task.fold, task.seed
+        except AttributeError:
+            raise ConfigError(
+                f"{name} must have config, fold and seed attributes (a sweep task). "
+                f"Received: {name} of type {type(task).__name__}"
+            ) from None
+        return cls(config, fold, seed)
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Task) and other.key == self.key
+        return isinstance(other, TaskSpec) and other.key == self.key
 
     def __hash__(self) -> int:
         return hash(self.key)
@@ -113,7 +127,7 @@ class Task:
         return {"config": self.config, "fold": self.fold, "seed": self.seed}
 
 
-def _same_descriptor(stored: Any, task: Task) -> bool:
+def _same_descriptor(stored: Any, task: TaskSpec) -> bool:
     """Whether a file's stored description is the task's own (guards against hash collisions)."""
     return _equal(stored, task.descriptor())
 
@@ -142,10 +156,10 @@ class ResultStore:
         self.run_dir = Path(run_dir)
         self.dir = self.run_dir / TASKS_DIR
 
-    def path(self, task: Task) -> Path:
+    def path(self, task: TaskSpec) -> Path:
         return self.dir / f"{task.key}.json"
 
-    def load(self, task: Task) -> dict[str, Any] | None:
+    def load(self, task: TaskSpec) -> dict[str, Any] | None:
         """The stored result of ``task``, or ``None`` if it has not finished (or its file is unusable).
 
         A file that cannot be parsed, has another format, or describes another task is treated as
@@ -161,7 +175,7 @@ class ResultStore:
             return None
         return data["result"]
 
-    def save(self, task: Task, result: Mapping[str, Any]) -> dict[str, Any]:
+    def save(self, task: TaskSpec, result: Mapping[str, Any]) -> dict[str, Any]:
         """Write ``result`` atomically and return it as the JSON round trip gives it back."""
         payload = {"format": FORMAT, "key": task.key, "task": task.descriptor(), "result": dict(result)}
         text = canonical_json(payload, "the task's result")
