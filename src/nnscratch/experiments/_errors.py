@@ -19,7 +19,7 @@ from ..errors import ConfigError
 from ._toml import _value
 
 
-class Located(ValueError):  # noqa: N818 - raised inside validators, never seen by users
+class Located(ValueError):
     """A validator error that points at a key below the table being validated."""
 
     def __init__(self, key: str, message: str) -> None:
@@ -120,7 +120,9 @@ def _expected(err: dict[str, Any], root: type[BaseModel]) -> str:
 
 # -- finding the line of a key in the TOML text ------------------------------------------------
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_ASSIGN = re.compile(r"^\s*((?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+))*)\s*=")
+_ASSIGN = re.compile(
+    r"^\s*((?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+))*)\s*="
+)
 _PART = re.compile(r"\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+")
 
 
@@ -191,8 +193,10 @@ def to_config_error(
                 where = f"{source}:{line}"
         received = err.get("input")
         last = loc[-1] if loc and not isinstance(loc[-1], int) else None
-        shown = f"{last} = {_show(received)}" if last is not None and not isinstance(received, dict) else _show(
-            received
+        shown = (
+            f"{last} = {_show(received)}"
+            if last is not None and not isinstance(received, dict)
+            else _show(received)
         )
         expected = _expected(err, root)
         if err["type"] == "missing" or isinstance(received, dict) or "Received:" in expected:

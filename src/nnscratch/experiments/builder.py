@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..callbacks import Callback
+from ..callbacks import Callback, EarlyStopping
 from ..data import Dataset, Standardizer, from_csv, from_npz, load, one_hot
 from ..layers.container import Sequential
 from ..losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
@@ -63,7 +63,9 @@ def fold_indices(cfg: ExperimentConfig, y: np.ndarray, task: str) -> list[tuple[
 
     k = cfg.evaluation.cv or 5
     stratified = cfg.evaluation.stratified and task != "regression"
-    splitter = (StratifiedKFold if stratified else KFold)(n_splits=k, shuffle=True, random_state=cfg.experiment.seed)
+    splitter = (StratifiedKFold if stratified else KFold)(
+        n_splits=k, shuffle=True, random_state=cfg.experiment.seed
+    )
     if stratified:
         smallest = int(np.bincount(y).min(initial=len(y)) if len(y) else 0)
         if smallest < k:
@@ -150,7 +152,9 @@ def targets(y: np.ndarray, loss: str, outputs: int) -> np.ndarray:
     return y
 
 
-def build_model(cfg: ExperimentConfig, n_features: int, outputs: int, loss: str, rng: np.random.Generator) -> Module:
+def build_model(
+    cfg: ExperimentConfig, n_features: int, outputs: int, loss: str, rng: np.random.Generator
+) -> Module:
     """The network of ``[model]``; the layers draw their initial weights from ``rng`` in order."""
     m = cfg.model
     dtype = np.dtype(m.dtype)
@@ -173,7 +177,9 @@ def build_model(cfg: ExperimentConfig, n_features: int, outputs: int, loss: str,
     return Sequential(*layers)
 
 
-def _from_layer_list(cfg: ExperimentConfig, n_features: int, rng: np.random.Generator, dtype: np.dtype) -> Module:
+def _from_layer_list(
+    cfg: ExperimentConfig, n_features: int, rng: np.random.Generator, dtype: np.dtype
+) -> Module:
     classes = registry.layer_classes()
     layers: list[Module] = []
     width: int | None = n_features
@@ -196,7 +202,17 @@ def _from_layer_list(cfg: ExperimentConfig, n_features: int, rng: np.random.Gene
 # -- optimizer and callbacks -------------------------------------------------------------------
 def build_optimizer(cfg: ExperimentConfig, model: Module) -> Optimizer:
     o = cfg.optimizer
-    keys = ("momentum", "dampening", "nesterov", "weight_decay", "betas", "eps", "alpha", "amsgrad", "centered")
+    keys = (
+        "momentum",
+        "dampening",
+        "nesterov",
+        "weight_decay",
+        "betas",
+        "eps",
+        "alpha",
+        "amsgrad",
+        "centered",
+    )
     kwargs: dict[str, Any] = {k: getattr(o, k) for k in keys if getattr(o, k) is not None}
     if "betas" in kwargs:
         kwargs["betas"] = tuple(kwargs["betas"])
@@ -205,42 +221,33 @@ def build_optimizer(cfg: ExperimentConfig, model: Module) -> Optimizer:
     return OPTIMIZERS[o.name](model.parameters(), lr=o.lr, **kwargs)
 
 
-class _StepScheduler(Callback):
-    """Step a learning-rate schedule once at the end of every epoch."""
-
-    def __init__(self, scheduler: Any) -> None:
-        self.scheduler = scheduler
-
-    def on_epoch_end(self, state: Any, logs: dict[str, float]) -> None:
-        self.scheduler.step()
-
-
-def build_callbacks(cfg: ExperimentConfig, optimizer: Optimizer) -> list[Callback]:
-    callbacks: list[Callback] = []
+def build_scheduler(cfg: ExperimentConfig, optimizer: Optimizer) -> Any:
+    """The ``[optimizer.scheduler]`` learning-rate schedule on ``optimizer``, or None."""
     s = cfg.optimizer.scheduler
-    if s is not None:
-        if s.name == "step":
-            sched: Any = StepLR(optimizer, s.step_size, s.gamma or 0.1)
-        elif s.name == "multistep":
-            sched = MultiStepLR(optimizer, s.milestones or [], s.gamma or 0.1)
-        elif s.name == "exponential":
-            sched = ExponentialLR(optimizer, s.gamma)
-        else:
-            sched = CosineAnnealingLR(optimizer, s.T_max, s.eta_min or 0.0)
-        callbacks.append(_StepScheduler(sched))
-    stop = cfg.training.early_stopping_config()
-    if stop is not None:
-        from ..callbacks import EarlyStopping
+    if s is None:
+        return None
+    if s.name == "step":
+        return StepLR(optimizer, s.step_size, s.gamma or 0.1)
+    if s.name == "multistep":
+        return MultiStepLR(optimizer, s.milestones or [], s.gamma or 0.1)
+    if s.name == "exponential":
+        return ExponentialLR(optimizer, s.gamma)
+    return CosineAnnealingLR(optimizer, s.T_max, s.eta_min or 0.0)
 
-        callbacks.append(
-            EarlyStopping(
-                monitor=stop.monitor,
-                patience=stop.patience,
-                min_delta=stop.min_delta,
-                restore_best_weights=stop.restore_best,
-            )
+
+def build_callbacks(cfg: ExperimentConfig) -> list[Callback]:
+    """Early stopping, when ``[training] early_stopping`` asks for it."""
+    stop = cfg.training.early_stopping_config()
+    if stop is None:
+        return []
+    return [
+        EarlyStopping(
+            monitor=stop.monitor,
+            patience=stop.patience,
+            min_delta=stop.min_delta,
+            restore_best_weights=stop.restore_best,
         )
-    return callbacks
+    ]
 
 
 __all__ = [
@@ -250,6 +257,7 @@ __all__ = [
     "build_loss",
     "build_model",
     "build_optimizer",
+    "build_scheduler",
     "fold_indices",
     "load_data",
     "loss_name",

@@ -64,8 +64,8 @@ class DataTable(_Table):
         if len(given) != 1:
             raise Located(
                 "dataset",
-                "exactly one data source: dataset = \"moons\" (built in), csv = \"file.csv\" or "
-                f"npz = \"file.npz\". Received: {', '.join(given) or 'none of them'}",
+                'exactly one data source: dataset = "moons" (built in), csv = "file.csv" or '
+                f'npz = "file.npz". Received: {", ".join(given) or "none of them"}',
             )
         if self.dataset is not None:
             registry.check_dataset(self.dataset, self.params)
@@ -73,7 +73,7 @@ class DataTable(_Table):
             raise Located("params", "params only with a built-in dataset (they are its keyword arguments)")
         if self.csv is None and (self.y_csv or self.target is not None):
             key = "y_csv" if self.y_csv else "target"
-            raise Located(key, f"{key} only together with csv = \"...\"")
+            raise Located(key, f'{key} only together with csv = "..."')
         tests = [k for k in ("test_csv", "test_npz") if getattr(self, k) is not None]
         if tests and self.test_size:
             raise Located("test_size", "either a test file or test_size, not both")
@@ -187,7 +187,12 @@ class SchedulerTable(_Table):
 
     @model_validator(mode="after")
     def _needs(self) -> SchedulerTable:
-        need = {"step": ["step_size"], "multistep": ["milestones"], "exponential": ["gamma"], "cosine": ["T_max"]}
+        need = {
+            "step": ["step_size"],
+            "multistep": ["milestones"],
+            "exponential": ["gamma"],
+            "cosine": ["T_max"],
+        }
         for key in need[self.name]:
             if getattr(self, key) is None:
                 raise Located(key, f"a value: the {self.name!r} schedule needs {key}")
@@ -347,14 +352,22 @@ class ExperimentConfig(_Table):
             return self
         loss, out = self.loss.name, self.model.output
         clash = {
-            ("bce_logits", "sigmoid"): "bce_logits applies the sigmoid itself: use output = \"none\" (or loss bce)",
-            ("cross_entropy", "sigmoid"): "cross_entropy needs softmax outputs or raw scores (output = \"none\")",
-            ("bce", "softmax"): "bce needs one sigmoid output: use output = \"sigmoid\"",
-            ("bce", "none"): "bce needs probabilities: use output = \"sigmoid\" (or loss bce_logits)",
-            ("bce", "identity"): "bce needs probabilities: use output = \"sigmoid\" (or loss bce_logits)",
+            (
+                "bce_logits",
+                "sigmoid",
+            ): 'bce_logits applies the sigmoid itself: use output = "none" (or loss bce)',
+            (
+                "cross_entropy",
+                "sigmoid",
+            ): 'cross_entropy needs softmax outputs or raw scores (output = "none")',
+            ("bce", "softmax"): 'bce needs one sigmoid output: use output = "sigmoid"',
+            ("bce", "none"): 'bce needs probabilities: use output = "sigmoid" (or loss bce_logits)',
+            ("bce", "identity"): 'bce needs probabilities: use output = "sigmoid" (or loss bce_logits)',
         }
         if (loss, out) in clash:
-            raise Located("model.output", f"an output that fits the loss: {clash[loss, out]}. Received: {out!r}")
+            raise Located(
+                "model.output", f"an output that fits the loss: {clash[loss, out]}. Received: {out!r}"
+            )
         return self
 
     def to_dict(self) -> dict[str, Any]:

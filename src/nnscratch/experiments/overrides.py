@@ -19,7 +19,8 @@ _BARE_WORD = re.compile(r"^[A-Za-z_./~][A-Za-z0-9_./~+-]*$")
 
 
 def split_key(key: str) -> list[str]:
-    """``"optimizer.lr"`` -> ``["optimizer", "lr"]``; ``"sweep.optimizer.lr"`` -> ``["sweep", "optimizer.lr"]``."""
+    """Split a dotted key: ``"optimizer.lr"`` -> ``["optimizer", "lr"]``, but
+    ``"sweep.optimizer.lr"`` -> ``["sweep", "optimizer.lr"]`` (a grid key is one key)."""
     parts = key.split(".")
     if parts[0] == "sweep" and len(parts) > 1:
         return ["sweep", ".".join(parts[1:])]
@@ -107,4 +108,12 @@ def flatten_sweep(table: Any, prefix: str = "") -> Any:
     return flat
 
 
-__all__ = ["flatten_sweep", "get_dotted", "parse_set", "parse_value", "set_dotted", "split_key", "with_overrides"]
+__all__ = [
+    "flatten_sweep",
+    "get_dotted",
+    "parse_set",
+    "parse_value",
+    "set_dotted",
+    "split_key",
+    "with_overrides",
+]

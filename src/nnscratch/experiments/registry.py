@@ -33,9 +33,8 @@ def _suggest(name: str, options: list[str]) -> str:
 
 def check_activation(name: str) -> None:
     if name.lower() not in ACTIVATIONS:
-        raise ValueError(
-            f"an activation among {', '.join(ACTIVATIONS)}. Received: {name!r}.{_suggest(name, list(ACTIVATIONS))}"
-        )
+        hint = _suggest(name, list(ACTIVATIONS))
+        raise ValueError(f"an activation among {', '.join(ACTIVATIONS)}. Received: {name!r}.{hint}")
 
 
 def activation_class(name: str) -> type:
@@ -49,12 +48,15 @@ def check_init(name: str) -> None:
 
     if name not in INITIALIZERS:
         options = sorted(INITIALIZERS)
-        raise ValueError(f"an initialiser among {', '.join(options)}. Received: {name!r}.{_suggest(name, options)}")
+        raise ValueError(
+            f"an initialiser among {', '.join(options)}. Received: {name!r}.{_suggest(name, options)}"
+        )
 
 
 def layer_classes() -> dict[str, type]:
     """Every Module subclass exported by ``nnscratch`` (containers excepted), by class name."""
     import nnscratch
+
     from ..layers.container import Sequential
     from ..module import Module
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..evaluation import classification_metrics, confusion_matrix
 from ..train import fit
 from ..train import predict as ns_predict
 from ..train import predict_proba as ns_predict_proba
@@ -53,7 +54,9 @@ def plan(cfg: ExperimentConfig, *, cv: bool, sweep: bool) -> list[Task]:
     return [t for group in tasks for t in group]
 
 
-def execute(tasks: Iterable[Task], on_done: Callable[[Task, dict[str, Any]], None] | None = None) -> list[dict]:
+def execute(
+    tasks: Iterable[Task], on_done: Callable[[Task, dict[str, Any]], None] | None = None
+) -> list[dict]:
     """Run the tasks one after the other in this process (the default backend)."""
     results = []
     for task in tasks:
@@ -117,7 +120,8 @@ def run_point(config: dict[str, Any], fold: int | None, seed: int) -> dict[str, 
         batch_size=cfg.training.batch_size,
         shuffle=cfg.training.shuffle,
         validation_data=validation,
-        callbacks=builder.build_callbacks(cfg, optimizer),
+        callbacks=builder.build_callbacks(cfg),
+        scheduler=builder.build_scheduler(cfg, optimizer),
         seed=fit_rng,
         progress=cfg.training.progress,
     )
@@ -138,7 +142,9 @@ def run_point(config: dict[str, Any], fold: int | None, seed: int) -> dict[str, 
     }
     y_train_pred, _ = predictions(model, split.X_train, cfg, loss_key, data.task)
     result["train"] = {"n": len(split.y_train), **scores(split.y_train, y_train_pred, cfg, data)}
-    result["train"]["loss"] = float(loss(model(split.X_train), builder.targets(split.y_train, loss_key, outputs)))
+    result["train"]["loss"] = float(
+        loss(model(split.X_train), builder.targets(split.y_train, loss_key, outputs))
+    )
     on_test = split.X_test is not None
     X_eval, y_eval = (split.X_test, split.y_test) if on_test else (split.X_train, split.y_train)
     y_pred, score = predictions(model, X_eval, cfg, loss_key, data.task)
@@ -156,8 +162,6 @@ def run_point(config: dict[str, Any], fold: int | None, seed: int) -> dict[str, 
         "score": None if score is None else np.round(score, 12).tolist(),
     }
     if data.task != "regression":
-        from sklearn.metrics import confusion_matrix
-
         labels = list(range(len(data.target_names)))
         result["confusion_matrix"] = confusion_matrix(y_eval, y_pred, labels=labels).tolist()
     result["scaler"] = split.scaler.to_dict() if split.scaler is not None else None
@@ -191,29 +195,17 @@ def predictions(
 
 def scores(y_true: np.ndarray, y_pred: np.ndarray, cfg: ExperimentConfig, data: Any) -> dict[str, float]:
     """The ``[evaluation] metrics`` (scikit-learn's), or mse/mae/r2 for regression."""
-    from sklearn import metrics as skm
-
     if data.task == "regression":
+        from sklearn import metrics as skm
+
         return {
             "mse": float(skm.mean_squared_error(y_true, y_pred)),
             "mae": float(skm.mean_absolute_error(y_true, y_pred)),
             "r2": float(skm.r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan"),
         }
-    average = cfg.evaluation.average
-    if average == "auto":
-        average = "binary" if data.task == "binary" else "macro"
     labels = list(range(len(data.target_names)))
-    out: dict[str, float] = {}
-    for name in cfg.evaluation.metrics:
-        if name == "accuracy":
-            out[name] = float(skm.accuracy_score(y_true, y_pred))
-            continue
-        fn = {"precision": skm.precision_score, "recall": skm.recall_score, "f1": skm.f1_score}[name]
-        kwargs: dict[str, Any] = {"average": average, "zero_division": 0}
-        if average != "binary":
-            kwargs["labels"] = labels
-        out[name] = float(fn(y_true, y_pred, **kwargs))
-    return out
+    found = classification_metrics(y_true, y_pred, cfg.evaluation.average, labels=labels)
+    return {name: found[name] for name in cfg.evaluation.metrics}
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,0 +1,159 @@
+"""The PNG figures of a run folder, drawn with :mod:`nnscratch.plots`.
+
+- ``learning_curve.png``: loss (and accuracy) per epoch; one line per fold for cross-validation
+- ``decision_boundary.png``: for 2-D classification data, the regions with the points on top
+- ``confusion_matrix.png``: on the test part, or summed over the folds
+- ``network.png``: the layer diagram
+- sweeps: ``sweep_<metric>.png`` (metric against each swept key) and ``sweep_curves.png``
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import ExperimentConfig
+
+
+def _plots() -> Any:
+    from .. import plots
+
+    return plots
+
+
+def _save(fig: Any, path: Path) -> None:
+    _plots().save_figure(fig, path)
+    fig.clear()
+
+
+def _curve_rows(histories: list[tuple[str, dict[str, list[float]]]], key: str) -> list[dict[str, Any]]:
+    rows = []
+    for label, h in histories:
+        for epoch, value in zip(h["epoch"], h.get(key, []), strict=False):
+            rows.append({"epoch": epoch, key: value, "run": label})
+    return rows
+
+
+def run_figures(
+    folder: Path,
+    cfg: ExperimentConfig,
+    results: list[dict[str, Any]],
+    metrics: dict[str, Any],
+    models: list[Any],
+) -> list[str]:
+    """Draw the figures of one train or cv run into ``folder``; return the file names written."""
+    plots = _plots()
+    written: list[str] = []
+    name = cfg.experiment.name
+    first = results[0]
+    if len(results) == 1:
+        keys = ["loss"] + [k for k in ("accuracy",) if k in first["history"]]
+        fig = plots.plot_history(first["history"], keys, title=f"{name}: learning curve")
+    else:
+        rows = _curve_rows([(f"fold {r['fold'] + 1}", r["history"]) for r in results], "loss")
+        fig = plots.plot_sweep(
+            rows, "epoch", "loss", "run", title=f"{name}: training loss per fold", logx=False
+        )
+    _save(fig, folder / "learning_curve.png")
+    written.append("learning_curve.png")
+    if metrics.get("confusion_matrix") is not None:
+        where = "summed over the folds" if len(results) > 1 else f"on the {first['evaluated_on']} data"
+        fig = plots.plot_confusion_matrix(
+            metrics["confusion_matrix"], first["labels"], title=f"Confusion matrix ({where})"
+        )
+        _save(fig, folder / "confusion_matrix.png")
+        written.append("confusion_matrix.png")
+    if first["n_features"] == 2 and first["task"] != "regression":
+        X, y = _boundary_data(cfg, first)
+        title = f"{name}: decision boundary" + (" (fold 1 model)" if len(results) > 1 else "")
+        fig = plots.plot_decision_boundary(
+            models[0], X, y, threshold=cfg.evaluation.threshold, title=title, target_names=first["labels"]
+        )
+        _save(fig, folder / "decision_boundary.png")
+        written.append("decision_boundary.png")
+    try:
+        fig = plots.plot_network(models[0], title=f"{name}: network")
+    except (ValueError, TypeError):  # a layer the diagram cannot draw (e.g. convolutions)
+        fig = None
+    if fig is not None:
+        _save(fig, folder / "network.png")
+        written.append("network.png")
+    return written
+
+
+def _boundary_data(cfg: ExperimentConfig, result: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """All the data (and test file), scaled as the plotted model saw it."""
+    from ..data import Standardizer
+    from .builder import load_data
+
+    data, test = load_data(cfg)
+    X, y = data.X, data.y
+    if test is not None:
+        X, y = np.vstack([X, test.X]), np.concatenate([y, test.y])
+    if result.get("scaler"):
+        X = Standardizer.from_dict(result["scaler"]).transform(X)
+    return X, y
+
+
+def sweep_figures(
+    folder: Path,
+    cfg: ExperimentConfig,
+    points: list[dict[str, Any]],
+    results: list[dict[str, Any]],
+    tasks: list[Any],
+) -> list[str]:
+    """Metric-versus-hyperparameter plots and the overlaid learning curves of a sweep."""
+    plots = _plots()
+    keys = list(cfg.sweep)
+    written = []
+    rows = [{**{k: _plain(v) for k, v in p["params"].items()}, **p["mean"]} for p in points]
+    wanted = [m for m in ("accuracy", "f1", "r2", "mse", "loss", "final_loss") if m in points[0]["mean"]][:2]
+    for metric in wanted:
+        for x in keys:
+            others = [k for k in keys if k != x]
+            hue = others[0] if len(others) == 1 else None
+            if len(others) > 1:
+                continue
+            title = f"{cfg.experiment.name}: {metric} vs {x}"
+            fig = plots.plot_sweep(rows, x, metric, hue, title=title)
+            file = f"sweep_{metric}_vs_{x.replace('.', '_')}.png"
+            _save(fig, folder / file)
+            written.append(file)
+    if len(keys) > 2:
+        combos = [
+            {"setting": ", ".join(f"{k}={_plain(v)}" for k, v in p["params"].items()), **p["mean"]}
+            for p in points
+        ]
+        fig = plots.plot_sweep(
+            combos, "setting", wanted[0], None, title=f"{cfg.experiment.name}: {wanted[0]}"
+        )
+        _save(fig, folder / f"sweep_{wanted[0]}.png")
+        written.append(f"sweep_{wanted[0]}.png")
+    histories = []
+    for task, result in zip(tasks, results, strict=True):
+        if task.fold in (None, 0):
+            label = ", ".join(f"{k.split('.')[-1]}={_plain(v)}" for k, v in task.params.items())
+            histories.append((label, result["history"]))
+    if len(histories) <= 12:
+        fig = plots.plot_sweep(
+            _curve_rows(histories, "loss"),
+            "epoch",
+            "loss",
+            "run",
+            title="training loss of each point",
+            logx=False,
+        )
+        _save(fig, folder / "sweep_curves.png")
+        written.append("sweep_curves.png")
+    return written
+
+
+def _plain(value: Any) -> Any:
+    """Lists (architectures) become strings so they can label a line or a tick."""
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
+__all__ = ["run_figures", "sweep_figures"]

@@ -1,0 +1,371 @@
+"""Run an experiment and write its self-contained folder.
+
+``train`` (one model), ``cv`` (one model per fold) and ``sweep`` (every grid point, each a
+``train`` or ``cv`` run of its own in ``points/``) all go through :func:`run`. A run folder holds::
+
+    config.toml, config.json   the resolved config (every default filled in)
+    run.json                   what ran: kind, dataset, model, timings (not compared between runs)
+    metrics.json               the numbers (deterministic: same file + seed -> same bytes)
+    history.csv                per-epoch loss and metrics (a ``fold`` column for cv)
+    predictions.csv            index, [fold,] y_true, y_pred, score on the evaluated data
+    model.npz or weights.npz   the trained model (models/fold_K.npz for cv)
+    *.png                      learning curves, decision boundary, confusion matrix, network
+    report.html, report.md     what was trained, on what, the numbers and the pictures
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..errors import ConfigError
+from . import _toml, figures
+from .config import ExperimentConfig
+from .sweep import Task, execute, plan, summarize
+
+MODES = ("train", "cv", "sweep")
+Executor = Callable[[list[Task]], list[dict[str, Any]]]
+
+
+def default_out(cfg: ExperimentConfig, mode: str, root: str | Path = "runs") -> Path:
+    """``runs/<name>`` for train, ``runs/<name>-cv`` and ``runs/<name>-sweep`` otherwise."""
+    return Path(root) / (cfg.experiment.name + ("" if mode == "train" else f"-{mode}"))
+
+
+def prepare_out(out: Path) -> Path:
+    """Create ``out``; a previous run folder there (it has a run.json) is replaced, any other
+    non-empty folder is refused so nothing of the user's is deleted."""
+    if out.exists():
+        if not out.is_dir():
+            raise ConfigError(f"--out {out}: exists and is not a folder")
+        if any(out.iterdir()):
+            if not (out / "run.json").is_file():
+                raise ConfigError(
+                    f"--out {out}: the folder is not empty and is not a previous run folder; choose another"
+                )
+            shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def run(
+    cfg: ExperimentConfig,
+    mode: str,
+    out: str | Path | None = None,
+    *,
+    executor: Executor | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """Run ``cfg`` as ``mode`` ("train", "cv" or "sweep") into ``out``; return the folder.
+
+    ``executor`` maps a list of tasks to their results (default: one after the other here); a
+    parallel backend passes its own.
+    """
+    if mode not in MODES:
+        raise ConfigError(f"mode must be one of {', '.join(MODES)}. Received: {mode!r}")
+    if mode == "sweep" and not cfg.sweep:
+        raise ConfigError(
+            f"{cfg.experiment.name}: nothing to sweep: add a [sweep] table, "
+            'e.g. "optimizer.lr" = [0.01, 0.1, 1.0]'
+        )
+    say = log or (lambda _msg: None)
+    folder = prepare_out(Path(out) if out is not None else default_out(cfg, mode))
+    use_cv = mode == "cv" or (mode == "sweep" and cfg.evaluation.cv is not None)
+    tasks = plan(cfg, cv=use_cv, sweep=mode == "sweep")
+    start = time.perf_counter()
+    done: list[int] = []
+
+    def progress(task: Task, result: dict[str, Any]) -> None:
+        done.append(1)
+        where = f" fold {task.fold + 1}" if task.fold is not None else ""
+        params = ", ".join(f"{k}={v}" for k, v in task.params.items())
+        say(f"  [{len(done)}/{len(tasks)}] {params}{where}: {_headline(result)}")
+
+    results = (executor or (lambda ts: execute(ts, progress)))(tasks)
+    seconds = time.perf_counter() - start
+    if mode == "sweep":
+        _write_sweep(folder, cfg, tasks, results, use_cv, seconds)
+    else:
+        _write_single(folder, cfg, cfg.to_dict(), results, "cv" if use_cv else "train", seconds)
+    from ..report import write_report
+
+    write_report(folder)
+    return folder
+
+
+def _headline(result: dict[str, Any]) -> str:
+    part = result["test"] or result["train"]
+    key = "accuracy" if "accuracy" in part else next(k for k in part if k != "n")
+    return f"{result['evaluated_on']} {key} {part[key]:.4f}"
+
+
+# -- writing one train / cv run ----------------------------------------------------------------
+def _write_config(folder: Path, config: dict[str, Any]) -> None:
+    (folder / "config.toml").write_text(_toml.dumps(config), encoding="utf-8")
+    (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+
+
+def _dump(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def _write_single(
+    folder: Path,
+    cfg: ExperimentConfig,
+    config: dict[str, Any],
+    results: list[dict[str, Any]],
+    kind: str,
+    seconds: float,
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write a train (one result) or cv (one result per fold) run; return its metrics."""
+    from .config import validate
+
+    point_cfg = validate(config)
+    _write_config(folder, config)
+    first = results[0]
+    metrics: dict[str, Any] = {
+        "kind": kind,
+        "experiment": point_cfg.experiment.name,
+        "params": params or {},
+        "seed": first["seed"],
+        "task": first["task"],
+        "labels": first["labels"],
+    }
+    if kind == "train":
+        metrics.update(
+            train=first["train"],
+            test=first["test"],
+            evaluated_on=first["evaluated_on"],
+            epochs_run=first["epochs_run"],
+            final_loss=first["history"]["loss"][-1],
+        )
+        if "confusion_matrix" in first:
+            metrics["confusion_matrix"] = first["confusion_matrix"]
+    else:
+        metrics.update(summarize(results))
+        metrics["folds_count"] = len(results)
+        metrics["n_samples"] = sum(len(r["predictions"]["y_true"]) for r in results)
+    _dump(folder / "metrics.json", metrics)
+    _write_history(folder / "history.csv", results, kind)
+    _write_predictions(folder / "predictions.csv", results, kind)
+    models = _save_models(folder, point_cfg, results, kind)
+    figures.run_figures(folder, point_cfg, results, metrics, models)
+    data_info = _dataset_info(point_cfg)
+    _dump(
+        folder / "run.json",
+        {
+            "kind": kind,
+            "name": point_cfg.experiment.name,
+            "description": point_cfg.experiment.description,
+            "params": params or {},
+            "dataset": data_info,
+            "model": first["model"],
+            "n_parameters": first["n_parameters"],
+            "loss": first["loss"],
+            "optimizer": point_cfg.optimizer.model_dump(exclude_none=True),
+            "seconds": round(seconds, 3),
+            "nnscratch": __version__,
+        },
+    )
+    return metrics
+
+
+def _dataset_info(cfg: ExperimentConfig) -> dict[str, Any]:
+    from .builder import load_data
+
+    data, test = load_data(cfg)
+    info = data.summary()
+    info.pop("feature_names", None) if info.get("n_features", 0) > 12 else None
+    if test is not None:
+        info["test_samples"] = len(test)
+    info["test_size"] = cfg.data.test_size
+    info["standardize"] = cfg.data.standardize
+    return info
+
+
+def _write_history(path: Path, results: list[dict[str, Any]], kind: str) -> None:
+    keys: list[str] = []
+    for r in results:
+        keys += [k for k in r["history"] if k != "epoch" and k not in keys]
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow((["fold"] if kind == "cv" else []) + ["epoch", *keys])
+        for r in results:
+            h = r["history"]
+            for i, epoch in enumerate(h["epoch"]):
+                row = [repr(h[k][i]) if k in h else "" for k in keys]
+                writer.writerow(([r["fold"] + 1] if kind == "cv" else []) + [epoch, *row])
+
+
+def _write_predictions(path: Path, results: list[dict[str, Any]], kind: str) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow((["fold"] if kind == "cv" else []) + ["index", "y_true", "y_pred", "score"])
+        for r in results:
+            p = r["predictions"]
+            scores = p["score"] or [""] * len(p["index"])
+            for row in zip(p["index"], p["y_true"], p["y_pred"], scores, strict=True):
+                writer.writerow(([r["fold"] + 1] if kind == "cv" else []) + [*row])
+
+
+def rebuild_model(cfg: ExperimentConfig, result: dict[str, Any]) -> Any:
+    """The trained network of a result: rebuilt from the config, then its weights loaded."""
+    from .builder import build_model, loss_name
+
+    model = build_model(
+        cfg,
+        result["n_features"],
+        result["n_outputs"],
+        loss_name(cfg, result["task"]),
+        np.random.default_rng(0),
+    )
+    model.load_state_dict(result["state_dict"])
+    return model
+
+
+def _save_models(folder: Path, cfg: ExperimentConfig, results: list[dict[str, Any]], kind: str) -> list[Any]:
+    """Save each trained model with ``nnscratch.io.save`` when available, else its weights."""
+    try:
+        from ..io import save as io_save
+    except ImportError:
+        io_save = None
+    models = []
+    for r in results:
+        model = rebuild_model(cfg, r)
+        models.append(model)
+        stem = "model" if kind == "train" else f"models/fold_{r['fold'] + 1}"
+        (folder / stem).parent.mkdir(parents=True, exist_ok=True)
+        if io_save is not None:
+            meta = {
+                "experiment": cfg.experiment.name,
+                "seed": r["seed"],
+                "fold": r["fold"],
+                "scaler": r["scaler"],
+            }
+            io_save(model, folder / f"{stem}.npz", meta=meta)
+        else:
+            np.savez(folder / f"{stem.replace('model', 'weights')}.npz", **r["state_dict"])
+    return models
+
+
+# -- writing a sweep ---------------------------------------------------------------------------
+def _slug(params: dict[str, Any]) -> str:
+    text = "_".join(f"{k.split('.')[-1]}={v}" for k, v in params.items())
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "", text.replace(" ", ""))[:80]
+
+
+def _write_sweep(
+    folder: Path,
+    cfg: ExperimentConfig,
+    tasks: list[Task],
+    results: list[dict[str, Any]],
+    use_cv: bool,
+    seconds: float,
+) -> None:
+    _write_config(folder, cfg.to_dict())
+    points: list[dict[str, Any]] = []
+    n_points = max(t.point for t in tasks) + 1
+    for i in range(n_points):
+        pairs = [(t, r) for t, r in zip(tasks, results, strict=True) if t.point == i]
+        task = pairs[0][0]
+        sub = folder / "points" / f"{i + 1:03d}_{_slug(task.params)}"
+        sub.mkdir(parents=True)
+        point_seconds = sum(r["seconds"] for _, r in pairs)
+        kind = "cv" if use_cv else "train"
+        m = _write_single(sub, cfg, task.config, [r for _, r in pairs], kind, point_seconds, task.params)
+        from ..report import write_report
+
+        write_report(sub)
+        if kind == "cv":
+            mean, std = m["mean"], m["std"]
+        else:
+            mean, std = dict(m["test"] or m["train"]), {}
+            mean.pop("n", None)
+            mean["final_loss"] = m["final_loss"]
+        points.append(
+            {
+                "index": i + 1,
+                "params": task.params,
+                "seed": task.seed,
+                "folder": str(sub.relative_to(folder)),
+                "mean": mean,
+                "std": std,
+                "confusion_matrix": m.get("confusion_matrix"),
+            }
+        )
+    metrics = {
+        "kind": "sweep",
+        "experiment": cfg.experiment.name,
+        "keys": list(cfg.sweep),
+        "cv": cfg.evaluation.cv if use_cv else None,
+        "evaluated_on": "cv" if use_cv else (results[0]["evaluated_on"]),
+        "points": points,
+    }
+    primary = _primary_metric(points)
+    if primary:
+        best = max(points, key=lambda p: p["mean"][primary])
+        metrics["best"] = {
+            "by": primary,
+            "index": best["index"],
+            "params": best["params"],
+            "value": best["mean"][primary],
+        }
+    _dump(folder / "metrics.json", metrics)
+    _write_sweep_csv(folder / "sweep.csv", cfg, points)
+    figures.sweep_figures(folder, cfg, points, results, tasks)
+    _dump(
+        folder / "run.json",
+        {
+            "kind": "sweep",
+            "name": cfg.experiment.name,
+            "description": cfg.experiment.description,
+            "dataset": _dataset_info(cfg) if "data.dataset" not in cfg.sweep else {"name": "(swept)"},
+            "keys": list(cfg.sweep),
+            "points": n_points,
+            "tasks": len(tasks),
+            "seconds": round(seconds, 3),
+            "nnscratch": __version__,
+        },
+    )
+
+
+def _primary_metric(points: list[dict[str, Any]]) -> str | None:
+    for key in ("accuracy", "f1", "r2"):
+        if key in points[0]["mean"]:
+            return key
+    return None
+
+
+def _write_sweep_csv(path: Path, cfg: ExperimentConfig, points: list[dict[str, Any]]) -> None:
+    metric_keys = list(points[0]["mean"])
+    std_keys = [k for k in points[0]["std"]]
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["point", *cfg.sweep, *metric_keys, *(f"{k}_std" for k in std_keys), "folder"])
+        for p in points:
+            values = [
+                json.dumps(p["params"][k]) if isinstance(p["params"][k], list) else p["params"][k]
+                for k in cfg.sweep
+            ]
+            writer.writerow(
+                [
+                    p["index"],
+                    *values,
+                    *(repr(p["mean"][k]) for k in metric_keys),
+                    *(repr(p["std"][k]) for k in std_keys),
+                    p["folder"],
+                ]
+            )
+
+
+__all__ = ["MODES", "default_out", "prepare_out", "rebuild_model", "run"]

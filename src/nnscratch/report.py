@@ -1,0 +1,355 @@
+"""Reports of run folders: ``report.html`` (self-contained, images embedded) and ``report.md``.
+
+``write_report(folder)`` describes one train, cv or sweep run from the files the runner wrote
+(``run.json``, ``metrics.json``, ``config.toml``, the PNGs); ``write_index(folder, runs)`` writes a
+page linking several runs. Both documents are built from the same blocks, so they say the same.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+Block = tuple[str, Any]  # ("h1"|"h2"|"p"|"list"|"table"|"code"|"image"|"link", payload)
+
+_FIGURES = [
+    ("learning_curve.png", "Learning curve"),
+    ("decision_boundary.png", "Decision boundary"),
+    ("confusion_matrix.png", "Confusion matrix"),
+    ("network.png", "Network"),
+]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3e}"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return "" if value is None else str(value)
+
+
+def _read(folder: Path, name: str) -> dict[str, Any]:
+    path = folder / name
+    if not path.is_file():
+        raise ConfigError(f"{folder}: not a run folder (no {name}); run `nnscratch train|cv|sweep` first")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# -- the blocks of one run -------------------------------------------------------------------------
+def _what(run: dict[str, Any]) -> list[Block]:
+    data = run.get("dataset", {})
+    items = []
+    if data:
+        classes = data.get("class_counts")
+        counts = f"; classes {', '.join(f'{k}: {v}' for k, v in classes.items())}" if classes else ""
+        items.append(
+            f"Data: {data.get('name')} ({data.get('task')}), {data.get('n_samples')} samples × "
+            f"{data.get('n_features')} features{counts}. {data.get('description', '')}".strip()
+        )
+        split = []
+        if data.get("test_size"):
+            split.append(f"{data['test_size']:.0%} held out for testing")
+        if data.get("test_samples"):
+            split.append(f"a test file of {data['test_samples']} samples")
+        if data.get("standardize"):
+            split.append("features standardised with the training statistics")
+        if split:
+            items.append("Split: " + "; ".join(split) + ".")
+    if run.get("loss"):
+        items.append(f"Loss: {run['loss']}; optimizer: {_fmt(run.get('optimizer'))}.")
+    if run.get("n_parameters") is not None:
+        items.append(f"Parameters: {run['n_parameters']}; wall time {run.get('seconds', 0):.2f} s.")
+    blocks: list[Block] = [("h2", "What was trained"), ("list", items)]
+    if run.get("model"):
+        blocks.append(("code", run["model"]))
+    return blocks
+
+
+def _confusion(cm: list[list[int]], labels: list[str]) -> Block:
+    head = ["true \\ predicted", *labels]
+    return ("table", (head, [[labels[i], *row] for i, row in enumerate(cm)]))
+
+
+def _train_numbers(m: dict[str, Any]) -> list[Block]:
+    parts = [p for p in ("train", "test") if m.get(p)]
+    keys = [k for k in m[parts[0]] if k != "n"]
+    rows = [[p, m[p]["n"], *(m[p].get(k) for k in keys)] for p in parts]
+    blocks: list[Block] = [
+        ("h2", "Results"),
+        ("p", f"{m['epochs_run']} epochs; final training loss {_fmt(m['final_loss'])}."),
+        ("table", (["data", "samples", *keys], rows)),
+    ]
+    if m.get("confusion_matrix"):
+        blocks += [
+            ("h2", f"Confusion matrix ({m['evaluated_on']} data)"),
+            _confusion(m["confusion_matrix"], m["labels"]),
+        ]
+    return blocks
+
+
+def _cv_numbers(m: dict[str, Any]) -> list[Block]:
+    keys = [k for k in m["mean"]]
+    rows = [[f["fold"] + 1, f["n"], *(f[k] for k in keys)] for f in m["folds"]]
+    rows.append(["mean", sum(f["n"] for f in m["folds"]), *(m["mean"][k] for k in keys)])
+    rows.append(["std", "", *(m["std"][k] for k in keys)])
+    blocks: list[Block] = [
+        ("h2", f"Results: {m['folds_count']}-fold cross-validation"),
+        (
+            "p",
+            f"Metrics on each held-out fold, then their average over the folds "
+            f"({m['n_samples']} test predictions).",
+        ),
+        ("table", (["fold", "test samples", *keys], rows)),
+    ]
+    if m.get("confusion_matrix"):
+        blocks += [
+            ("h2", "Confusion matrix accumulated over the folds"),
+            _confusion(m["confusion_matrix"], m["labels"]),
+        ]
+    return blocks
+
+
+def _sweep_numbers(m: dict[str, Any]) -> list[Block]:
+    keys = m["keys"]
+    metric_keys = list(m["points"][0]["mean"])
+    rows = []
+    for p in m["points"]:
+        cells = [
+            _fmt(p["mean"][k]) + (f" ± {_fmt(p['std'][k])}" if k in p["std"] else "") for k in metric_keys
+        ]
+        rows.append(
+            [
+                p["index"],
+                *(_fmt(p["params"][k]) for k in keys),
+                *cells,
+                ("link", (p["folder"] + "/report.html", "report")),
+            ]
+        )
+    where = (
+        f"{m['cv']}-fold cross-validation (mean ± std)" if m.get("cv") else f"the {m['evaluated_on']} data"
+    )
+    blocks: list[Block] = [
+        ("h2", "Results"),
+        ("p", f"{len(m['points'])} settings, metrics on {where}."),
+        ("table", (["#", *keys, *metric_keys, "run"], rows)),
+    ]
+    if m.get("best"):
+        b = m["best"]
+        blocks.append(
+            ("p", f"Best {b['by']}: {_fmt(b['value'])} with {_fmt(b['params'])} (point {b['index']}).")
+        )
+    return blocks
+
+
+def report_blocks(folder: str | Path) -> list[Block]:
+    """The content of a run folder's report."""
+    folder = Path(folder)
+    run, m = _read(folder, "run.json"), _read(folder, "metrics.json")
+    title = f"{run['name']}: {run['kind']}"
+    if run.get("params"):
+        title += " (" + ", ".join(f"{k} = {_fmt(v)}" for k, v in run["params"].items()) + ")"
+    blocks: list[Block] = [("h1", title)]
+    if run.get("description"):
+        blocks.append(("p", run["description"]))
+    if run["kind"] == "sweep":
+        blocks.append(
+            (
+                "p",
+                f"A grid over {', '.join(run['keys'])}: {run['points']} settings, {run['tasks']} "
+                f"trainings in {run['seconds']:.1f} s.",
+            )
+        )
+        blocks += (
+            _what({"dataset": run.get("dataset")})[:2] if run.get("dataset", {}).get("n_samples") else []
+        )
+        blocks += _sweep_numbers(m)
+        figures = sorted(p.name for p in folder.glob("sweep_*.png"))
+        titles = {f: f.removesuffix(".png").replace("sweep_", "").replace("_", " ") for f in figures}
+    else:
+        blocks += _what(run)
+        blocks += _train_numbers(m) if run["kind"] == "train" else _cv_numbers(m)
+        figures = [f for f, _ in _FIGURES if (folder / f).is_file()]
+        titles = dict(_FIGURES)
+    if figures:
+        blocks.append(("h2", "Figures"))
+        blocks += [("image", (folder / f, titles.get(f, f))) for f in figures]
+    if (folder / "config.toml").is_file():
+        blocks += [
+            ("h2", "Configuration (resolved)"),
+            ("code", (folder / "config.toml").read_text(encoding="utf-8")),
+        ]
+    files = sorted(
+        str(p.relative_to(folder)) for p in folder.iterdir() if p.name not in ("report.html", "report.md")
+    )
+    blocks += [("h2", "Files"), ("p", ", ".join(files))]
+    return blocks
+
+
+# -- rendering -----------------------------------------------------------------------------------
+def _cell_md(cell: Any) -> str:
+    if isinstance(cell, tuple) and cell and cell[0] == "link":
+        href, text = cell[1]
+        return f"[{text}]({href.replace('report.html', 'report.md')})"
+    return _fmt(cell).replace("|", "\\|")
+
+
+def _cell_html(cell: Any) -> str:
+    if isinstance(cell, tuple) and cell and cell[0] == "link":
+        href, text = cell[1]
+        return f'<a href="{html.escape(href)}">{html.escape(text)}</a>'
+    return html.escape(_fmt(cell))
+
+
+def to_markdown(blocks: list[Block], folder: Path) -> str:
+    out = []
+    for kind, payload in blocks:
+        if kind == "h1":
+            out.append(f"# {payload}\n")
+        elif kind == "h2":
+            out.append(f"## {payload}\n")
+        elif kind == "p":
+            out.append(f"{payload}\n")
+        elif kind == "list":
+            out.append("\n".join(f"- {item}" for item in payload) + "\n")
+        elif kind == "code":
+            out.append(f"```\n{payload.rstrip()}\n```\n")
+        elif kind == "table":
+            head, rows = payload
+            out.append("| " + " | ".join(_cell_md(h) for h in head) + " |")
+            out.append("|" + "---|" * len(head))
+            out += ["| " + " | ".join(_cell_md(c) for c in row) + " |" for row in rows]
+            out.append("")
+        elif kind == "image":
+            path, title = payload
+            out.append(f"![{title}]({os.path.relpath(path, folder)})\n")
+    return "\n".join(out)
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;margin:.5rem 0}
+td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}
+th{background:#f3f3f3}pre{background:#f6f8fa;padding:.6rem;overflow-x:auto}figure{margin:1rem 0}
+img{max-width:100%;border:1px solid #eee}figcaption{color:#555;font-size:.9rem}"""
+
+
+def _embed(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def to_html(blocks: list[Block]) -> str:
+    title = next((p for k, p in blocks if k == "h1"), "nnscratch report")
+    out = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+    ]
+    for kind, payload in blocks:
+        if kind in ("h1", "h2", "p"):
+            out.append(f"<{kind}>{html.escape(str(payload))}</{kind}>")
+        elif kind == "list":
+            out.append("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in payload) + "</ul>")
+        elif kind == "code":
+            out.append(f"<pre>{html.escape(payload)}</pre>")
+        elif kind == "table":
+            head, rows = payload
+            out.append("<table><tr>" + "".join(f"<th>{_cell_html(h)}</th>" for h in head) + "</tr>")
+            out += ["<tr>" + "".join(f"<td>{_cell_html(c)}</td>" for c in row) + "</tr>" for row in rows]
+            out.append("</table>")
+        elif kind == "image":
+            path, caption = payload
+            out.append(
+                f"<figure><img src='{_embed(path)}' alt='{html.escape(caption)}'>"
+                f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+            )
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def write_report(folder: str | Path) -> Path:
+    """Write ``report.html`` and ``report.md`` into a run folder; return the HTML path."""
+    folder = Path(folder)
+    blocks = report_blocks(folder)
+    (folder / "report.md").write_text(to_markdown(blocks, folder), encoding="utf-8")
+    path = folder / "report.html"
+    path.write_text(to_html(blocks), encoding="utf-8")
+    return path
+
+
+# -- an index over several runs ------------------------------------------------------------------
+def _headline(m: dict[str, Any]) -> str:
+    if m["kind"] == "train":
+        part = m.get("test") or m["train"]
+        key = "accuracy" if "accuracy" in part else next(k for k in part if k != "n")
+        return f"{m['evaluated_on']} {key} {_fmt(part[key])}"
+    if m["kind"] == "cv":
+        key = "accuracy" if "accuracy" in m["mean"] else next(iter(m["mean"]))
+        return f"cv {key} {_fmt(m['mean'][key])} ± {_fmt(m['std'][key])}"
+    best = m.get("best")
+    return f"best {best['by']} {_fmt(best['value'])} at {_fmt(best['params'])}" if best else ""
+
+
+def index_rows(folders: list[Path]) -> list[dict[str, Any]]:
+    rows = []
+    for f in folders:
+        run, m = _read(f, "run.json"), _read(f, "metrics.json")
+        rows.append(
+            {
+                "folder": f,
+                "name": run["name"],
+                "kind": run["kind"],
+                "data": run.get("dataset", {}).get("name", ""),
+                "result": _headline(m),
+                "seconds": run.get("seconds", 0.0),
+            }
+        )
+    return rows
+
+
+def write_index(folder: str | Path, runs: list[str | Path], title: str = "nnscratch runs") -> Path:
+    """Write ``report.html``/``report.md`` in ``folder`` linking the reports of ``runs``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = index_rows([Path(r) for r in runs])
+    table = [
+        [
+            r["name"],
+            r["kind"],
+            r["data"],
+            r["result"],
+            f"{r['seconds']:.1f}",
+            ("link", (os.path.relpath(r["folder"] / "report.html", folder), "report")),
+        ]
+        for r in rows
+    ]
+    blocks: list[Block] = [
+        ("h1", title),
+        ("p", f"{len(rows)} runs."),
+        ("table", (["experiment", "kind", "data", "result", "seconds", "report"], table)),
+    ]
+    for r in rows:
+        picture = next(
+            (
+                r["folder"] / f
+                for f in ("decision_boundary.png", "learning_curve.png")
+                if (r["folder"] / f).is_file()
+            ),
+            None,
+        )
+        picture = picture or next(iter(sorted(r["folder"].glob("sweep_*.png"))), None)
+        if picture is not None:
+            blocks += [
+                ("h2", f"{r['name']} ({r['kind']}): {r['result']}"),
+                ("image", (picture, picture.name)),
+            ]
+    (folder / "report.md").write_text(to_markdown(blocks, folder), encoding="utf-8")
+    path = folder / "report.html"
+    path.write_text(to_html(blocks), encoding="utf-8")
+    return path
+
+
+__all__ = ["report_blocks", "to_html", "to_markdown", "write_index", "write_report"]
