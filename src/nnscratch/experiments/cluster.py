@@ -32,6 +32,23 @@ _ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx)://[^\s/]+:\d{1,5}$")
 _TABLE_KEYS = ("address", "timeout", "retries")
 
 
+def resolve_cluster(option: str | None, table: Any) -> ClusterSpec | None:
+    """The cluster a run uses: ``--cluster`` if given, else the file's ``[cluster]`` table, else none.
+
+    ``table`` is the ``[cluster]`` table as a dict or a pydantic model; a table without an address
+    means "run locally".
+    """
+    if option:
+        return ClusterSpec.parse(option)
+    if table is None:
+        return None
+    if hasattr(table, "model_dump"):
+        table = table.model_dump(exclude_none=True)
+    if not isinstance(table, Mapping) or table.get("address") is None:
+        return None
+    return ClusterSpec.parse({k: v for k, v in table.items() if v is not None})
+
+
 def require_distributed() -> Any:
     """Import and return ``distributed``, or raise :class:`MissingDependencyError` saying how to get it."""
     try:

@@ -28,10 +28,11 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .store import ResultStore, TaskSpec, normalize_result
+from .store import TASKS_DIR, ResultStore, TaskSpec, normalize_result
 
 TaskFn = Callable[[dict[str, Any], int | None, int], Mapping[str, Any]]
 #: Called in this process after each result is stored: ``on_result(index, task, result)``, with
@@ -242,3 +243,50 @@ def _open_stream(
     if n_jobs == 1:  # a pool of one only adds start-up time
         return _stream_serial(fn, pending), "serial"
     return _stream_local(fn, pending, n_jobs), f"local[{n_jobs}]"
+
+
+# -- the runner's executor ---------------------------------------------------------------------
+def portable_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A task's config without what only says *how* it runs, so keys and results do not depend on it.
+
+    Drops the ``[cluster]`` table (a sweep run locally and on Dask has the same tasks, and resumes
+    from each other) and turns per-fit progress bars off (workers would interleave them; the sweep
+    has its own bar).
+    """
+    out = {key: copy.deepcopy(value) for key, value in config.items() if key != "cluster"}
+    training = out.get("training")
+    if isinstance(training, dict) and training.get("progress"):
+        training["progress"] = False
+    return out
+
+
+def sweep_executor(
+    *,
+    jobs: int | None = None,
+    cluster: Any = None,
+    run_dir: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    fn: TaskFn | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Callable[[list[Any]], list[dict[str, Any]]]:
+    """An ``executor`` for :func:`nnscratch.experiments.runner.run`: the planner's tasks through
+    :func:`run_tasks` (``fn`` defaults to :func:`~nnscratch.experiments.sweep.run_point`).
+
+    ``log``, if given, receives one line at the end: how many tasks ran on which backend and
+    how many were reused from ``run_dir``.
+    """
+    if fn is None:
+        from .sweep import run_point
+
+        fn = run_point
+
+    def execute(tasks: list[Any]) -> list[dict[str, Any]]:
+        specs = [TaskSpec(portable_config(t.config), t.fold, t.seed) for t in tasks]
+
+        run = run_tasks(fn, specs, jobs=jobs, cluster=cluster, run_dir=run_dir, progress=progress)
+        if log is not None:
+            reused = f", {run.reused} reused from {Path(run_dir) / TASKS_DIR}" if run_dir is not None else ""
+            log(f"{run.computed} task(s) ran on {run.backend}{reused}")
+        return run.results
+
+    return execute

@@ -46,26 +46,30 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def canonical_json(value: Any, name: str) -> str:
-    """Deterministic JSON text of ``value``: sorted keys, no spaces, exact float repr.
+def to_json(value: Any, name: str, *, sort_keys: bool = False) -> str:
+    """Compact JSON text of ``value`` with exact float repr; ``sort_keys`` for hashing.
 
     Raises :class:`ConfigError` for values JSON cannot hold (objects, functions...).
     """
     try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain, allow_nan=True)
+        return json.dumps(value, sort_keys=sort_keys, separators=(",", ":"), default=_plain, allow_nan=True)
     except (TypeError, ValueError) as exc:
         raise ConfigError(
-            f"{name} must hold only JSON values (numbers, strings, booleans, lists, tables). Received: {exc}"
+            f"{name} must hold only JSON values (numbers, strings, booleans, lists, tables). "
+            f"Received: {exc}"
         ) from exc
 
 
 def normalize_result(result: Any) -> dict[str, Any]:
-    """The result as the JSON round trip returns it (NumPy values become floats, tuples lists)."""
+    """The result as the JSON round trip returns it (NumPy values become floats, tuples lists).
+
+    Key order is kept: whoever writes the results (metrics.json) sees them as the task made them.
+    """
     if not isinstance(result, Mapping):
         raise DataError(
             f"a task must return a dict of JSON values. Received: result of type {type(result).__name__}"
         )
-    return json.loads(canonical_json(dict(result), "the task's result"))
+    return json.loads(to_json(dict(result), "the task's result"))
 
 
 def _is_int(value: Any) -> bool:
@@ -95,11 +99,12 @@ class TaskSpec:
             raise ConfigError(f"a sweep point's config must be a dict. Received: config of type {kind}")
         # store the config as JSON gives it back, so every backend hands the task function the
         # same plain values (lists, not tuples; floats, not NumPy scalars)
-        text = canonical_json(self.config, "a sweep point's config")
+        text = to_json(self.config, "a sweep point's config")
         object.__setattr__(self, "config", json.loads(text))
         object.__setattr__(self, "fold", None if self.fold is None else int(self.fold))
         object.__setattr__(self, "seed", int(self.seed))
-        text = canonical_json(self.descriptor(), "a sweep point's config")
+        # sorted keys: the same config written in another order is the same task
+        text = to_json(self.descriptor(), "a sweep point's config", sort_keys=True)
         object.__setattr__(self, "key", hashlib.sha256(text.encode()).hexdigest()[:24])
 
     @classmethod
@@ -178,7 +183,7 @@ class ResultStore:
     def save(self, task: TaskSpec, result: Mapping[str, Any]) -> dict[str, Any]:
         """Write ``result`` atomically and return it as the JSON round trip gives it back."""
         payload = {"format": FORMAT, "key": task.key, "task": task.descriptor(), "result": dict(result)}
-        text = canonical_json(payload, "the task's result")
+        text = to_json(payload, "the task's result")
         self.dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{task.key}.", suffix=".tmp", dir=self.dir)
         try:
