@@ -38,7 +38,10 @@ def _read(folder: Path, name: str) -> dict[str, Any]:
     path = folder / name
     if not path.is_file():
         raise ConfigError(f"{folder}: not a run folder (no {name}); run `nnscratch train|cv|sweep` first")
-    return json.loads(path.read_text(encoding="utf-8"))
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("status") == "incomplete":
+        raise ConfigError(f"{folder}: the run did not finish (run.json says incomplete); run it again")
+    return data
 
 
 # -- the blocks of one run -------------------------------------------------------------------------
@@ -63,6 +66,10 @@ def _what(run: dict[str, Any]) -> list[Block]:
             items.append("Split: " + "; ".join(split) + ".")
     if run.get("loss"):
         items.append(f"Loss: {run['loss']}; optimizer: {_fmt(run.get('optimizer'))}.")
+    if run.get("training"):
+        t = run["training"]
+        batches = f"mini-batches of {t['batch_size']}" if t.get("batch_size") else "full batch"
+        items.append(f"Training: {t['epochs']} epochs, {batches}.")
     if run.get("n_parameters") is not None:
         items.append(f"Parameters: {run['n_parameters']}; wall time {run.get('seconds', 0):.2f} s.")
     blocks: list[Block] = [("h2", "What was trained"), ("list", items)]

@@ -29,12 +29,33 @@ def _save(fig: Any, path: Path) -> None:
     fig.clear()
 
 
-def _curve_rows(histories: list[tuple[str, dict[str, list[float]]]], key: str) -> list[dict[str, Any]]:
-    rows = []
-    for label, h in histories:
-        for epoch, value in zip(h["epoch"], h.get(key, []), strict=False):
-            rows.append({"epoch": epoch, key: value, "run": label})
-    return rows
+def curves_figure(
+    histories: list[tuple[str, dict[str, list[float]]]], key: str = "loss", title: str = ""
+) -> Any:
+    """Overlaid learning curves, one colour per run (validation dashed when recorded)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.0, 4.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    for i, (label, h) in enumerate(histories):
+        color = f"C{i % 10}"
+        ax.plot(h["epoch"], h[key], color=color, label=label)
+        if f"val_{key}" in h:
+            ax.plot(h["epoch"], h[f"val_{key}"], color=color, linestyle="--")
+    positive = all(min(h[key]) > 0 for _, h in histories)
+    spread = max(max(h[key]) for _, h in histories) / max(min(min(h[key]) for _, h in histories), 1e-300)
+    if positive and spread > 100:
+        ax.set_yscale("log")
+    ax.set(
+        xlabel="epoch",
+        ylabel=key + (" (dashed: validation)" if any(f"val_{key}" in h for _, h in histories) else ""),
+    )
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
 
 
 def run_figures(
@@ -53,10 +74,8 @@ def run_figures(
         keys = ["loss"] + [k for k in ("accuracy",) if k in first["history"]]
         fig = plots.plot_history(first["history"], keys, title=f"{name}: learning curve")
     else:
-        rows = _curve_rows([(f"fold {r['fold'] + 1}", r["history"]) for r in results], "loss")
-        fig = plots.plot_sweep(
-            rows, "epoch", "loss", "run", title=f"{name}: training loss per fold", logx=False
-        )
+        curves = [(f"fold {r['fold'] + 1}", r["history"]) for r in results]
+        fig = curves_figure(curves, "loss", f"{name}: training loss per fold")
     _save(fig, folder / "learning_curve.png")
     written.append("learning_curve.png")
     if metrics.get("confusion_matrix") is not None:
@@ -138,14 +157,7 @@ def sweep_figures(
             label = ", ".join(f"{k.split('.')[-1]}={_plain(v)}" for k, v in task.params.items())
             histories.append((label, result["history"]))
     if len(histories) <= 12:
-        fig = plots.plot_sweep(
-            _curve_rows(histories, "loss"),
-            "epoch",
-            "loss",
-            "run",
-            title="training loss of each point",
-            logx=False,
-        )
+        fig = curves_figure(histories, "loss", f"{cfg.experiment.name}: training loss of each setting")
         _save(fig, folder / "sweep_curves.png")
         written.append("sweep_curves.png")
     return written

@@ -54,6 +54,8 @@ def prepare_out(out: Path) -> Path:
                 )
             shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
+    # Mark the folder as a run folder now, so a failed run can be replaced by the next one.
+    _dump(out / "run.json", {"status": "incomplete"})
     return out
 
 
@@ -95,7 +97,9 @@ def run(
     if mode == "sweep":
         _write_sweep(folder, cfg, tasks, results, use_cv, seconds)
     else:
-        _write_single(folder, cfg, cfg.to_dict(), results, "cv" if use_cv else "train", seconds)
+        _write_single(
+            folder, cfg, {**cfg.to_dict(), "sweep": {}}, results, "cv" if use_cv else "train", seconds
+        )
     from ..report import write_report
 
     write_report(folder)
@@ -173,6 +177,7 @@ def _write_single(
             "n_parameters": first["n_parameters"],
             "loss": first["loss"],
             "optimizer": point_cfg.optimizer.model_dump(exclude_none=True),
+            "training": point_cfg.training.model_dump(exclude_none=True),
             "seconds": round(seconds, 3),
             "nnscratch": __version__,
         },
@@ -243,8 +248,9 @@ def _save_models(folder: Path, cfg: ExperimentConfig, results: list[dict[str, An
     for r in results:
         model = rebuild_model(cfg, r)
         models.append(model)
-        stem = "model" if kind == "train" else f"models/fold_{r['fold'] + 1}"
-        (folder / stem).parent.mkdir(parents=True, exist_ok=True)
+        name = "model" if io_save is not None else "weights"
+        path = folder / (f"{name}.npz" if kind == "train" else f"{name}_folds/fold_{r['fold'] + 1}.npz")
+        path.parent.mkdir(parents=True, exist_ok=True)
         if io_save is not None:
             meta = {
                 "experiment": cfg.experiment.name,
@@ -252,9 +258,9 @@ def _save_models(folder: Path, cfg: ExperimentConfig, results: list[dict[str, An
                 "fold": r["fold"],
                 "scaler": r["scaler"],
             }
-            io_save(model, folder / f"{stem}.npz", meta=meta)
+            io_save(model, path, meta=meta)
         else:
-            np.savez(folder / f"{stem.replace('model', 'weights')}.npz", **r["state_dict"])
+            np.savez(path, **r["state_dict"])
     return models
 
 

@@ -1,0 +1,206 @@
+"""The ``nnscratch`` command: run experiment files and look at their results.
+
+    nnscratch train examples/xor_221.toml
+    nnscratch cv examples/cv_linear.toml --set training.epochs=200 --out runs/lin
+    nnscratch sweep examples/sweep_lr.toml
+    nnscratch report runs/xor_221 runs/moons_2331 --out runs/index
+    nnscratch datasets list
+    nnscratch datasets describe moons --set n_samples=500
+
+Every error prints one line starting with ``error:`` and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .errors import NNScratchError
+
+app = typer.Typer(
+    name="nnscratch",
+    help="Neural networks from scratch: train, cross-validate and sweep TOML experiment files.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+datasets_app = typer.Typer(
+    help="The built-in datasets: list them, or describe one.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(datasets_app, name="datasets")
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", "-s", help="Override a config value: KEY=VALUE, e.g. optimizer.lr=0.1 (repeatable)."
+    ),
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", "-o", help="The run folder (default: runs/<experiment name>[-cv|-sweep])."),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the folder and the result.")]
+ExperimentArg = Annotated[Path, typer.Argument(help="A TOML experiment file (see examples/).")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {' '.join(str(message).split())}", err=True)
+    return typer.Exit(code=2)
+
+
+def _run(mode: str, experiment: Path, sets: list[str] | None, out: Path | None, quiet: bool) -> Path:
+    from .experiments.config import load_config
+    from .experiments.runner import run
+    from .report import index_rows
+
+    try:
+        cfg = load_config(experiment, sets or [])
+        if mode == "train" and (cfg.sweep or cfg.evaluation.cv):
+            typer.echo("note: train runs one model; [sweep] and evaluation.cv are used by `sweep` and `cv`.")
+        if not quiet:
+            typer.echo(f"{mode}: {cfg.experiment.name} ({experiment})")
+        folder = run(cfg, mode, out, log=None if quiet else typer.echo)
+        row = index_rows([folder])[0]
+    except NNScratchError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"{exc.strerror or exc}: {exc.filename or ''}") from None
+    typer.echo(f"{row['result']}  ->  {folder / 'report.html'}")
+    return folder
+
+
+@app.command()
+def train(
+    experiment: ExperimentArg, set_: SetOption = None, out: OutOption = None, quiet: QuietOption = False
+) -> None:
+    """Train one model (on data.test_size held out, if set) and write its run folder."""
+    _run("train", experiment, set_, out, quiet)
+
+
+@app.command()
+def cv(
+    experiment: ExperimentArg, set_: SetOption = None, out: OutOption = None, quiet: QuietOption = False
+) -> None:
+    """K-fold cross-validation (evaluation.cv folds, default 5): per-fold and averaged metrics,
+    the confusion matrix accumulated over the folds."""
+    _run("cv", experiment, set_, out, quiet)
+
+
+@app.command()
+def sweep(
+    experiment: ExperimentArg, set_: SetOption = None, out: OutOption = None, quiet: QuietOption = False
+) -> None:
+    """Every point of the [sweep] grid (crossed with CV when evaluation.cv is set)."""
+    _run("sweep", experiment, set_, out, quiet)
+
+
+@app.command()
+def report(
+    paths: Annotated[list[Path], typer.Argument(help="Run folders, or experiment files to run first.")],
+    set_: SetOption = None,
+    out: OutOption = None,
+    title: Annotated[str, typer.Option(help="Title of an index over several runs.")] = "nnscratch runs",
+) -> None:
+    """(Re)write the report of a run folder; with several, an index report linking them all.
+
+    An experiment file is run first: as a sweep if it has [sweep], as cv if evaluation.cv is set,
+    else trained.
+    """
+    from .report import write_index, write_report
+
+    folders = []
+    try:
+        for path in paths:
+            if path.is_file() and path.suffix == ".toml":
+                from .experiments.config import load_config
+
+                cfg = load_config(path, set_ or [])
+                mode = "sweep" if cfg.sweep else "cv" if cfg.evaluation.cv else "train"
+                single_out = out if len(paths) == 1 else None
+                folders.append(_run(mode, path, set_, single_out, quiet=True))
+            elif path.is_dir():
+                folders.append(path)
+            else:
+                raise _fail(f"{path}: expected a run folder or a .toml experiment file; not found")
+        if len(folders) == 1 and (out is None or folders[0] == out):
+            typer.echo(write_report(folders[0]))
+        else:
+            typer.echo(write_index(out or Path("runs") / "index", folders, title))
+    except NNScratchError as exc:
+        raise _fail(str(exc)) from None
+
+
+# -- datasets ----------------------------------------------------------------------------------
+@datasets_app.command("list")
+def datasets_list() -> None:
+    """The built-in datasets with their size and task."""
+    from .data import describe, list_datasets
+
+    typer.echo(f"{'name':<14} {'task':<11} {'samples':>7} {'features':>8} {'classes':>7}  description")
+    for name in list_datasets():
+        info = describe(name)
+        typer.echo(
+            f"{name:<14} {info['task']:<11} {info['n_samples']:>7} {info['n_features']:>8} "
+            f"{info.get('n_classes', '-'):>7}  {info['description']}"
+        )
+
+
+@datasets_app.command("describe")
+def datasets_describe(
+    name: Annotated[str, typer.Argument(help="A dataset name from `nnscratch datasets list`.")],
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", "-s", help="A dataset option: KEY=VALUE, e.g. n_samples=500.")
+    ] = None,
+) -> None:
+    """What a dataset holds and the options it takes (usable as [data] params)."""
+    from .data import describe
+    from .experiments.overrides import parse_set
+
+    try:
+        options = dict(parse_set(item) for item in set_ or [])
+        info = describe(name, **options)
+    except NNScratchError as exc:
+        raise _fail(str(exc)) from None
+    except TypeError as exc:
+        raise _fail(f"dataset {name!r}: {exc}") from None
+    typer.echo(f"{info['name']}: {info['description']}")
+    for key in ("task", "n_samples", "n_features", "n_classes"):
+        if key in info:
+            typer.echo(f"  {key}: {info[key]}")
+    if info.get("class_counts"):
+        typer.echo("  class counts: " + ", ".join(f"{k}: {v}" for k, v in info["class_counts"].items()))
+    typer.echo(
+        "  options ([data] params): "
+        + (", ".join(f"{k} = {v!r}" for k, v in info["options"].items()) or "none")
+    )
+    if info.get("doc"):
+        typer.echo("\n" + info["doc"])
+
+
+def _register_explain() -> None:
+    """Add ``nnscratch explain`` when the explain package provides its command."""
+    try:
+        found = importlib.util.find_spec("nnscratch.explain.cli") is not None
+    except ModuleNotFoundError:
+        found = False
+    if found:
+        from .explain.cli import explain_command
+
+        app.command("explain")(explain_command)
+
+
+_register_explain()
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point (``[project.scripts] nnscratch``)."""
+    return app(args=argv if argv is not None else sys.argv[1:], prog_name="nnscratch")
+
+
+if __name__ == "__main__":
+    main()
