@@ -20,67 +20,44 @@ import pytest
 
 import nnscratch as ns
 from nnscratch.errors import ClusterError, ConfigError, DataError, MissingDependencyError
+from nnscratch.experiments import load_config
 from nnscratch.experiments.cluster import ClusterSpec, check_address
 from nnscratch.experiments.parallel import resolve_jobs, run_tasks
 from nnscratch.experiments.store import ResultStore, TaskSpec
+from nnscratch.experiments.sweep import plan, run_point
 
 ROOT = Path(__file__).resolve().parents[1]
 DASK = Path(sys.executable).parent / "dask"
 
 
 # --------------------------------------------------------------------------- the unit of work
-def cv_point(config: dict, fold: int | None, seed: int) -> dict:
-    """A stand-in sweep point: train a small MLP on one CV fold of a built-in dataset."""
-    from sklearn.model_selection import StratifiedKFold
-
-    data = ns.datasets.load(config["data"], n_samples=config.get("n", 120), seed=config["data_seed"])
-    X, y = data.X, data.y
-    if fold is None:
-        train, test = np.arange(len(y)), np.arange(len(y))
-    else:
-        splits = StratifiedKFold(config["folds"], shuffle=True, random_state=config["data_seed"])
-        train, test = list(splits.split(X, y))[fold]
-    rng = np.random.default_rng(seed)
-    model = ns.Sequential(
-        ns.Linear(X.shape[1], config["hidden"], rng=rng),
-        ns.Tanh(),
-        ns.Linear(config["hidden"], 1, rng=rng),
-        ns.Sigmoid(),
+def make_tasks(epochs: int = 10, hidden: tuple = ([3], [5])) -> list:
+    """A real sweep's tasks (2 learning rates × len(hidden) widths × 3 folds) from the planner."""
+    cfg = load_config(
+        {
+            "experiment": {"seed": 3},
+            "data": {"dataset": "moons", "params": {"n_samples": 90}},
+            "training": {"epochs": epochs, "batch_size": 16},
+            "evaluation": {"cv": 3},
+            "sweep": {"optimizer.lr": [0.05, 0.5], "model.hidden": list(hidden)},
+        }
     )
-    opt = ns.SGD(model.parameters(), lr=config["lr"], momentum=0.9)
-    hist = ns.fit(
-        model, X[train], y[train], loss=ns.BCELoss(), optimizer=opt, epochs=config["epochs"],
-        batch_size=16, seed=seed, progress=False,
-    )  # fmt: skip
-    pred = model.predict(X[test])
-    return {"loss": hist.last("loss"), "accuracy": float(np.mean(pred.ravel() == y[test]))}
-
-
-def make_tasks(epochs: int = 15, folds: int = 3, n_points: int = 4) -> list[TaskSpec]:
-    """A grid of points × folds, each task's seed spawned from one experiment seed."""
-    grid = [{"hidden": h, "lr": lr} for h in (3, 5) for lr in (0.05, 0.2)][:n_points]
-    seeds = np.random.SeedSequence(2024).spawn(len(grid) * folds)
-    tasks = []
-    for p, point in enumerate(grid):
-        config = {"data": "moons", "data_seed": 7, "folds": folds, "epochs": epochs, **point}
-        for fold in range(folds):
-            tasks.append(TaskSpec(config, fold, int(seeds[p * folds + fold].generate_state(1)[0])))
-    return tasks
+    return plan(cfg, cv=True, sweep=True)
 
 
 def as_text(results: list[dict]) -> str:
-    """What a metrics.json would hold: compared as text, so equal means equal bit for bit."""
-    return json.dumps(results, sort_keys=True)
+    """The results as JSON text, so equal means equal bit for bit (``seconds``, a timing, aside)."""
+    return json.dumps([{k: v for k, v in r.items() if k != "seconds"} for r in results])
 
 
 @pytest.fixture(scope="module")
-def tasks() -> list[TaskSpec]:
+def tasks() -> list:
     return make_tasks()
 
 
 @pytest.fixture(scope="module")
 def serial(tasks) -> str:
-    return as_text(run_tasks(cv_point, tasks, jobs=1, progress=False).results)
+    return as_text(run_tasks(run_point, tasks, jobs=1, progress=False).results)
 
 
 # --------------------------------------------------------------------------- a real Dask cluster
@@ -181,15 +158,15 @@ def dask_procs(tmp_path_factory):
 
 # --------------------------------------------------------------------------- identical results
 def test_local_pool_gives_the_serial_results_bit_for_bit(tasks, serial):
-    run = run_tasks(cv_point, tasks, jobs=2, progress=False)
+    run = run_tasks(run_point, tasks, jobs=2, progress=False)
     assert run.backend == "local[2]"
     assert as_text(run.results) == serial
     # a real sweep: the points do differ, so equality is not trivial
-    assert len({r["loss"] for r in run.results}) == len(tasks)
+    assert len({r["history"]["loss"][-1] for r in run.results}) == len(tasks)
 
 
 def test_dask_scheduler_and_two_worker_processes_give_the_serial_results(tasks, serial, dask_procs, tmp_path):
-    run = run_tasks(cv_point, tasks, cluster=dask_procs.address, run_dir=tmp_path, progress=False)
+    run = run_tasks(run_point, tasks, cluster=dask_procs.address, run_dir=tmp_path, progress=False)
     assert run.backend == f"dask[{dask_procs.address}]"
     assert as_text(run.results) == serial
     # both workers took part
@@ -199,7 +176,7 @@ def test_dask_scheduler_and_two_worker_processes_give_the_serial_results(tasks, 
     assert len(done_by) == 2 and all(count > 0 for count in done_by.values())
     # the same run through the [cluster] table of an experiment file, resumed from the run folder
     again = run_tasks(
-        cv_point, tasks, cluster={"address": dask_procs.address, "timeout": 20}, run_dir=tmp_path
+        run_point, tasks, cluster={"address": dask_procs.address, "timeout": 20}, run_dir=tmp_path
     )
     assert (again.computed, again.reused) == (0, len(tasks))
     assert as_text(again.results) == serial
@@ -218,8 +195,8 @@ def test_local_cluster_gives_the_serial_results(tasks, serial):
         ) as lc,
         distributed.Client(lc, set_as_default=False) as client,
     ):
-        by_address = run_tasks(cv_point, tasks, cluster=lc.scheduler_address, progress=False)
-        by_client = run_tasks(cv_point, tasks[:3], cluster=client, progress=False)
+        by_address = run_tasks(run_point, tasks, cluster=lc.scheduler_address, progress=False)
+        by_client = run_tasks(run_point, tasks[:3], cluster=client, progress=False)
         assert client.status == "running"  # a client we were given is left open
     assert as_text(by_address.results) == serial
     assert as_text(by_client.results) == as_text(json.loads(serial)[:3])
@@ -229,7 +206,7 @@ def test_local_cluster_gives_the_serial_results(tasks, serial):
 @pytest.mark.slow
 def test_a_killed_worker_does_not_lose_the_sweep(tmp_path):
     pytest.importorskip("distributed")
-    tasks = make_tasks(epochs=150, folds=3, n_points=4)  # ~0.3 s per task: the kill lands mid-sweep
+    tasks = make_tasks(epochs=200)  # slow enough that the kill lands mid-sweep
     cluster = DaskProcesses(tmp_path)
     try:
         client = cluster.connect(2)
@@ -247,14 +224,14 @@ def test_a_killed_worker_does_not_lose_the_sweep(tmp_path):
                     return
 
         run = run_tasks(
-            cv_point, tasks, cluster=cluster.address, run_dir=tmp_path / "run", on_result=kill_a_busy_worker,
+            run_point, tasks, cluster=cluster.address, run_dir=tmp_path / "run", on_result=kill_a_busy_worker,
             progress=False,
         )  # fmt: skip
         assert killed, "no worker was busy when the first result came back"
         assert len(client.scheduler_info()["workers"]) == 1
     finally:
         cluster.close()
-    expected = run_tasks(cv_point, tasks, jobs=1, progress=False)
+    expected = run_tasks(run_point, tasks, jobs=1, progress=False)
     assert as_text(run.results) == as_text(expected.results)
     assert len(list((tmp_path / "run" / "tasks").glob("*.json"))) == len(tasks)
 
@@ -278,37 +255,37 @@ def stop_after(n: int):
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_an_interrupted_sweep_resumes_where_it_stopped(tasks, serial, tmp_path, jobs):
     with pytest.raises(Interrupt):
-        run_tasks(cv_point, tasks, jobs=jobs, run_dir=tmp_path, on_result=stop_after(5), progress=False)
+        run_tasks(run_point, tasks, jobs=jobs, run_dir=tmp_path, on_result=stop_after(5), progress=False)
     files = sorted((tmp_path / "tasks").iterdir())
     assert len(files) == 5 and all(f.suffix == ".json" for f in files)  # no temporary files left
-    resumed = run_tasks(cv_point, tasks, jobs=2, run_dir=tmp_path, progress=False)
+    resumed = run_tasks(run_point, tasks, jobs=2, run_dir=tmp_path, progress=False)
     assert (resumed.computed, resumed.reused) == (len(tasks) - 5, 5)
     assert as_text(resumed.results) == serial
     assert len(list((tmp_path / "tasks").iterdir())) == len(tasks)
 
 
 def test_a_rerun_with_nothing_left_computes_nothing_and_says_so(tasks, tmp_path, capsys):
-    run_tasks(cv_point, tasks[:2], jobs=1, run_dir=tmp_path, progress=False)
-    again = run_tasks(cv_point, tasks[:2], jobs=1, run_dir=tmp_path, progress=True, desc="grid")
+    run_tasks(run_point, tasks[:2], jobs=1, run_dir=tmp_path, progress=False)
+    again = run_tasks(run_point, tasks[:2], jobs=1, run_dir=tmp_path, progress=True, desc="grid")
     assert (again.computed, again.reused) == (0, 2)
     assert "grid: 100%" in capsys.readouterr().err and "2/2" in again.backend + "2/2"
 
 
 def test_progress_bar_counts_each_finished_task(tasks, capsys):
-    run_tasks(cv_point, tasks[:3], jobs=1, progress=True, desc="points")
+    run_tasks(run_point, tasks[:3], jobs=1, progress=True, desc="points")
     err = capsys.readouterr().err
     assert "points:" in err and "0/3" in err and "3/3" in err
 
 
 def test_a_task_file_that_is_damaged_or_of_another_task_is_recomputed(tasks, tmp_path):
-    store = ResultStore(tmp_path)
-    first = run_tasks(cv_point, tasks[:2], jobs=1, run_dir=tmp_path, progress=False)
-    store.path(tasks[0]).write_text('{"format": 1, "result": {"loss": ')  # torn write from elsewhere
-    other = json.loads(store.path(tasks[1]).read_text())
-    store.path(tasks[1]).write_text(json.dumps({**other, "task": {**other["task"], "seed": 1}}))
-    again = run_tasks(cv_point, tasks[:2], jobs=1, run_dir=tmp_path, progress=False)
+    store, specs = ResultStore(tmp_path), [TaskSpec.of(t) for t in tasks[:2]]
+    first = run_tasks(run_point, tasks[:2], jobs=1, run_dir=tmp_path, progress=False)
+    store.path(specs[0]).write_text('{"format": 1, "result": {"loss": ')  # torn write from elsewhere
+    other = json.loads(store.path(specs[1]).read_text())
+    store.path(specs[1]).write_text(json.dumps({**other, "task": {**other["task"], "seed": 1}}))
+    again = run_tasks(run_point, tasks[:2], jobs=1, run_dir=tmp_path, progress=False)
     assert again.computed == 2 and as_text(again.results) == as_text(first.results)
-    assert store.load(tasks[0]) == first.results[0]
+    assert store.load(specs[0]) == again.results[0]
 
 
 # --------------------------------------------------------------------------- tasks and keys
@@ -409,14 +386,14 @@ def test_an_unreachable_scheduler_raises_cluster_error(tasks):
         port = s.getsockname()[1]
     with pytest.raises(ClusterError, match=rf"tcp://127.0.0.1:{port}.*Received"):
         run_tasks(
-            cv_point, tasks, cluster={"address": f"tcp://127.0.0.1:{port}", "timeout": 1}, progress=False
+            run_point, tasks, cluster={"address": f"tcp://127.0.0.1:{port}", "timeout": 1}, progress=False
         )
 
 
 def test_missing_distributed_says_how_to_install_it(tasks, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     with pytest.raises(MissingDependencyError, match=r"pip install nnscratch\[dask\]"):
-        run_tasks(cv_point, tasks, cluster="tcp://127.0.0.1:8786", progress=False)
+        run_tasks(run_point, tasks, cluster="tcp://127.0.0.1:8786", progress=False)
 
 
 @pytest.mark.parametrize(
@@ -443,3 +420,101 @@ def test_a_task_must_return_a_dict_and_tasks_must_be_tasks():
         run_tasks(not_a_dict, [TaskSpec({}, None, 0)], jobs=1, progress=False)
     with pytest.raises(ConfigError, match=r"config, fold and seed .*Received: tasks\[0\] of type dict"):
         run_tasks(not_a_dict, [{"config": {}}], jobs=1, progress=False)
+
+
+# --------------------------------------------------------------------------- the command
+SWEEP_TOML = """
+[experiment]
+name = "tiny"
+seed = 3
+[data]
+dataset = "moons"
+params = { n_samples = 90, noise = 0.2 }
+[training]
+epochs = 10
+batch_size = 16
+[evaluation]
+cv = 3
+[sweep]
+"optimizer.lr" = [0.05, 0.5]
+"""
+
+
+def run_cli(*args: str):
+    from typer.testing import CliRunner
+
+    from nnscratch.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=True)
+
+
+def metrics_files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("metrics.json"))}
+
+
+@pytest.fixture(scope="module")
+def sweep_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "tiny.toml"
+    path.write_text(SWEEP_TOML)
+    return path
+
+
+@pytest.fixture(scope="module")
+def serial_sweep(sweep_file) -> dict[str, bytes]:
+    """metrics.json files of the runner's own serial executor: the reference for every backend."""
+    from nnscratch.experiments import load_config
+    from nnscratch.experiments.runner import run
+
+    folder = run(load_config(sweep_file), "sweep", sweep_file.parent / "serial")
+    return metrics_files(folder)
+
+
+@pytest.mark.slow
+def test_cli_sweep_resumes_after_an_interruption_and_matches_the_serial_run(
+    sweep_file, serial_sweep, tmp_path, monkeypatch
+):
+    from nnscratch.experiments import sweep
+
+    real, calls = sweep.run_point, []
+
+    def crash_after_two(config, fold, seed):
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the user pressed Ctrl-C
+        calls.append(fold)
+        return real(config, fold, seed)
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(sweep, "run_point", crash_after_two)
+    first = run_cli("sweep", sweep_file, "--out", out, "--jobs", "1")
+    assert first.exit_code == 130  # what a shell reports after Ctrl-C
+    assert len(list((out / "tasks").glob("*.json"))) == 2
+    monkeypatch.setattr(sweep, "run_point", real)
+
+    again = run_cli("sweep", sweep_file, "--out", out, "--jobs", "2")
+    assert again.exit_code == 0, again.output
+    assert "4 task(s) to run on local[2]; 2 already done" in again.output
+    assert metrics_files(out) == serial_sweep and len(serial_sweep) == 3  # the sweep and its 2 points
+
+
+@pytest.mark.slow
+def test_cli_sweep_on_the_dask_cluster_and_its_cluster_table_match_the_serial_run(
+    sweep_file, serial_sweep, dask_procs, tmp_path
+):
+    out = tmp_path / "dask"
+    result = run_cli("sweep", sweep_file, "--out", out, "--cluster", dask_procs.address)
+    assert result.exit_code == 0, result.output
+    assert f"6 task(s) to run on dask[{dask_procs.address}]" in result.output
+    assert metrics_files(out) == serial_sweep
+    # the [cluster] table of the file does the same, and the finished tasks are reused
+    with_table = sweep_file.parent / "with_cluster.toml"
+    with_table.write_text(SWEEP_TOML + f'[cluster]\naddress = "{dask_procs.address}"\ntimeout = 20\n')
+    again = run_cli("sweep", with_table, "--out", out)
+    assert again.exit_code == 0, again.output
+    assert "0 task(s) to run" in again.output and "6 already done" in again.output
+    assert metrics_files(out) == serial_sweep
+
+
+def test_cli_refuses_a_bad_cluster_address(sweep_file, tmp_path):
+    result = run_cli("sweep", sweep_file, "--out", tmp_path / "x", "--cluster", "http://127.0.0.1:8786")
+    assert result.exit_code == 2
+    assert "cluster address must be a Dask scheduler address" in result.output

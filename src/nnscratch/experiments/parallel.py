@@ -28,11 +28,10 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .store import TASKS_DIR, ResultStore, TaskSpec, normalize_result
+from .store import ResultStore, TaskSpec, normalize_result
 
 TaskFn = Callable[[dict[str, Any], int | None, int], Mapping[str, Any]]
 #: Called in this process after each result is stored: ``on_result(index, task, result)``, with
@@ -162,6 +161,7 @@ def run_tasks(
     progress: bool = True,
     desc: str = "sweep",
     on_result: ResultCallback | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> TaskRun:
     """Run ``fn(task.config, task.fold, task.seed)`` for every task and return the results in order.
 
@@ -189,6 +189,8 @@ def run_tasks(
         The progress bar's label.
     on_result : callable, optional
         ``on_result(index, task, result)``, called in this process after each new result is stored.
+    log : callable, optional
+        Receives one line before the tasks start: how many run, where, and how many were done.
 
     Returns
     -------
@@ -213,6 +215,9 @@ def run_tasks(
             pending.append((i, tasks[i]))
 
     stream, backend = _open_stream(fn, pending, jobs, cluster)
+    if log is not None:
+        done = f"; {len(results)} already done in {store.dir}" if store is not None and results else ""
+        log(f"{len(pending)} task(s) to run on {backend}{done}")
     bar = _progress_bar(len(first_index), len(results), desc, progress)
     try:
         for index, raw in stream:
@@ -272,8 +277,7 @@ def sweep_executor(
     """An ``executor`` for :func:`nnscratch.experiments.runner.run`: the planner's tasks through
     :func:`run_tasks` (``fn`` defaults to :func:`~nnscratch.experiments.sweep.run_point`).
 
-    ``log``, if given, receives one line at the end: how many tasks ran on which backend and
-    how many were reused from ``run_dir``.
+    ``log``, if given, receives one line before the tasks start (see :func:`run_tasks`).
     """
     if fn is None:
         from .sweep import run_point
@@ -282,11 +286,8 @@ def sweep_executor(
 
     def execute(tasks: list[Any]) -> list[dict[str, Any]]:
         specs = [TaskSpec(portable_config(t.config), t.fold, t.seed) for t in tasks]
-
-        run = run_tasks(fn, specs, jobs=jobs, cluster=cluster, run_dir=run_dir, progress=progress)
-        if log is not None:
-            reused = f", {run.reused} reused from {Path(run_dir) / TASKS_DIR}" if run_dir is not None else ""
-            log(f"{run.computed} task(s) ran on {run.backend}{reused}")
-        return run.results
+        return run_tasks(
+            fn, specs, jobs=jobs, cluster=cluster, run_dir=run_dir, progress=progress, log=log
+        ).results
 
     return execute

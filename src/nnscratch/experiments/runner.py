@@ -30,6 +30,7 @@ from .. import __version__
 from ..errors import ConfigError
 from . import _toml, figures
 from .config import ExperimentConfig
+from .store import TASKS_DIR
 from .sweep import Task, execute, plan, summarize
 
 MODES = ("train", "cv", "sweep")
@@ -43,7 +44,8 @@ def default_out(cfg: ExperimentConfig, mode: str, root: str | Path = "runs") -> 
 
 def prepare_out(out: Path) -> Path:
     """Create ``out``; a previous run folder there (it has a run.json) is replaced, any other
-    non-empty folder is refused so nothing of the user's is deleted."""
+    non-empty folder is refused so nothing of the user's is deleted. The previous run's
+    ``tasks/`` (finished tasks, see :mod:`.store`) is kept, so the same command resumes."""
     if out.exists():
         if not out.is_dir():
             raise ConfigError(f"--out {out}: exists and is not a folder")
@@ -52,7 +54,11 @@ def prepare_out(out: Path) -> Path:
                 raise ConfigError(
                     f"--out {out}: the folder is not empty and is not a previous run folder; choose another"
                 )
-            shutil.rmtree(out)
+            for child in out.iterdir():  # tasks/ holds finished tasks: a rerun resumes from them
+                if child.is_dir() and child.name != TASKS_DIR:
+                    shutil.rmtree(child)
+                elif not child.is_dir():
+                    child.unlink()
     out.mkdir(parents=True, exist_ok=True)
     # Mark the folder as a run folder now, so a failed run can be replaced by the next one.
     _dump(out / "run.json", {"status": "incomplete"})

@@ -55,8 +55,7 @@ def to_json(value: Any, name: str, *, sort_keys: bool = False) -> str:
         return json.dumps(value, sort_keys=sort_keys, separators=(",", ":"), default=_plain, allow_nan=True)
     except (TypeError, ValueError) as exc:
         raise ConfigError(
-            f"{name} must hold only JSON values (numbers, strings, booleans, lists, tables). "
-            f"Received: {exc}"
+            f"{name} must hold only JSON values (numbers, strings, booleans, lists, tables). Received: {exc}"
         ) from exc
 
 
