@@ -390,6 +390,14 @@ def test_an_unreachable_scheduler_raises_cluster_error(tasks):
         )
 
 
+def test_a_tls_address_without_certificates_says_which_settings_are_missing(tasks, monkeypatch):
+    pytest.importorskip("distributed")
+    for name in ("CA_FILE", "CLIENT__CERT", "CLIENT__KEY"):
+        monkeypatch.delenv(f"DASK_DISTRIBUTED__COMM__TLS__{name}", raising=False)
+    with pytest.raises(ClusterError, match=r"tls:// address needs .*CLIENT__CERT.*Received"):
+        run_tasks(run_point, tasks, cluster={"address": "tls://127.0.0.1:9", "timeout": 1}, progress=False)
+
+
 def test_missing_distributed_says_how_to_install_it(tasks, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     with pytest.raises(MissingDependencyError, match=r"pip install nnscratch\[dask\]"):

@@ -129,10 +129,17 @@ class ClusterSpec:
         distributed = require_distributed()
         try:
             client = distributed.Client(self.address, timeout=self.timeout, set_as_default=False)
-        except OSError as exc:  # includes TimeoutError: no scheduler answered
+        except (OSError, TypeError, ValueError) as exc:  # OSError includes TimeoutError
+            hint = (
+                " A tls:// address needs this machine's certificate: set"
+                " DASK_DISTRIBUTED__COMM__TLS__CA_FILE, DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and"
+                " DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY."
+                if str(self.address).startswith("tls://")
+                else ""
+            )
             raise ClusterError(
                 f"could not connect to the Dask scheduler at {self.address} within {self.timeout:g} s. "
-                "Expected a running `dask scheduler` reachable from here (see docs/distributed.md). "
+                f"Expected a running `dask scheduler` reachable from here (see docs/distributed.md).{hint} "
                 f"Received: {type(exc).__name__}: {exc}"
             ) from exc
         return client, True
@@ -187,7 +194,17 @@ def _stream(
                 )
             )  # fmt: skip
         for future in as_completed(futures, loop=client.loop):
-            yield index_of[future.key], future.result()
+            try:
+                result = future.result()
+            except RuntimeError as exc:  # the task's own errors are other types and pass unchanged
+                if "deserializ" not in str(exc):
+                    raise
+                raise ClusterError(
+                    "the Dask scheduler or a worker could not load the task: install the same nnscratch "
+                    "(pip install nnscratch[dask]) on the scheduler and on every worker machine. "
+                    f"Received: {exc}"
+                ) from exc
+            yield index_of[future.key], result
     finally:
         unfinished = [f for f in futures if not f.done()]
         if unfinished:  # stopped early (error, Ctrl-C): do not leave the cluster busy with our tasks

@@ -1,0 +1,99 @@
+"""A sweep of 24 points × 5 folds on digits: serially vs on a local pool of worker processes.
+
+    python benchmarks/bench_sweep.py                 # serial vs --jobs 2
+    python benchmarks/bench_sweep.py --jobs 4 --epochs 30 --repeat 3
+
+The grid is 4 learning rates × 3 hidden widths × 2 weight decays (24 points), each crossed with
+5-fold stratified CV: 120 independent trainings of a 64-H-10 softmax network on the 1797 8×8
+digits. What is timed is the tasks themselves (``run_tasks``); the first parallel run includes
+starting the worker processes (later ones, with --repeat, reuse them). The report folder a CLI run
+writes afterwards is serial work and is left out. The two
+runs' results are checked to be identical (timings aside) before the speed-up is printed.
+Numbers depend on what else the machine is doing: the load average is printed with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from typing import Any
+
+from nnscratch.experiments import load_config
+from nnscratch.experiments.parallel import available_cores, run_tasks
+from nnscratch.experiments.sweep import plan, run_point
+
+
+def digits_sweep(epochs: int, folds: int) -> list[Any]:
+    cfg = load_config(
+        {
+            "experiment": {"name": "bench-digits", "seed": 0},
+            "data": {"dataset": "digits", "standardize": True},
+            "model": {"activation": "relu"},
+            "optimizer": {"name": "momentum"},
+            "training": {"epochs": epochs, "batch_size": 64},
+            "evaluation": {"cv": folds, "metrics": ["accuracy", "f1"]},
+            "sweep": {
+                "optimizer.lr": [0.01, 0.03, 0.1, 0.3],
+                "model.hidden": [[16], [32], [64]],
+                "optimizer.weight_decay": [0.0, 1e-4],
+            },
+        }
+    )
+    return plan(cfg, cv=True, sweep=True)
+
+
+def timed(tasks: list[Any], jobs: int) -> tuple[float, list[dict[str, Any]]]:
+    start = time.perf_counter()
+    run = run_tasks(run_point, tasks, jobs=jobs, progress=False)
+    return time.perf_counter() - start, run.results
+
+
+def without_timings(results: list[dict[str, Any]]) -> str:
+    return json.dumps([{k: v for k, v in r.items() if k != "seconds"} for r in results])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes of the parallel run")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=1, help="best of N for each side")
+    args = parser.parse_args()
+
+    tasks = digits_sweep(args.epochs, args.folds)
+    n_points = len({t.point for t in tasks})
+    print(
+        f"sweep: {n_points} points x {args.folds} folds = {len(tasks)} trainings on digits, "
+        f"{args.epochs} epochs each"
+    )
+    print(
+        f"machine: {available_cores()} usable cores ({os.cpu_count()} online), "
+        f"{platform.machine()}, Python {platform.python_version()}; "
+        f"load average before: {os.getloadavg()[0]:.2f}"
+    )
+    # warm this process up (imports, dataset files in the page cache) so the serial run is not
+    # charged for them; the pool's start-up (its own imports) IS charged to the parallel run
+    run_tasks(run_point, tasks[:1], jobs=1, progress=False)
+    serial_s, parallel_s = [], []
+    for _ in range(args.repeat):
+        seconds, serial = timed(tasks, 1)
+        serial_s.append(seconds)
+        seconds, parallel = timed(tasks, args.jobs)
+        parallel_s.append(seconds)
+        if without_timings(serial) != without_timings(parallel):
+            raise SystemExit("the parallel run's results differ from the serial run's")
+    best_serial, best_parallel = min(serial_s), min(parallel_s)
+    print(f"serial (jobs=1):      {best_serial:7.2f} s   runs: {', '.join(f'{s:.2f}' for s in serial_s)}")
+    print(
+        f"parallel (jobs={args.jobs}):    {best_parallel:7.2f} s   runs: "
+        f"{', '.join(f'{s:.2f}' for s in parallel_s)}"
+    )
+    print(f"speed-up: {best_serial / best_parallel:.2f}x   (results identical; target >= 1.7x with 2 jobs)")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
