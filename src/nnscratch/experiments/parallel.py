@@ -216,8 +216,11 @@ def run_tasks(
 
     stream, backend = _open_stream(fn, pending, jobs, cluster)
     if log is not None:
-        done = f"; {len(results)} already done in {store.dir}" if store is not None and results else ""
-        log(f"{len(pending)} task(s) to run on {backend}{done}")
+        done = f"{len(results)} already done in {store.dir}" if store is not None and results else ""
+        if pending:
+            log(f"{len(pending)} task(s) to run on {backend}" + (f"; {done}" if done else ""))
+        else:
+            log(f"nothing to run: {done or 'no tasks'}")
     bar = _progress_bar(len(first_index), len(results), desc, progress)
     try:
         for index, raw in stream:
