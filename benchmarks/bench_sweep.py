@@ -9,7 +9,9 @@ digits. What is timed is the tasks themselves (``run_tasks``); the first paralle
 starting the worker processes (later ones, with --repeat, reuse them). The report folder a CLI run
 writes afterwards is serial work and is left out. The two
 runs' results are checked to be identical (timings aside) before the speed-up is printed.
-Numbers depend on what else the machine is doing: the load average is printed with them.
+Numbers depend on what else the machine is doing: the load average is printed with them, and a
+control (a pure-Python CPU loop, serial vs the same pool) says what speed-up the cores can give
+at that moment.
 """
 
 from __future__ import annotations
@@ -51,6 +53,29 @@ def timed(tasks: list[Any], jobs: int) -> tuple[float, list[dict[str, Any]]]:
     return time.perf_counter() - start, run.results
 
 
+def _spin(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def cpu_control(jobs: int, n: int = 2_000_000, k: int = 8) -> float:
+    """The speed-up of a pure-Python CPU loop on ``jobs`` processes (warm pool): what the machine
+    can give right now. On an idle 2-core machine it is close to 2; far below, the cores are busy
+    with other work and no parallel run can look good."""
+    from joblib import Parallel, delayed
+
+    Parallel(n_jobs=jobs)(delayed(_spin)(10) for _ in range(jobs))  # start the pool
+    start = time.perf_counter()
+    for _ in range(k):
+        _spin(n)
+    serial = time.perf_counter() - start
+    start = time.perf_counter()
+    Parallel(n_jobs=jobs)(delayed(_spin)(n) for _ in range(k))
+    return serial / (time.perf_counter() - start)
+
+
 def without_timings(results: list[dict[str, Any]]) -> str:
     return json.dumps([{k: v for k, v in r.items() if k != "seconds"} for r in results])
 
@@ -61,6 +86,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=1, help="best of N for each side")
+    parser.add_argument("--no-control", action="store_true", help="skip the CPU-loop control")
     args = parser.parse_args()
 
     tasks = digits_sweep(args.epochs, args.folds)
@@ -93,6 +119,10 @@ def main() -> None:
     )
     print(f"speed-up: {best_serial / best_parallel:.2f}x   (results identical; target >= 1.7x with 2 jobs)")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+    if not args.no_control:
+        print(
+            f"control: a pure-Python CPU loop on {args.jobs} processes gets {cpu_control(args.jobs):.2f}x now"
+        )
 
 
 if __name__ == "__main__":

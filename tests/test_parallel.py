@@ -316,6 +316,21 @@ def test_the_task_function_gets_a_copy_and_numpy_values_come_back_plain(tmp_path
     assert run.computed == 2 and run.reused == 1  # the duplicate ran once
 
 
+def blas_threads(config, fold, seed):
+    from threadpoolctl import threadpool_info
+
+    return {"threads": sorted({pool["num_threads"] for pool in threadpool_info()})}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_each_task_runs_with_one_blas_thread_and_the_caller_gets_its_threads_back(jobs):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [pool["num_threads"] for pool in threadpoolctl.threadpool_info()]
+    run = run_tasks(blas_threads, [TaskSpec({}, fold, 0) for fold in range(3)], jobs=jobs, progress=False)
+    assert all(r["threads"] == [1] for r in run.results)
+    assert [pool["num_threads"] for pool in threadpoolctl.threadpool_info()] == before
+
+
 def failing_point(config, fold, seed):
     if fold == 2:
         raise ns.DivergenceError("loss became nan at epoch 3")

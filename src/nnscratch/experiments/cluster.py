@@ -189,7 +189,7 @@ def _stream(
             index_of[key] = index
             futures.append(
                 client.submit(
-                    execute_task, fn, task.config, task.fold, task.seed, True,
+                    execute_task, fn, task.config, task.fold, task.seed,
                     key=key, pure=True, retries=spec.retries or None,
                 )
             )  # fmt: skip

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -85,45 +86,68 @@ def resolve_jobs(jobs: int | None) -> int:
     return jobs if jobs > 0 else max(1, cores + 1 + jobs)
 
 
-def _pin_threads(persistent: bool) -> Any:
-    """Limit BLAS/OpenMP to one thread; returns the limiter (a context manager) or ``None``.
+class OneThread:
+    """Keeps BLAS and OpenMP thread pools at one thread (threadpoolctl), cheaply.
 
-    In a worker process the limit is set for good (the process exists to run tasks); in the
-    caller's own process it is a context, so the user's session gets its threads back after.
+    Setting the limit walks every loaded native library (milliseconds), so it is redone only
+    when Python modules were imported since the last time (a new module may have loaded a new
+    library). :meth:`restore` gives back the limits found before the first :meth:`ensure`.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # threadpoolctl ships with scikit-learn; without it, env vars must do
-        return None
-    limiter = threadpool_limits(limits=1)
-    return None if persistent else limiter
+
+    def __init__(self) -> None:
+        self._seen = -1
+        self._limiters: list[Any] = []
+
+    def ensure(self) -> None:
+        if len(sys.modules) == self._seen:
+            return
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # threadpoolctl ships with scikit-learn; without it, env vars must do
+            return
+        self._limiters.append(threadpool_limits(limits=1))
+        self._seen = len(sys.modules)
+
+    def restore(self) -> None:
+        for limiter in reversed(self._limiters):  # newest first: the oldest holds the originals
+            limiter.restore_original_limits()
+        self._limiters, self._seen = [], -1
+
+
+#: A worker process exists to run tasks: its limit is set on its first task and kept.
+_WORKER_THREADS = OneThread()
 
 
 def execute_task(
-    fn: TaskFn, config: dict[str, Any], fold: int | None, seed: int, in_worker: bool = True
+    fn: TaskFn, config: dict[str, Any], fold: int | None, seed: int, threads: OneThread | None = None
 ) -> dict[str, Any]:
     """Run one task and return its result as plain JSON values. This is what a worker executes.
 
     ``fn`` receives its own copy of ``config``, so a function that edits it cannot change the
-    task (or the next task in the same process).
+    task (or the next task in the same process). ``threads`` keeps BLAS at one thread (default:
+    this worker process's own keeper, never restored).
     """
-    limiter = _pin_threads(persistent=in_worker)
+    threads = _WORKER_THREADS if threads is None else threads
+    threads.ensure()
     try:
         return normalize_result(fn(copy.deepcopy(config), fold, seed))
     finally:
-        if limiter is not None:
-            limiter.restore_original_limits()
+        threads.ensure()  # libraries the first task imported are limited for the next ones
 
 
 def _indexed(fn: TaskFn, index: int, task: TaskSpec) -> tuple[int, dict[str, Any]]:
-    return index, execute_task(fn, task.config, task.fold, task.seed, in_worker=True)
+    return index, execute_task(fn, task.config, task.fold, task.seed)
 
 
 def _stream_serial(
     fn: TaskFn, pending: Sequence[tuple[int, TaskSpec]]
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    for index, task in pending:
-        yield index, execute_task(fn, task.config, task.fold, task.seed, in_worker=False)
+    threads = OneThread()  # in the caller's process: its thread limits come back afterwards
+    try:
+        for index, task in pending:
+            yield index, execute_task(fn, task.config, task.fold, task.seed, threads)
+    finally:
+        threads.restore()
 
 
 def _stream_local(
