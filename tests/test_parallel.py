@@ -266,9 +266,13 @@ def test_an_interrupted_sweep_resumes_where_it_stopped(tasks, serial, tmp_path, 
 
 def test_a_rerun_with_nothing_left_computes_nothing_and_says_so(tasks, tmp_path, capsys):
     run_tasks(run_point, tasks[:2], jobs=1, run_dir=tmp_path, progress=False)
-    again = run_tasks(run_point, tasks[:2], jobs=1, run_dir=tmp_path, progress=True, desc="grid")
+    lines: list[str] = []
+    again = run_tasks(
+        run_point, tasks[:2], jobs=1, run_dir=tmp_path, progress=True, desc="grid", log=lines.append
+    )
     assert (again.computed, again.reused) == (0, 2)
-    assert "grid: 100%" in capsys.readouterr().err and "2/2" in again.backend + "2/2"
+    assert lines == [f"nothing to run: 2 already done in {tmp_path / 'tasks'}"]
+    assert "grid: 100%" in capsys.readouterr().err
 
 
 def test_progress_bar_counts_each_finished_task(tasks, capsys):
@@ -312,7 +316,8 @@ def test_the_task_function_gets_a_copy_and_numpy_values_come_back_plain(tmp_path
     run = run_tasks(seen_config, tasks, jobs=1, run_dir=tmp_path, progress=False)
     assert tasks[0].config == {"lr": 0.1}
     assert run.results[0] == {"fold": 0, "seed": 5, "array": [0.0, 1.0], "n": 3}
-    assert run.results[0] == run.results[1] and run.results[2]["fold"] == 1
+    assert run.results[0] == run.results[1] and run.results[0] is not run.results[1]
+    assert run.results[2]["fold"] == 1
     assert run.computed == 2 and run.reused == 1  # the duplicate ran once
 
 

@@ -239,26 +239,28 @@ def run_tasks(
             pending.append((i, tasks[i]))
 
     stream, backend = _open_stream(fn, pending, jobs, cluster)
-    if log is not None:
-        done = f"{len(results)} already done in {store.dir}" if store is not None and results else ""
-        if pending:
-            log(f"{len(pending)} task(s) to run on {backend}" + (f"; {done}" if done else ""))
-        else:
-            log(f"nothing to run: {done or 'no tasks'}")
-    bar = _progress_bar(len(first_index), len(results), desc, progress)
     try:
-        for index, raw in stream:
-            task = tasks[index]
-            result = store.save(task, raw) if store is not None else raw
-            results[task.key] = result
-            bar.update(1)
-            if on_result is not None:
-                on_result(index, originals[index], result)
+        if log is not None:
+            done = f"{len(results)} already done in {store.dir}" if store is not None and results else ""
+            if pending:
+                log(f"{len(pending)} task(s) to run on {backend}" + (f"; {done}" if done else ""))
+            else:
+                log(f"nothing to run: {done or 'no tasks'}")
+        with _progress_bar(len(first_index), len(results), desc, progress) as bar:
+            for index, raw in stream:
+                task = tasks[index]
+                result = store.save(task, raw) if store is not None else raw
+                results[task.key] = result
+                bar.update(1)
+                if on_result is not None:
+                    on_result(index, originals[index], result)
     finally:
-        bar.close()
         stream.close()  # stops the pool or cancels the cluster's futures if we stopped early
 
-    ordered = [copy.deepcopy(results[task.key]) for task in tasks]
+    ordered, seen = [], set()
+    for task in tasks:  # a repeated task gets its own copy, so editing one result edits only it
+        ordered.append(copy.deepcopy(results[task.key]) if task.key in seen else results[task.key])
+        seen.add(task.key)
     return TaskRun(results=ordered, computed=len(pending), reused=len(tasks) - len(pending), backend=backend)
 
 
