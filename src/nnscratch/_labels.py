@@ -102,7 +102,7 @@ def epoch_metrics(
         out[prefix + "accuracy"] = np.count_nonzero(y_true == y_pred) / len(y_true)
     prf = [m for m in names if m != "accuracy"]
     if prf:
-        from .evaluation import precision_recall_f1
+        from .metrics import precision_recall_f1
 
         values = precision_recall_f1(y_true, y_pred, labels=labeler.labels)
         out.update({prefix + m: values[m] for m in prf})

@@ -7,6 +7,7 @@ and can stop training by setting ``state.stop_training = True``.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -181,6 +182,23 @@ class LRSchedulerCallback(Callback):
         self.scheduler.step()
 
 
+def tqdm_class() -> Any:
+    """``tqdm.auto.tqdm``: a widget in Jupyter (with ipywidgets), a text bar elsewhere."""
+    try:
+        with warnings.catch_warnings():
+            # Without ipywidgets, tqdm.auto warns once and falls back to the text bar, which
+            # Jupyter shows just as well: no need to alarm the reader.
+            warnings.simplefilter("ignore")
+            from tqdm.auto import tqdm
+    except ImportError as exc:  # tqdm is an optional dependency (the "experiments" extra)
+        from .errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            "progress bars need tqdm: pip install 'nnscratch[experiments]' (or pass progress=False)."
+        ) from exc
+    return tqdm
+
+
 class ProgressBar(Callback):
     """A ``tqdm.auto`` progress bar over epochs (a widget in Jupyter, text in a terminal).
 
@@ -202,14 +220,7 @@ class ProgressBar(Callback):
         self.bar: Any = None
 
     def on_train_begin(self, state: FitState) -> None:
-        try:
-            from tqdm.auto import tqdm
-        except ImportError as exc:  # tqdm is an optional dependency (the "experiments" extra)
-            from .errors import MissingDependencyError
-
-            raise MissingDependencyError(
-                "progress bars need tqdm: pip install 'nnscratch[experiments]' (or pass progress=False)."
-            ) from exc
+        tqdm = tqdm_class()
         self.close()
         self.bar = tqdm(
             total=state.epochs,

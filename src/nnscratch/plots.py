@@ -8,6 +8,7 @@ the returned figure displays itself. ``save_figure(fig, "curve.png")`` writes it
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,8 +26,17 @@ from .layers.linear import Linear
 from .module import Module
 
 
+class _Figure(Figure):
+    """A Figure that shows itself as a PNG in Jupyter even when pyplot was never imported."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
+
+
 def _figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (6.0, 4.0)) -> tuple[Figure, Any]:
-    fig = Figure(figsize=size, layout="constrained")
+    fig = _Figure(figsize=size, layout="constrained")
     FigureCanvasAgg(fig)  # attach a headless canvas: savefig never touches a GUI backend
     return fig, fig.subplots(nrows, ncols, squeeze=False)
 
