@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m nnscratch.demo
+	$(BIN)/python -m nnscratch.demo --out runs/demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -45,6 +45,9 @@ OutOption = Annotated[
     typer.Option("--out", "-o", help="The run folder (default: runs/<experiment name>[-cv|-sweep])."),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the folder and the result.")]
+FiguresOption = Annotated[
+    bool, typer.Option("--figures/--no-figures", help="Draw the PNG figures (skip them for speed).")
+]
 ExperimentArg = Annotated[Path, typer.Argument(help="A TOML experiment file (see examples/).")]
 
 
@@ -89,6 +92,8 @@ def _run(
     sets: list[str] | None,
     out: Path | None,
     quiet: bool,
+    figures: bool = True,
+    *,
     jobs: int | None = None,
     cluster: str | None = None,
 ) -> Path:
@@ -103,7 +108,7 @@ def _run(
         if not quiet:
             typer.echo(f"{mode}: {cfg.experiment.name} ({experiment})")
         executor = _executor(mode, cfg, out, jobs, cluster, quiet)
-        folder = run(cfg, mode, out, log=None if quiet else typer.echo, executor=executor)
+        folder = run(cfg, mode, out, log=None if quiet else typer.echo, figures=figures, executor=executor)
         row = index_rows([folder])[0]
     except NNScratchError as exc:
         raise _fail(str(exc)) from None
@@ -115,10 +120,14 @@ def _run(
 
 @app.command()
 def train(
-    experiment: ExperimentArg, set_: SetOption = None, out: OutOption = None, quiet: QuietOption = False
+    experiment: ExperimentArg,
+    set_: SetOption = None,
+    out: OutOption = None,
+    quiet: QuietOption = False,
+    figures: FiguresOption = True,
 ) -> None:
     """Train one model (on data.test_size held out, if set) and write its run folder."""
-    _run("train", experiment, set_, out, quiet)
+    _run("train", experiment, set_, out, quiet, figures)
 
 
 @app.command()
@@ -127,12 +136,13 @@ def cv(
     set_: SetOption = None,
     out: OutOption = None,
     quiet: QuietOption = False,
+    figures: FiguresOption = True,
     jobs: JobsOption = None,
     cluster: ClusterOption = None,
 ) -> None:
     """K-fold cross-validation (evaluation.cv folds, default 5): per-fold and averaged metrics,
     the confusion matrix accumulated over the folds."""
-    _run("cv", experiment, set_, out, quiet, jobs, cluster)
+    _run("cv", experiment, set_, out, quiet, figures, jobs=jobs, cluster=cluster)
 
 
 @app.command()
@@ -141,12 +151,13 @@ def sweep(
     set_: SetOption = None,
     out: OutOption = None,
     quiet: QuietOption = False,
+    figures: FiguresOption = True,
     jobs: JobsOption = None,
     cluster: ClusterOption = None,
 ) -> None:
     """Every point of the [sweep] grid (crossed with CV when evaluation.cv is set), on every core
     (--jobs) or a Dask cluster (--cluster); rerunning the same command resumes an interrupted run."""
-    _run("sweep", experiment, set_, out, quiet, jobs, cluster)
+    _run("sweep", experiment, set_, out, quiet, figures, jobs=jobs, cluster=cluster)
 
 
 @app.command()

@@ -1,12 +1,20 @@
-"""``make demo``: the course networks, trained from scratch.
+"""``make demo``: the course networks, trained from scratch, then the bundled experiments.
 
 1. XOR with the 2-2-1 network of the CECS 551 assignment (tanh hidden layer, sigmoid output,
    binary cross-entropy, plain gradient descent).
 2. make_moons (200 points, noise 0.2) with the 2-3-3-1 tanh/tanh/sigmoid network of the
    "2-layer network using backpropagation" notebook.
+3. The quick experiment files of ``examples/`` (about a minute together), each written to its run
+   folder under ``runs/demo/``, with ``runs/demo/report.html`` linking all of them.
+
+    python -m nnscratch.demo [--out runs/demo] [--examples examples] [--all]
 """
 
 from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
 
 import numpy as np
 
@@ -66,9 +74,77 @@ def moons_demo() -> float:
     return accuracy
 
 
-def main() -> None:
+#: (file, command) of the examples ``make demo`` runs; the digits sweeps over epochs,
+#: regularisation and architectures are left to ``--all`` (or ``nnscratch sweep``) to keep it short.
+DEMO_EXAMPLES: list[tuple[str, str]] = [
+    ("xor_221", "train"),
+    ("moons_2331", "train"),
+    ("iris_binary", "train"),
+    ("cv_linear", "cv"),
+    ("cv_nonlinear", "cv"),
+    ("compare_activations", "sweep"),
+    ("compare_optimizers", "sweep"),
+    ("sweep_lr", "sweep"),
+]
+MORE_EXAMPLES: list[tuple[str, str]] = [
+    ("sweep_epochs", "sweep"),
+    ("sweep_reg", "sweep"),
+    ("sweep_arch", "sweep"),
+]
+
+
+def examples_dir() -> Path:
+    """``examples/`` of the source tree (the project is installed editable by ``make``), else ./examples."""
+    here = Path(__file__).resolve().parents[2] / "examples"
+    return here if here.is_dir() else Path("examples")
+
+
+def run_examples(
+    out: Path, examples: Path, which: list[tuple[str, str]], *, echo: bool = True
+) -> list[dict[str, object]]:
+    """Run each example into ``out/<name>``, write the index report, print and return the summary."""
+    from .experiments.config import load_config
+    from .experiments.runner import run
+    from .report import index_rows, write_index
+
+    rows: list[dict[str, object]] = []
+    folders = []
+    for name, mode in which:
+        start = time.perf_counter()
+        cfg = load_config(examples / f"{name}.toml")
+        folder = run(cfg, mode, out / name)
+        folders.append(folder)
+        row = index_rows([folder])[0]
+        row["seconds"] = time.perf_counter() - start
+        rows.append(row)
+        if echo:
+            print(f"  {name:<20} {mode:<6} {row['seconds']:5.1f} s  {row['result']}", flush=True)
+    index = write_index(out, folders, title="nnscratch demo: the bundled experiments")
+    if echo:
+        total = sum(float(r["seconds"]) for r in rows)  # type: ignore[arg-type]
+        print(f"\n{'experiment':<20} {'kind':<6} {'data':<13} result")
+        for r in rows:
+            print(f"{r['name']!s:<20} {r['kind']!s:<6} {r['data']!s:<13} {r['result']}")
+        print(f"\n{len(rows)} experiments in {total:.1f} s. Open {index} for the figures and numbers.")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m nnscratch.demo", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs/demo"), help="report folder (default runs/demo)"
+    )
+    parser.add_argument("--examples", type=Path, default=None, help="folder of the example files")
+    parser.add_argument("--all", action="store_true", help="also run the slower digits sweeps")
+    parser.add_argument("--no-examples", action="store_true", help="only the XOR and moons networks")
+    args = parser.parse_args(argv)
     xor_demo()
     moons_demo()
+    if args.no_examples:
+        return
+    examples = args.examples or examples_dir()
+    print(f"Bundled experiments ({examples}/*.toml), one run folder each under {args.out}/:", flush=True)
+    run_examples(args.out, examples, DEMO_EXAMPLES + (MORE_EXAMPLES if args.all else []))
 
 
 if __name__ == "__main__":

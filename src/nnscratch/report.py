@@ -57,7 +57,8 @@ def _what(run: dict[str, Any]) -> list[Block]:
         )
         split = []
         if data.get("test_size"):
-            split.append(f"{data['test_size']:.0%} held out for testing")
+            rest = "; the cross-validation folds are cut from the rest" if run.get("kind") == "cv" else ""
+            split.append(f"{data['test_size']:.0%} held out for testing{rest}")
         if data.get("test_samples"):
             split.append(f"a test file of {data['test_samples']} samples")
         if data.get("standardize"):
@@ -124,28 +125,30 @@ def _cv_numbers(m: dict[str, Any]) -> list[Block]:
 
 def _sweep_numbers(m: dict[str, Any]) -> list[Block]:
     keys = m["keys"]
-    metric_keys = list(m["points"][0]["mean"])
+    finished = [p for p in m["points"] if p["mean"]]
+    metric_keys = list(finished[0]["mean"]) if finished else []
     rows = []
     for p in m["points"]:
-        cells = [
-            _fmt(p["mean"][k]) + (f" ± {_fmt(p['std'][k])}" if k in p["std"] else "") for k in metric_keys
-        ]
-        rows.append(
-            [
-                p["index"],
-                *(_fmt(p["params"][k]) for k in keys),
-                *cells,
-                ("link", (p["folder"] + "/report.html", "report")),
+        if p["mean"]:
+            cells = [
+                _fmt(p["mean"][k]) + (f" ± {_fmt(p['std'][k])}" if k in p["std"] else "") for k in metric_keys
             ]
-        )
+            link: Any = ("link", (p["folder"] + "/report.html", "report"))
+        else:
+            cells = ["diverged"] + [""] * (len(metric_keys) - 1) if metric_keys else ["diverged"]
+            link = ""
+        rows.append([p["index"], *(json.dumps(p["params"][k]) for k in keys), *cells, link])
     where = (
         f"{m['cv']}-fold cross-validation (mean ± std)" if m.get("cv") else f"the {m['evaluated_on']} data"
     )
     blocks: list[Block] = [
         ("h2", "Results"),
         ("p", f"{len(m['points'])} settings, metrics on {where}."),
-        ("table", (["#", *keys, *metric_keys, "run"], rows)),
+        ("table", (["#", *keys, *(metric_keys or ["result"]), "run"], rows)),
     ]
+    for p in m["points"]:
+        if p.get("diverged"):
+            blocks.append(("p", f"Setting {p['index']} ({_fmt(p['params'])}) diverged: {p['diverged']}"))
     if m.get("best"):
         b = m["best"]
         blocks.append(
@@ -297,7 +300,20 @@ def _headline(m: dict[str, Any]) -> str:
         key = "accuracy" if "accuracy" in m["mean"] else next(iter(m["mean"]))
         return f"cv {key} {_fmt(m['mean'][key])} ± {_fmt(m['std'][key])}"
     best = m.get("best")
-    return f"best {best['by']} {_fmt(best['value'])} at {_fmt(best['params'])}" if best else ""
+    if not best:
+        return "every setting diverged"
+    if len(m["points"]) <= 8:  # short enough to list every setting
+
+        def short(v: Any) -> str:
+            return json.dumps(v).strip('"') if not isinstance(v, float) else f"{v:g}"
+
+        cells = [
+            "/".join(short(v) for v in p["params"].values())
+            + (f" {p['mean'][best['by']]:.2f}" if p["mean"] else " diverged")
+            for p in m["points"]
+        ]
+        return f"{best['by']}: " + ", ".join(cells)
+    return f"best {best['by']} {_fmt(best['value'])} at {_fmt(best['params'])}"
 
 
 def index_rows(folders: list[Path]) -> list[dict[str, Any]]:

@@ -202,7 +202,9 @@ def to_config_error(
         if err["type"] == "missing" or isinstance(received, dict) or "Received:" in expected:
             shown = ""
         message = f"{where}: {prefix}{key}: expected {expected}"
-        message = message.rstrip(".") + "." + (f" Received: {shown}" if shown else "")
+        message = (message if message.endswith("?") else message.rstrip(".") + ".") + (
+            f" Received: {shown}" if shown else ""
+        )
         details.append({"key": key, "line": line, "message": message, "type": err["type"]})
     first = details[0]["message"]
     if len(details) > 1:
@@ -215,7 +217,7 @@ def to_config_error(
 def _matching_override(loc: tuple[Any, ...], overrides: dict[str, Any]) -> str | None:
     key = dotted(loc).replace('"', "")
     for name in overrides:
-        if key == name or key.startswith(name + ".") or key.startswith(name + "["):
+        if key == name or key.startswith((name + ".", name + "[")) or name.startswith(key + "."):
             return name
     return None
 

@@ -79,22 +79,29 @@ def fold_indices(cfg: ExperimentConfig, y: np.ndarray, task: str) -> list[tuple[
 
 
 def make_split(cfg: ExperimentConfig, data: Dataset, test: Dataset | None, fold: int | None) -> Split:
-    """Train/test arrays for a fold (``fold`` set), a held-out split (``test_size``) or test files."""
+    """Train/test arrays for a fold (``fold`` set), a held-out split (``test_size``) or test files.
+
+    With both ``test_size`` and a fold, the folds are cut from the training part: the held-out
+    part stays unseen, as in model selection before a final test.
+    """
     index = np.arange(len(data))
-    if fold is not None:
-        train_index, test_index = fold_indices(cfg, data.y, data.task)[fold]
-    elif cfg.data.test_size:
+    held: np.ndarray | None = None
+    if cfg.data.test_size:
         from ..data import train_test_split
 
-        train_index, test_index = train_test_split(
+        index, held = train_test_split(
             index,
             data.y,
             test_size=cfg.data.test_size,
             seed=cfg.experiment.seed,
             stratify=data.task != "regression",
         )[:2]
+    if fold is not None:
+        inner_train, inner_test = fold_indices(cfg, data.y[index], data.task)[fold]
+        train_index, test_index = index[inner_train], index[inner_test]
+        test = None
     else:
-        train_index, test_index = index, None
+        train_index, test_index = index, held
     X_train, y_train = data.X[train_index], data.y[train_index]
     if test is not None:
         X_test, y_test = test.X, test.y

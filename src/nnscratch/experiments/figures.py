@@ -64,20 +64,27 @@ def run_figures(
     results: list[dict[str, Any]],
     metrics: dict[str, Any],
     models: list[Any],
+    *,
+    point: bool = False,
 ) -> list[str]:
-    """Draw the figures of one train or cv run into ``folder``; return the file names written."""
+    """Draw the figures of one train or cv run into ``folder``; return the file names written.
+
+    A sweep point (``point=True``) leaves out the learning curve and the network diagram: the
+    sweep's own figures overlay every point's curve, and the grid says what the network is.
+    """
     plots = _plots()
     written: list[str] = []
     name = cfg.experiment.name
     first = results[0]
-    if len(results) == 1:
-        keys = ["loss"] + [k for k in ("accuracy",) if k in first["history"]]
-        fig = plots.plot_history(first["history"], keys, title=f"{name}: learning curve")
-    else:
-        curves = [(f"fold {r['fold'] + 1}", r["history"]) for r in results]
-        fig = curves_figure(curves, "loss", f"{name}: training loss per fold")
-    _save(fig, folder / "learning_curve.png")
-    written.append("learning_curve.png")
+    if not point:
+        if len(results) == 1:
+            keys = ["loss"] + [k for k in ("accuracy",) if k in first["history"]]
+            fig = plots.plot_history(first["history"], keys, title=f"{name}: learning curve")
+        else:
+            curves = [(f"fold {r['fold'] + 1}", r["history"]) for r in results]
+            fig = curves_figure(curves, "loss", f"{name}: training loss per fold")
+        _save(fig, folder / "learning_curve.png")
+        written.append("learning_curve.png")
     if metrics.get("confusion_matrix") is not None:
         where = "summed over the folds" if len(results) > 1 else f"on the {first['evaluated_on']} data"
         fig = plots.plot_confusion_matrix(
@@ -93,10 +100,11 @@ def run_figures(
         )
         _save(fig, folder / "decision_boundary.png")
         written.append("decision_boundary.png")
+    fig = None
     try:
-        fig = plots.plot_network(models[0], title=f"{name}: network")
+        fig = None if point else plots.plot_network(models[0], title=f"{name}: network")
     except (ValueError, TypeError):  # a layer the diagram cannot draw (e.g. convolutions)
-        fig = None
+        pass
     if fig is not None:
         _save(fig, folder / "network.png")
         written.append("network.png")
@@ -129,7 +137,7 @@ def sweep_figures(
     keys = list(cfg.sweep)
     written = []
     rows = [{**{k: _plain(v) for k, v in p["params"].items()}, **p["mean"]} for p in points]
-    wanted = [m for m in ("accuracy", "f1", "r2", "mse", "loss", "final_loss") if m in points[0]["mean"]][:2]
+    wanted = [m for m in ("accuracy", "r2", "mse", "loss", "final_loss") if m in points[0]["mean"]][:1]
     for metric in wanted:
         for x in keys:
             others = [k for k in keys if k != x]

@@ -72,7 +72,10 @@ def set_dotted(config: dict[str, Any], key: str, value: Any) -> None:
             child = node[part] = {}
         if not isinstance(child, dict):
             where = ".".join(parts[: i + 1])
-            raise ConfigError(f"{key}: {where} is a value, not a table, so it has no key {parts[i + 1]!r}")
+            raise ConfigError(
+                f"--set {key}: {where} is a value, not a table, so it has no key {parts[i + 1]!r}. "
+                f"Received: {where} = {child!r}"
+            )
         node = child
     node[parts[-1]] = value
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import shutil
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..errors import ConfigError
+from ..errors import ConfigError, DivergenceError
 from . import _toml, figures
 from .config import ExperimentConfig
 from .store import TASKS_DIR
@@ -61,7 +60,7 @@ def prepare_out(out: Path) -> Path:
                     child.unlink()
     out.mkdir(parents=True, exist_ok=True)
     # Mark the folder as a run folder now, so a failed run can be replaced by the next one.
-    _dump(out / "run.json", {"status": "incomplete"})
+    dump_json(out / "run.json", {"status": "incomplete"})
     return out
 
 
@@ -72,8 +71,11 @@ def run(
     *,
     executor: Executor | None = None,
     log: Callable[[str], None] | None = None,
+    figures: bool = True,
 ) -> Path:
     """Run ``cfg`` as ``mode`` ("train", "cv" or "sweep") into ``out``; return the folder.
+
+    ``figures=False`` skips the PNGs (faster for big sweeps); the numbers and reports are the same.
 
     ``executor`` maps a list of tasks to their results (default: one after the other here); a
     parallel backend passes its own.
@@ -96,16 +98,23 @@ def run(
         done.append(1)
         where = f" fold {task.fold + 1}" if task.fold is not None else ""
         params = ", ".join(f"{k}={v}" for k, v in task.params.items())
-        say(f"  [{len(done)}/{len(tasks)}] {params}{where}: {_headline(result)}")
+        label = (params + where).strip() or "trained"
+        say(f"  [{len(done)}/{len(tasks)}] {label}: {_headline(result)}")
 
     results = (executor or (lambda ts: execute(ts, progress)))(tasks)
     seconds = time.perf_counter() - start
+    if mode != "sweep":
+        for result in results:
+            if result["diverged"]:
+                where = f"fold {result['fold'] + 1}: " if result["fold"] is not None else ""
+                raise DivergenceError(where + result["diverged"])
     if mode == "sweep":
-        _write_sweep(folder, cfg, tasks, results, use_cv, seconds)
+        from .sweep_folder import write_sweep
+
+        write_sweep(folder, cfg, tasks, results, use_cv, seconds, draw=figures)
     else:
-        _write_single(
-            folder, cfg, {**cfg.to_dict(), "sweep": {}}, results, "cv" if use_cv else "train", seconds
-        )
+        kind = "cv" if use_cv else "train"
+        write_single(folder, cfg, {**cfg.to_dict(), "sweep": {}}, results, kind, seconds, draw=figures)
     from ..report import write_report
 
     write_report(folder)
@@ -113,22 +122,24 @@ def run(
 
 
 def _headline(result: dict[str, Any]) -> str:
+    if result["diverged"]:
+        return f"diverged after {result['epochs_run']} epochs"
     part = result["test"] or result["train"]
     key = "accuracy" if "accuracy" in part else next(k for k in part if k != "n")
     return f"{result['evaluated_on']} {key} {part[key]:.4f}"
 
 
 # -- writing one train / cv run ----------------------------------------------------------------
-def _write_config(folder: Path, config: dict[str, Any]) -> None:
+def write_config(folder: Path, config: dict[str, Any]) -> None:
     (folder / "config.toml").write_text(_toml.dumps(config), encoding="utf-8")
     (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
 
 
-def _dump(path: Path, data: Any) -> None:
+def dump_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
-def _write_single(
+def write_single(
     folder: Path,
     cfg: ExperimentConfig,
     config: dict[str, Any],
@@ -136,12 +147,14 @@ def _write_single(
     kind: str,
     seconds: float,
     params: dict[str, Any] | None = None,
+    *,
+    draw: bool = True,
 ) -> dict[str, Any]:
     """Write a train (one result) or cv (one result per fold) run; return its metrics."""
     from .config import validate
 
     point_cfg = validate(config)
-    _write_config(folder, config)
+    write_config(folder, config)
     first = results[0]
     metrics: dict[str, Any] = {
         "kind": kind,
@@ -165,13 +178,14 @@ def _write_single(
         metrics.update(summarize(results))
         metrics["folds_count"] = len(results)
         metrics["n_samples"] = sum(len(r["predictions"]["y_true"]) for r in results)
-    _dump(folder / "metrics.json", metrics)
-    _write_history(folder / "history.csv", results, kind)
+    dump_json(folder / "metrics.json", metrics)
+    write_history(folder / "history.csv", results, kind)
     _write_predictions(folder / "predictions.csv", results, kind)
     models = _save_models(folder, point_cfg, results, kind)
-    figures.run_figures(folder, point_cfg, results, metrics, models)
-    data_info = _dataset_info(point_cfg)
-    _dump(
+    if draw:
+        figures.run_figures(folder, point_cfg, results, metrics, models, point=bool(params))
+    data_info = dataset_info(point_cfg)
+    dump_json(
         folder / "run.json",
         {
             "kind": kind,
@@ -191,7 +205,7 @@ def _write_single(
     return metrics
 
 
-def _dataset_info(cfg: ExperimentConfig) -> dict[str, Any]:
+def dataset_info(cfg: ExperimentConfig) -> dict[str, Any]:
     from .builder import load_data
 
     data, test = load_data(cfg)
@@ -204,7 +218,7 @@ def _dataset_info(cfg: ExperimentConfig) -> dict[str, Any]:
     return info
 
 
-def _write_history(path: Path, results: list[dict[str, Any]], kind: str) -> None:
+def write_history(path: Path, results: list[dict[str, Any]], kind: str) -> None:
     keys: list[str] = []
     for r in results:
         keys += [k for k in r["history"] if k != "epoch" and k not in keys]
@@ -264,120 +278,10 @@ def _save_models(folder: Path, cfg: ExperimentConfig, results: list[dict[str, An
                 "fold": r["fold"],
                 "scaler": r["scaler"],
             }
-            io_save(model, path, meta=meta)
+            io_save(model, path, history=r["history"], meta=meta)
         else:
             np.savez(path, **r["state_dict"])
     return models
-
-
-# -- writing a sweep ---------------------------------------------------------------------------
-def _slug(params: dict[str, Any]) -> str:
-    text = "_".join(f"{k.split('.')[-1]}={v}" for k, v in params.items())
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "", text.replace(" ", ""))[:80]
-
-
-def _write_sweep(
-    folder: Path,
-    cfg: ExperimentConfig,
-    tasks: list[Task],
-    results: list[dict[str, Any]],
-    use_cv: bool,
-    seconds: float,
-) -> None:
-    _write_config(folder, cfg.to_dict())
-    points: list[dict[str, Any]] = []
-    n_points = max(t.point for t in tasks) + 1
-    for i in range(n_points):
-        pairs = [(t, r) for t, r in zip(tasks, results, strict=True) if t.point == i]
-        task = pairs[0][0]
-        sub = folder / "points" / f"{i + 1:03d}_{_slug(task.params)}"
-        sub.mkdir(parents=True)
-        point_seconds = sum(r["seconds"] for _, r in pairs)
-        kind = "cv" if use_cv else "train"
-        m = _write_single(sub, cfg, task.config, [r for _, r in pairs], kind, point_seconds, task.params)
-        from ..report import write_report
-
-        write_report(sub)
-        if kind == "cv":
-            mean, std = m["mean"], m["std"]
-        else:
-            mean, std = dict(m["test"] or m["train"]), {}
-            mean.pop("n", None)
-            mean["final_loss"] = m["final_loss"]
-        points.append(
-            {
-                "index": i + 1,
-                "params": task.params,
-                "seed": task.seed,
-                "folder": str(sub.relative_to(folder)),
-                "mean": mean,
-                "std": std,
-                "confusion_matrix": m.get("confusion_matrix"),
-            }
-        )
-    metrics = {
-        "kind": "sweep",
-        "experiment": cfg.experiment.name,
-        "keys": list(cfg.sweep),
-        "cv": cfg.evaluation.cv if use_cv else None,
-        "evaluated_on": "cv" if use_cv else (results[0]["evaluated_on"]),
-        "points": points,
-    }
-    primary = _primary_metric(points)
-    if primary:
-        best = max(points, key=lambda p: p["mean"][primary])
-        metrics["best"] = {
-            "by": primary,
-            "index": best["index"],
-            "params": best["params"],
-            "value": best["mean"][primary],
-        }
-    _dump(folder / "metrics.json", metrics)
-    _write_sweep_csv(folder / "sweep.csv", cfg, points)
-    figures.sweep_figures(folder, cfg, points, results, tasks)
-    _dump(
-        folder / "run.json",
-        {
-            "kind": "sweep",
-            "name": cfg.experiment.name,
-            "description": cfg.experiment.description,
-            "dataset": _dataset_info(cfg) if "data.dataset" not in cfg.sweep else {"name": "(swept)"},
-            "keys": list(cfg.sweep),
-            "points": n_points,
-            "tasks": len(tasks),
-            "seconds": round(seconds, 3),
-            "nnscratch": __version__,
-        },
-    )
-
-
-def _primary_metric(points: list[dict[str, Any]]) -> str | None:
-    for key in ("accuracy", "f1", "r2"):
-        if key in points[0]["mean"]:
-            return key
-    return None
-
-
-def _write_sweep_csv(path: Path, cfg: ExperimentConfig, points: list[dict[str, Any]]) -> None:
-    metric_keys = list(points[0]["mean"])
-    std_keys = [k for k in points[0]["std"]]
-    with open(path, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["point", *cfg.sweep, *metric_keys, *(f"{k}_std" for k in std_keys), "folder"])
-        for p in points:
-            values = [
-                json.dumps(p["params"][k]) if isinstance(p["params"][k], list) else p["params"][k]
-                for k in cfg.sweep
-            ]
-            writer.writerow(
-                [
-                    p["index"],
-                    *values,
-                    *(repr(p["mean"][k]) for k in metric_keys),
-                    *(repr(p["std"][k]) for k in std_keys),
-                    p["folder"],
-                ]
-            )
 
 
 __all__ = ["MODES", "default_out", "prepare_out", "rebuild_model", "run"]

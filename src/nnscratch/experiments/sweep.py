@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..callbacks import Callback
+from ..errors import DivergenceError
 from ..evaluation import classification_metrics, confusion_matrix
 from ..train import fit
 from ..train import predict as ns_predict
@@ -96,35 +98,6 @@ def run_point(config: dict[str, Any], fold: int | None, seed: int) -> dict[str, 
     model_rng, fit_rng = (np.random.default_rng(s) for s in ss.spawn(2))
     model = builder.build_model(cfg, data.n_features, outputs, loss_key, model_rng)
     loss = builder.build_loss(cfg, loss_key)
-    optimizer = builder.build_optimizer(cfg, model)
-
-    X_fit, y_fit, validation = split.X_train, split.y_train, None
-    if cfg.training.validation_split:
-        from ..data import train_test_split
-
-        X_fit, X_val, y_fit, y_val = train_test_split(
-            X_fit,
-            y_fit,
-            test_size=cfg.training.validation_split,
-            seed=cfg.experiment.seed,
-            stratify=data.task != "regression",
-        )
-        validation = (X_val, builder.targets(y_val, loss_key, outputs))
-    history = fit(
-        model,
-        X_fit,
-        builder.targets(y_fit, loss_key, outputs),
-        loss=loss,
-        optimizer=optimizer,
-        epochs=cfg.training.epochs,
-        batch_size=cfg.training.batch_size,
-        shuffle=cfg.training.shuffle,
-        validation_data=validation,
-        callbacks=builder.build_callbacks(cfg),
-        scheduler=builder.build_scheduler(cfg, optimizer),
-        seed=fit_rng,
-        progress=cfg.training.progress,
-    )
     result: dict[str, Any] = {
         "fold": fold,
         "seed": seed,
@@ -135,39 +108,118 @@ def run_point(config: dict[str, Any], fold: int | None, seed: int) -> dict[str, 
         "loss": repr(loss),
         "model": repr(model),
         "n_parameters": int(model.num_parameters()),
-        "history": history.to_dict(),
-        "epochs_run": len(history),
+        "diverged": None,
         "train": None,
         "test": None,
+        "evaluated_on": "test" if split.X_test is not None else "train",
     }
-    y_train_pred, _ = predictions(model, split.X_train, cfg, loss_key, data.task)
-    result["train"] = {"n": len(split.y_train), **scores(split.y_train, y_train_pred, cfg, data)}
-    result["train"]["loss"] = float(
-        loss(model(split.X_train), builder.targets(split.y_train, loss_key, outputs))
-    )
-    on_test = split.X_test is not None
-    X_eval, y_eval = (split.X_test, split.y_test) if on_test else (split.X_train, split.y_train)
-    y_pred, score = predictions(model, X_eval, cfg, loss_key, data.task)
-    if on_test:
-        result["test"] = {"n": len(y_eval), **scores(y_eval, y_pred, cfg, data)}
-        result["test"]["loss"] = float(loss(model(X_eval), builder.targets(y_eval, loss_key, outputs)))
-    index = split.test_index if on_test and split.test_index is not None else np.arange(len(y_eval))
-    if not on_test:
-        index = split.train_index
-    result["evaluated_on"] = "test" if on_test else "train"
-    result["predictions"] = {
+    try:
+        history = _train(cfg, model, loss, loss_key, outputs, split, data.task, fit_rng)
+    except _Diverged as stop:  # recorded, so one bad sweep point does not end the sweep
+        result.update(history=stop.history, epochs_run=len(stop.history["epoch"]), diverged=str(stop.error))
+        result["seconds"] = time.perf_counter() - start
+        return result
+    result.update(history=history, epochs_run=len(history["epoch"]))
+    result.update(_evaluate(cfg, model, loss, loss_key, outputs, split, data))
+    result["scaler"] = split.scaler.to_dict() if split.scaler is not None else None
+    result["state_dict"] = {k: np.array(v, copy=True) for k, v in model.state_dict().items()}
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+class _Diverged(Exception):
+    def __init__(self, error: DivergenceError, history: dict[str, list[float]]) -> None:
+        super().__init__(str(error))
+        self.error, self.history = error, history
+
+
+class _Recorder(Callback):
+    """Keeps a handle on the fit state, so the history survives a divergence."""
+
+    state: Any = None
+
+    def on_train_begin(self, state: Any) -> None:
+        self.state = state
+
+
+def _train(
+    cfg: ExperimentConfig,
+    model: Any,
+    loss: Any,
+    loss_key: str,
+    outputs: int,
+    split: builder.Split,
+    task: str,
+    rng: np.random.Generator,
+) -> dict[str, list[float]]:
+    """Fit ``model`` on the training part (less a validation split); return the history dict."""
+    optimizer = builder.build_optimizer(cfg, model)
+    X_fit, y_fit, validation = split.X_train, split.y_train, None
+    if cfg.training.validation_split:
+        from ..data import train_test_split
+
+        X_fit, X_val, y_fit, y_val = train_test_split(
+            X_fit,
+            y_fit,
+            test_size=cfg.training.validation_split,
+            seed=cfg.experiment.seed,
+            stratify=task != "regression",
+        )
+        validation = (X_val, builder.targets(y_val, loss_key, outputs))
+    recorder = _Recorder()
+    try:
+        history = fit(
+            model,
+            X_fit,
+            builder.targets(y_fit, loss_key, outputs),
+            loss=loss,
+            optimizer=optimizer,
+            epochs=cfg.training.epochs,
+            batch_size=cfg.training.batch_size,
+            shuffle=cfg.training.shuffle,
+            validation_data=validation,
+            callbacks=[*builder.build_callbacks(cfg), recorder],
+            scheduler=builder.build_scheduler(cfg, optimizer),
+            seed=rng,
+            progress=cfg.training.progress,
+        )
+    except DivergenceError as exc:
+        raise _Diverged(exc, recorder.state.history.to_dict()) from None
+    return history.to_dict()
+
+
+def _evaluate(
+    cfg: ExperimentConfig,
+    model: Any,
+    loss: Any,
+    loss_key: str,
+    outputs: int,
+    split: builder.Split,
+    data: Any,
+) -> dict[str, Any]:
+    """Metrics on the training part and the test part; predictions and confusion matrix on the
+    test part (on the training data when there is no test part)."""
+    out: dict[str, Any] = {}
+    parts = [("train", split.X_train, split.y_train)]
+    if split.X_test is not None:
+        parts.append(("test", split.X_test, split.y_test))
+    for name, X, y in parts:
+        y_pred, score = predictions(model, X, cfg, loss_key, data.task)
+        out[name] = {"n": len(y), **scores(y, y_pred, cfg, data)}
+        out[name]["loss"] = float(loss(model(X), builder.targets(y, loss_key, outputs)))
+    index = split.train_index if split.X_test is None else split.test_index
+    if index is None:  # a separate test file: rows are numbered in that file
+        index = np.arange(len(y))
+    out["predictions"] = {
         "index": [int(i) for i in index],
-        "y_true": y_eval.tolist(),
+        "y_true": y.tolist(),
         "y_pred": y_pred.tolist(),
         "score": None if score is None else np.round(score, 12).tolist(),
     }
     if data.task != "regression":
         labels = list(range(len(data.target_names)))
-        result["confusion_matrix"] = confusion_matrix(y_eval, y_pred, labels=labels).tolist()
-    result["scaler"] = split.scaler.to_dict() if split.scaler is not None else None
-    result["state_dict"] = {k: np.array(v, copy=True) for k, v in model.state_dict().items()}
-    result["seconds"] = time.perf_counter() - start
-    return result
+        out["confusion_matrix"] = confusion_matrix(y, y_pred, labels=labels).tolist()
+    return out
 
 
 def predictions(

@@ -1,0 +1,149 @@
+"""Writing a sweep's folder: one run folder per grid point in ``points/``, then the summary.
+
+The sweep folder holds ``metrics.json`` (every point's parameters, mean and std of its metrics,
+the best point), ``sweep.csv`` (the same as a table), the sweep figures and the report. A point
+whose training diverged (NaN or inf loss) is recorded as such; the others still run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from . import figures
+from .config import ExperimentConfig
+from .runner import dataset_info, dump_json, write_config, write_history, write_single
+from .sweep import Task
+
+
+def _slug(params: dict[str, Any]) -> str:
+    text = "_".join(f"{k.split('.')[-1]}={v}" for k, v in params.items())
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "", text.replace(" ", ""))[:80]
+
+
+def _write_diverged(sub: Path, task: Task, results: list[dict[str, Any]], kind: str) -> str:
+    """A point whose training blew up: its config, the history up to then, and the message."""
+    bad = next(r for r in results if r["diverged"])
+    where = f"fold {bad['fold'] + 1}: " if bad["fold"] is not None else ""
+    message = where + bad["diverged"]
+    write_config(sub, task.config)
+    write_history(sub / "history.csv", [bad], "train")
+    dump_json(
+        sub / "metrics.json", {"kind": kind, "params": task.params, "seed": task.seed, "diverged": message}
+    )
+    dump_json(
+        sub / "run.json",
+        {"kind": kind, "name": task.config["experiment"]["name"], "params": task.params, "diverged": message},
+    )
+    return message
+
+
+def write_sweep(
+    folder: Path,
+    cfg: ExperimentConfig,
+    tasks: list[Task],
+    results: list[dict[str, Any]],
+    use_cv: bool,
+    seconds: float,
+    *,
+    draw: bool = True,
+) -> None:
+    """Write every point's run folder and the sweep's own files into ``folder`` (``draw``: the PNGs)."""
+    from ..report import write_report
+
+    write_config(folder, cfg.to_dict())
+    points: list[dict[str, Any]] = []
+    kind = "cv" if use_cv else "train"
+    for i in range(max(t.point for t in tasks) + 1):
+        pairs = [(t, r) for t, r in zip(tasks, results, strict=True) if t.point == i]
+        task, point_results = pairs[0][0], [r for _, r in pairs]
+        sub = folder / "points" / f"{i + 1:03d}_{_slug(task.params)}"
+        sub.mkdir(parents=True)
+        point = {
+            "index": i + 1,
+            "params": task.params,
+            "seed": task.seed,
+            "folder": str(sub.relative_to(folder)),
+        }
+        if any(r["diverged"] for r in point_results):
+            point.update(mean={}, std={}, diverged=_write_diverged(sub, task, point_results, kind))
+            points.append(point)
+            continue
+        seconds_point = sum(r["seconds"] for r in point_results)
+        m = write_single(sub, cfg, task.config, point_results, kind, seconds_point, task.params, draw=draw)
+        write_report(sub)
+        if kind == "cv":
+            mean, std = m["mean"], m["std"]
+        else:
+            mean, std = {k: v for k, v in (m["test"] or m["train"]).items() if k != "n"}, {}
+            mean["final_loss"] = m["final_loss"]
+        point.update(mean=mean, std=std, confusion_matrix=m.get("confusion_matrix"))
+        points.append(point)
+    metrics: dict[str, Any] = {
+        "kind": "sweep",
+        "experiment": cfg.experiment.name,
+        "keys": list(cfg.sweep),
+        "cv": cfg.evaluation.cv if use_cv else None,
+        "evaluated_on": "cv" if use_cv else results[0]["evaluated_on"],
+        "points": points,
+    }
+    finished = [p for p in points if p["mean"]]
+    primary = _primary_metric(finished)
+    if primary:
+        best = max(finished, key=lambda p: p["mean"][primary])
+        metrics["best"] = {
+            "by": primary,
+            "index": best["index"],
+            "params": best["params"],
+            "value": best["mean"][primary],
+        }
+    dump_json(folder / "metrics.json", metrics)
+    _write_csv(folder / "sweep.csv", cfg, points)
+    if finished and draw:
+        figures.sweep_figures(folder, cfg, finished, results, tasks)
+    dump_json(
+        folder / "run.json",
+        {
+            "kind": "sweep",
+            "name": cfg.experiment.name,
+            "description": cfg.experiment.description,
+            "dataset": dataset_info(cfg) if "data.dataset" not in cfg.sweep else {"name": "(swept)"},
+            "keys": list(cfg.sweep),
+            "points": len(points),
+            "tasks": len(tasks),
+            "seconds": round(seconds, 3),
+            "nnscratch": __version__,
+        },
+    )
+
+
+def _primary_metric(points: list[dict[str, Any]]) -> str | None:
+    for key in ("accuracy", "f1", "r2"):
+        if points and key in points[0]["mean"]:
+            return key
+    return None
+
+
+def _write_csv(path: Path, cfg: ExperimentConfig, points: list[dict[str, Any]]) -> None:
+    finished = [p for p in points if p["mean"]]
+    metric_keys = list(finished[0]["mean"]) if finished else []
+    std_keys = list(finished[0]["std"]) if finished else []
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(
+            ["point", *cfg.sweep, *metric_keys, *(f"{k}_std" for k in std_keys), "diverged", "folder"]
+        )
+        for p in points:
+            values = [
+                json.dumps(v) if isinstance(v, list) else v for v in (p["params"][k] for k in cfg.sweep)
+            ]
+            numbers = [repr(p["mean"][k]) if p["mean"] else "" for k in metric_keys]
+            spreads = [repr(p["std"][k]) if p["std"] else "" for k in std_keys]
+            writer.writerow([p["index"], *values, *numbers, *spreads, p.get("diverged", ""), p["folder"]])
+
+
+__all__ = ["write_sweep"]

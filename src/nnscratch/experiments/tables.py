@@ -1,0 +1,314 @@
+"""The tables of an experiment file, one pydantic model each (``extra="forbid"``, strict types).
+
+Validators raise :class:`~nnscratch.experiments._errors.Located` to point the error at the key
+below the table that is wrong; :mod:`nnscratch.experiments.config` assembles the whole file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from . import registry
+from ._errors import Located
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, validate_default=True)
+
+
+class ExperimentTable(_Table):
+    """``[experiment]``: a name for the run folder, the master seed, a description for the report."""
+
+    name: str = Field("experiment", min_length=1)
+    seed: int = Field(0, ge=0)
+    description: str = ""
+
+
+class DataTable(_Table):
+    """``[data]``: a built-in dataset with its keyword arguments, or the user's CSV / NPZ files."""
+
+    dataset: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    csv: str | None = None
+    y_csv: str | None = None
+    target: str | int | None = None
+    npz: str | None = None
+    test_csv: str | None = None
+    test_y_csv: str | None = None
+    test_npz: str | None = None
+    test_size: float = Field(0.0, ge=0.0, lt=1.0)
+    standardize: bool = False
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _target_type(cls, v: Any) -> Any:
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (str, int))):
+            raise ValueError(f"a column name (string) or a column index (integer). Received: target = {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataTable:
+        given = [k for k in ("dataset", "csv", "npz") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise Located(
+                "dataset",
+                'exactly one data source: dataset = "moons" (built in), csv = "file.csv" or '
+                f'npz = "file.npz". Received: {", ".join(given) or "none of them"}',
+            )
+        if self.dataset is not None:
+            registry.check_dataset(self.dataset, self.params)
+        elif self.params:
+            raise Located("params", "params only with a built-in dataset (they are its keyword arguments)")
+        if self.csv is None and (self.y_csv or self.target is not None):
+            key = "y_csv" if self.y_csv else "target"
+            raise Located(key, f'{key} only together with csv = "..."')
+        tests = [k for k in ("test_csv", "test_npz") if getattr(self, k) is not None]
+        if tests and self.test_size:
+            raise Located("test_size", "either a test file or test_size, not both")
+        if self.test_y_csv and not self.test_csv:
+            raise Located("test_y_csv", "test_y_csv only together with test_csv")
+        for key in ("csv", "y_csv", "npz", "test_csv", "test_y_csv", "test_npz"):
+            path = getattr(self, key)
+            if path is not None and not Path(path).is_file():
+                raise Located(key, f"an existing file; not found: {path}")
+        return self
+
+
+class LayerSpec(BaseModel):
+    """One ``[[model.layers]]`` entry: ``type`` is a layer class exported by nnscratch, the other
+    keys are its keyword arguments (checked against the class's signature)."""
+
+    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
+
+    type: str
+
+    @model_validator(mode="after")
+    def _known_layer(self) -> LayerSpec:
+        registry.check_layer(self.type, dict(self.model_extra or {}))
+        return self
+
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ModelTable(_Table):
+    """``[model]``: the shorthand ``hidden``/``activation``/``output`` or an explicit layer list."""
+
+    hidden: list[int] | None = None
+    activation: str | list[str] = "tanh"
+    output: Literal["auto", "sigmoid", "softmax", "identity", "none"] = "auto"
+    outputs: int | None = Field(None, ge=1)
+    init: str = "torch"
+    bias: bool = True
+    dtype: Literal["float64", "float32"] = "float64"
+    layers: list[LayerSpec] | None = None
+
+    @field_validator("hidden")
+    @classmethod
+    def _widths(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and any(w < 1 for w in v):
+            raise ValueError(f"layer widths >= 1, e.g. hidden = [3, 3]. Received: hidden = {v}")
+        return v
+
+    @field_validator("activation", mode="before")
+    @classmethod
+    def _activation(cls, v: Any) -> Any:
+        names = v if isinstance(v, list) else [v]
+        for name in names:
+            if not isinstance(name, str):
+                raise ValueError(
+                    f'an activation name or a list of them, e.g. "tanh" or ["relu", "tanh"]. Received: {v!r}'
+                )
+            registry.check_activation(name)
+        return v
+
+    @field_validator("init")
+    @classmethod
+    def _init(cls, v: str) -> str:
+        registry.check_init(v)
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> ModelTable:
+        if self.layers is not None:
+            fields = type(self).model_fields
+            names = ("hidden", "activation", "output", "outputs", "init")
+            shorthand = [k for k in names if getattr(self, k) != fields[k].default]
+            if shorthand:
+                raise Located(
+                    shorthand[0],
+                    "either the shorthand (hidden, activation, output, outputs, init) or [[model.layers]], "
+                    "not both",
+                )
+            if not self.layers:
+                raise Located("layers", "at least one [[model.layers]] entry")
+        if isinstance(self.activation, list):
+            n_hidden = len(self.hidden or [])
+            if len(self.activation) != n_hidden:
+                raise Located(
+                    "activation",
+                    f"one activation per hidden layer ({n_hidden}) or a single name. "
+                    f"Received: {len(self.activation)} names",
+                )
+        return self
+
+
+LossName = Literal["auto", "bce", "bce_logits", "cross_entropy", "mse", "l2"]
+
+
+class LossTable(_Table):
+    """``[loss]``: ``name`` and ``reduction`` ("mean" or "sum"; each loss has its default)."""
+
+    name: LossName = "auto"
+    reduction: Literal["mean", "sum"] | None = None
+
+
+class SchedulerTable(_Table):
+    """``[optimizer.scheduler]``: a learning-rate schedule stepped once per epoch."""
+
+    name: Literal["step", "multistep", "exponential", "cosine"]
+    step_size: int | None = Field(None, ge=1)
+    milestones: list[int] | None = None
+    gamma: float | None = Field(None, gt=0)
+    T_max: int | None = Field(None, ge=1)
+    eta_min: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _needs(self) -> SchedulerTable:
+        need = {
+            "step": ["step_size"],
+            "multistep": ["milestones"],
+            "exponential": ["gamma"],
+            "cosine": ["T_max"],
+        }
+        for key in need[self.name]:
+            if getattr(self, key) is None:
+                raise Located(key, f"a value: the {self.name!r} schedule needs {key}")
+        return self
+
+
+_OPTIMIZER_KEYS = {
+    "sgd": {"momentum", "dampening", "nesterov", "weight_decay"},
+    "momentum": {"momentum", "dampening", "nesterov", "weight_decay"},
+    "adam": {"betas", "eps", "weight_decay", "amsgrad"},
+    "rmsprop": {"alpha", "eps", "weight_decay", "momentum", "centered"},
+}
+_OPTIMIZER_KEYS["gd"] = _OPTIMIZER_KEYS["sgd"]
+_OPTIMIZER_KEYS["adamw"] = _OPTIMIZER_KEYS["adam"]
+
+
+class OptimizerTable(_Table):
+    """``[optimizer]``: gradient descent (``sgd``/``gd``), ``momentum`` (SGD with momentum 0.9 unless
+    given), ``adam``, ``adamw``, ``rmsprop``; options a chosen optimizer does not use are errors."""
+
+    name: Literal["sgd", "gd", "momentum", "adam", "adamw", "rmsprop"] = "sgd"
+    lr: float = Field(0.1, gt=0)
+    momentum: float | None = Field(None, ge=0)
+    dampening: float | None = Field(None, ge=0)
+    nesterov: bool | None = None
+    weight_decay: float = Field(0.0, ge=0)
+    betas: list[float] | None = Field(None, min_length=2, max_length=2)
+    eps: float | None = Field(None, ge=0)
+    alpha: float | None = Field(None, ge=0, le=1)
+    amsgrad: bool | None = None
+    centered: bool | None = None
+    scheduler: SchedulerTable | None = None
+
+    @field_validator("betas")
+    @classmethod
+    def _betas(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and not all(0.0 <= b < 1.0 for b in v):
+            raise ValueError(f"two numbers in [0, 1), e.g. betas = [0.9, 0.999]. Received: betas = {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _applicable(self) -> OptimizerTable:
+        allowed = _OPTIMIZER_KEYS[self.name] | {"name", "lr", "scheduler"}
+        for key in sorted(self.model_fields_set - allowed):
+            if getattr(self, key) is not None:
+                raise Located(
+                    key,
+                    f"only options of the {self.name!r} optimizer ({', '.join(sorted(allowed))}); "
+                    f"{key} belongs to another optimizer",
+                )
+        return self
+
+
+class EarlyStoppingTable(_Table):
+    """``[training.early_stopping]``: stop when ``monitor`` has not improved for ``patience`` epochs."""
+
+    monitor: str = "val_loss"
+    patience: int = Field(10, ge=1)
+    min_delta: float = Field(0.0, ge=0)
+    restore_best: bool = True
+
+
+class TrainingTable(_Table):
+    """``[training]``: epochs, mini-batches (``batch_size``; omitted = full batch), validation."""
+
+    epochs: int = Field(100, ge=1)
+    batch_size: int | None = Field(None, ge=1)
+    shuffle: bool = True
+    validation_split: float = Field(0.0, ge=0.0, lt=1.0)
+    early_stopping: bool | EarlyStoppingTable = False
+    progress: bool = False
+
+    @field_validator("early_stopping", mode="before")
+    @classmethod
+    def _early(cls, v: Any) -> Any:
+        if not isinstance(v, (bool, dict, EarlyStoppingTable)):
+            raise ValueError(f"true, false or a table {{ patience = 10 }}. Received: early_stopping = {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _needs_validation(self) -> TrainingTable:
+        stop = self.early_stopping_config()
+        if stop is not None and stop.monitor.startswith("val_") and not self.validation_split:
+            raise Located(
+                "validation_split",
+                f"a validation_split > 0: early stopping monitors {stop.monitor!r}",
+            )
+        return self
+
+    def early_stopping_config(self) -> EarlyStoppingTable | None:
+        if self.early_stopping is True:
+            return EarlyStoppingTable()
+        return self.early_stopping or None
+
+
+class EvaluationTable(_Table):
+    """``[evaluation]``: K-fold cross-validation (``cv = 5``) and the reported metrics."""
+
+    cv: int | None = Field(None, ge=2)
+    stratified: bool = True
+    average: Literal["auto", "binary", "macro", "weighted", "micro"] = "auto"
+    metrics: list[Literal["accuracy", "precision", "recall", "f1"]] = Field(
+        default_factory=lambda: ["accuracy", "precision", "recall", "f1"], min_length=1
+    )
+    threshold: float = Field(0.5, gt=0, lt=1)
+
+
+class ClusterTable(_Table):
+    """``[cluster]``: reserved for distributed sweeps (a Dask scheduler address)."""
+
+    address: str | None = None
+    timeout: float = Field(30.0, gt=0)  # seconds to wait for the scheduler (docs/distributed.md)
+    retries: int = Field(0, ge=0)  # extra attempts for a task that raises
+
+
+__all__ = [
+    "ClusterTable",
+    "DataTable",
+    "EarlyStoppingTable",
+    "EvaluationTable",
+    "ExperimentTable",
+    "LayerSpec",
+    "LossTable",
+    "ModelTable",
+    "OptimizerTable",
+    "SchedulerTable",
+    "TrainingTable",
+]
