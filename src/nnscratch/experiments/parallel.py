@@ -185,6 +185,7 @@ def run_tasks(
     progress: bool = True,
     desc: str = "sweep",
     on_result: ResultCallback | None = None,
+    report_reused: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> TaskRun:
     """Run ``fn(task.config, task.fold, task.seed)`` for every task and return the results in order.
@@ -212,7 +213,12 @@ def run_tasks(
     desc : str
         The progress bar's label.
     on_result : callable, optional
-        ``on_result(index, task, result)``, called in this process after each new result is stored.
+        ``on_result(index, task, result)``, called in this process for each task as its result
+        arrives (after it is stored), repeated tasks included; while it runs the progress bar is
+        lifted, so it may print.
+    report_reused : bool
+        Also call ``on_result`` for the tasks found in ``run_dir``, in task order, before the
+        others start.
     log : callable, optional
         Receives one line before the tasks start: how many run, where, and how many were done.
 
@@ -226,17 +232,17 @@ def run_tasks(
     store = ResultStore(run_dir) if run_dir is not None else None
 
     # one slot per distinct task; duplicates of a task share its result
-    first_index: dict[str, int] = {}
+    indices: dict[str, list[int]] = {}
     for i, task in enumerate(tasks):
-        first_index.setdefault(task.key, i)
+        indices.setdefault(task.key, []).append(i)
     results: dict[str, dict[str, Any]] = {}
     pending: list[tuple[int, TaskSpec]] = []
-    for key, i in first_index.items():
-        stored = store.load(tasks[i]) if store is not None else None
+    for key, where in indices.items():
+        stored = store.load(tasks[where[0]]) if store is not None else None
         if stored is not None:
             results[key] = stored
         else:
-            pending.append((i, tasks[i]))
+            pending.append((where[0], tasks[where[0]]))
 
     stream, backend = _open_stream(fn, pending, jobs, cluster)
     try:
@@ -246,14 +252,22 @@ def run_tasks(
                 log(f"{len(pending)} task(s) to run on {backend}" + (f"; {done}" if done else ""))
             else:
                 log(f"nothing to run: {done or 'no tasks'}")
-        with _progress_bar(len(first_index), len(results), desc, progress) as bar:
+        with _progress_bar(len(indices), len(results), desc, progress) as bar:
+
+            def announce(key: str) -> None:
+                if on_result is not None:
+                    with bar.external_write_mode():
+                        for i in indices[key]:
+                            on_result(i, originals[i], results[key])
+
+            if report_reused:
+                for key in [k for k in indices if k in results]:
+                    announce(key)
             for index, raw in stream:
                 task = tasks[index]
-                result = store.save(task, raw) if store is not None else raw
-                results[task.key] = result
+                results[task.key] = store.save(task, raw) if store is not None else raw
                 bar.update(1)
-                if on_result is not None:
-                    on_result(index, originals[index], result)
+                announce(task.key)
     finally:
         stream.close()  # stops the pool or cancels the cluster's futures if we stopped early
 
@@ -306,6 +320,9 @@ def sweep_executor(
     """An ``executor`` for :func:`nnscratch.experiments.runner.run`: the planner's tasks through
     :func:`run_tasks` (``fn`` defaults to :func:`~nnscratch.experiments.sweep.run_point`).
 
+    The executor is called as ``executor(tasks, on_done)`` and calls ``on_done(task, result)``
+    for each task as it finishes (and first for those already in ``run_dir``).
+
     ``log``, if given, receives one line before the tasks start (see :func:`run_tasks`).
     """
     if fn is None:
@@ -313,10 +330,19 @@ def sweep_executor(
 
         fn = run_point
 
-    def execute(tasks: list[Any]) -> list[dict[str, Any]]:
+    def execute(
+        tasks: list[Any], on_done: Callable[[Any, dict[str, Any]], None] | None = None
+    ) -> list[dict[str, Any]]:
         specs = [TaskSpec(portable_config(t.config), t.fold, t.seed) for t in tasks]
-        return run_tasks(
-            fn, specs, jobs=jobs, cluster=cluster, run_dir=run_dir, progress=progress, log=log
-        ).results
+
+        def done(index: int, _spec: Any, result: dict[str, Any]) -> None:
+            if on_done is not None:
+                on_done(tasks[index], result)
+
+        run = run_tasks(
+            fn, specs, jobs=jobs, cluster=cluster, run_dir=run_dir, progress=progress,
+            on_result=done, report_reused=True, log=log,
+        )  # fmt: skip
+        return run.results
 
     return execute

@@ -33,7 +33,8 @@ from .store import TASKS_DIR
 from .sweep import Task, execute, plan, summarize
 
 MODES = ("train", "cv", "sweep")
-Executor = Callable[[list[Task]], list[dict[str, Any]]]
+# executor(tasks, on_done) -> results in task order; calls on_done(task, result) as each finishes
+Executor = Callable[[list[Task], Callable[[Task, dict[str, Any]], None]], list[dict[str, Any]]]
 
 
 def default_out(cfg: ExperimentConfig, mode: str, root: str | Path = "runs") -> Path:
@@ -78,7 +79,8 @@ def run(
     ``figures=False`` skips the PNGs (faster for big sweeps); the numbers and reports are the same.
 
     ``executor`` maps a list of tasks to their results (default: one after the other here); a
-    parallel backend passes its own.
+    parallel backend passes its own (``nnscratch.experiments.parallel.sweep_executor``). It is
+    called as ``executor(tasks, on_done)`` and calls ``on_done(task, result)`` per finished task.
     """
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {', '.join(MODES)}. Received: {mode!r}")
@@ -101,7 +103,7 @@ def run(
         label = (params + where).strip() or "trained"
         say(f"  [{len(done)}/{len(tasks)}] {label}: {_headline(result)}")
 
-    results = (executor or (lambda ts: execute(ts, progress)))(tasks)
+    results = executor(tasks, progress) if executor is not None else execute(tasks, progress)
     seconds = time.perf_counter() - start
     if mode != "sweep":
         for result in results:
