@@ -521,6 +521,7 @@ def test_cli_sweep_resumes_after_an_interruption_and_matches_the_serial_run(
     again = run_cli("sweep", sweep_file, "--out", out, "--jobs", "2")
     assert again.exit_code == 0, again.output
     assert "4 task(s) to run on local[2]; 2 already done" in again.output
+    assert "[6/6]" in again.output  # the runner's per-task lines count the reused tasks too
     assert metrics_files(out) == serial_sweep and len(serial_sweep) == 3  # the sweep and its 2 points
 
 
