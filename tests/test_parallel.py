@@ -443,9 +443,15 @@ def not_a_dict(config, fold, seed):
     return [1, 2]
 
 
-def test_a_task_must_return_a_dict_and_tasks_must_be_tasks():
+def an_object_inside(config, fold, seed):
+    return {"model": object()}
+
+
+def test_a_task_must_return_a_dict_of_json_values_and_tasks_must_be_tasks():
     with pytest.raises(DataError, match="Received: result of type list"):
         run_tasks(not_a_dict, [TaskSpec({}, None, 0)], jobs=1, progress=False)
+    with pytest.raises(DataError, match=r"result must hold only JSON values.*Received: .*object"):
+        run_tasks(an_object_inside, [TaskSpec({}, None, 0)], jobs=1, progress=False)
     with pytest.raises(ConfigError, match=r"config, fold and seed .*Received: tasks\[0\] of type dict"):
         run_tasks(not_a_dict, [{"config": {}}], jobs=1, progress=False)
 

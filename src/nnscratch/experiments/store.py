@@ -46,15 +46,15 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def to_json(value: Any, name: str, *, sort_keys: bool = False) -> str:
+def to_json(value: Any, name: str, *, sort_keys: bool = False, error: type[Exception] = ConfigError) -> str:
     """Compact JSON text of ``value`` with exact float repr; ``sort_keys`` for hashing.
 
-    Raises :class:`ConfigError` for values JSON cannot hold (objects, functions...).
+    Raises ``error`` (:class:`ConfigError` by default) for values JSON cannot hold (objects...).
     """
     try:
         return json.dumps(value, sort_keys=sort_keys, separators=(",", ":"), default=_plain, allow_nan=True)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(
+        raise error(
             f"{name} must hold only JSON values (numbers, strings, booleans, lists, tables). Received: {exc}"
         ) from exc
 
@@ -68,7 +68,7 @@ def normalize_result(result: Any) -> dict[str, Any]:
         raise DataError(
             f"a task must return a dict of JSON values. Received: result of type {type(result).__name__}"
         )
-    return json.loads(to_json(dict(result), "the task's result"))
+    return json.loads(to_json(dict(result), "the task's result", error=DataError))
 
 
 def _is_int(value: Any) -> bool:
@@ -182,7 +182,7 @@ class ResultStore:
     def save(self, task: TaskSpec, result: Mapping[str, Any]) -> dict[str, Any]:
         """Write ``result`` atomically and return it as the JSON round trip gives it back."""
         payload = {"format": FORMAT, "key": task.key, "task": task.descriptor(), "result": dict(result)}
-        text = to_json(payload, "the task's result")
+        text = to_json(payload, "the task's result", error=DataError)
         self.dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{task.key}.", suffix=".tmp", dir=self.dir)
         try:
