@@ -352,7 +352,7 @@ def write_index(folder: str | Path, runs: list[str | Path], title: str = "nnscra
     blocks: list[Block] = [
         ("h1", title),
         ("p", f"{len(rows)} runs."),
-        ("table", (["experiment", "kind", "data", "result", "seconds", "report"], table)),
+        ("table", (["experiment", "kind", "data", "result", "training (s)", "report"], table)),
     ]
     for r in rows:
         picture = next(
