@@ -10,6 +10,7 @@ from . import errors, init
 from .backend import as_generator
 from .checkpoint import ModelCheckpoint, load_checkpoint, save_checkpoint
 from .errors import (
+    ClusterError,
     ConfigError,
     DataError,
     DivergenceError,
@@ -83,6 +84,7 @@ __all__ = [
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "ClusterError",
     "ConfigError",
     "Conv2d",
     "CosineAnnealingLR",

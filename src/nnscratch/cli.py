@@ -58,8 +58,46 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+JobsOption = Annotated[
+    int | None,
+    typer.Option("--jobs", "-j", help="Local worker processes (default: every core; 1 = in this process)."),
+]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Run the tasks on a Dask scheduler, e.g. tcp://10.0.0.5:8786 (see docs/distributed.md).",
+    ),
+]
+
+
+def _executor(
+    mode: str, cfg: Any, out: Path | None, jobs: int | None, cluster: str | None, quiet: bool
+) -> Any:
+    """The parallel backend of cv and sweep: local processes or Dask, resumable from ``out/tasks``."""
+    if mode == "train":
+        return None
+    from .experiments.cluster import resolve_cluster
+    from .experiments.parallel import sweep_executor
+    from .experiments.runner import default_out
+
+    spec = resolve_cluster(cluster, cfg.cluster)
+    run_dir = out if out is not None else default_out(cfg, mode)
+    return sweep_executor(
+        jobs=jobs, cluster=spec, run_dir=run_dir, progress=not quiet, log=None if quiet else typer.echo
+    )
+
+
 def _run(
-    mode: str, experiment: Path, sets: list[str] | None, out: Path | None, quiet: bool, figures: bool = True
+    mode: str,
+    experiment: Path,
+    sets: list[str] | None,
+    out: Path | None,
+    quiet: bool,
+    figures: bool = True,
+    *,
+    jobs: int | None = None,
+    cluster: str | None = None,
 ) -> Path:
     from .experiments.config import load_config
     from .experiments.runner import run
@@ -71,7 +109,8 @@ def _run(
             typer.echo("note: train runs one model; [sweep] and evaluation.cv are used by `sweep` and `cv`.")
         if not quiet:
             typer.echo(f"{mode}: {cfg.experiment.name} ({experiment})")
-        folder = run(cfg, mode, out, log=None if quiet else typer.echo, figures=figures)
+        executor = _executor(mode, cfg, out, jobs, cluster, quiet)
+        folder = run(cfg, mode, out, log=None if quiet else typer.echo, figures=figures, executor=executor)
         row = index_rows([folder])[0]
     except NNScratchError as exc:
         raise _fail(str(exc)) from None
@@ -100,10 +139,12 @@ def cv(
     out: OutOption = None,
     quiet: QuietOption = False,
     figures: FiguresOption = True,
+    jobs: JobsOption = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """K-fold cross-validation (evaluation.cv folds, default 5): per-fold and averaged metrics,
     the confusion matrix accumulated over the folds."""
-    _run("cv", experiment, set_, out, quiet, figures)
+    _run("cv", experiment, set_, out, quiet, figures, jobs=jobs, cluster=cluster)
 
 
 @app.command()
@@ -113,9 +154,12 @@ def sweep(
     out: OutOption = None,
     quiet: QuietOption = False,
     figures: FiguresOption = True,
+    jobs: JobsOption = None,
+    cluster: ClusterOption = None,
 ) -> None:
-    """Every point of the [sweep] grid (crossed with CV when evaluation.cv is set)."""
-    _run("sweep", experiment, set_, out, quiet, figures)
+    """Every point of the [sweep] grid (crossed with CV when evaluation.cv is set), on every core
+    (--jobs) or a Dask cluster (--cluster); rerunning the same command resumes an interrupted run."""
+    _run("sweep", experiment, set_, out, quiet, figures, jobs=jobs, cluster=cluster)
 
 
 @app.command()

@@ -63,7 +63,12 @@ class MissingDependencyError(NNScratchError, ImportError):
     """An optional dependency is needed for this feature; the message says how to install it."""
 
 
+class ClusterError(NNScratchError, ConnectionError):
+    """A compute cluster (a Dask scheduler) cannot be reached or used."""
+
+
 __all__ = [
+    "ClusterError",
     "ConfigError",
     "DTypeError",
     "DataError",

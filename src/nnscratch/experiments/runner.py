@@ -29,10 +29,12 @@ from .. import __version__
 from ..errors import ConfigError, DivergenceError
 from . import _toml, figures
 from .config import ExperimentConfig
+from .store import TASKS_DIR
 from .sweep import Task, execute, plan, summarize
 
 MODES = ("train", "cv", "sweep")
-Executor = Callable[[list[Task]], list[dict[str, Any]]]
+# executor(tasks, on_done) -> results in task order; calls on_done(task, result) as each finishes
+Executor = Callable[[list[Task], Callable[[Task, dict[str, Any]], None]], list[dict[str, Any]]]
 
 
 def default_out(cfg: ExperimentConfig, mode: str, root: str | Path = "runs") -> Path:
@@ -42,7 +44,8 @@ def default_out(cfg: ExperimentConfig, mode: str, root: str | Path = "runs") -> 
 
 def prepare_out(out: Path) -> Path:
     """Create ``out``; a previous run folder there (it has a run.json) is replaced, any other
-    non-empty folder is refused so nothing of the user's is deleted."""
+    non-empty folder is refused so nothing of the user's is deleted. The previous run's
+    ``tasks/`` (finished tasks, see :mod:`.store`) is kept, so the same command resumes."""
     if out.exists():
         if not out.is_dir():
             raise ConfigError(f"--out {out}: exists and is not a folder")
@@ -51,7 +54,11 @@ def prepare_out(out: Path) -> Path:
                 raise ConfigError(
                     f"--out {out}: the folder is not empty and is not a previous run folder; choose another"
                 )
-            shutil.rmtree(out)
+            for child in out.iterdir():  # tasks/ holds finished tasks: a rerun resumes from them
+                if child.is_dir() and child.name != TASKS_DIR:
+                    shutil.rmtree(child)
+                elif not child.is_dir():
+                    child.unlink()
     out.mkdir(parents=True, exist_ok=True)
     # Mark the folder as a run folder now, so a failed run can be replaced by the next one.
     dump_json(out / "run.json", {"status": "incomplete"})
@@ -72,7 +79,8 @@ def run(
     ``figures=False`` skips the PNGs (faster for big sweeps); the numbers and reports are the same.
 
     ``executor`` maps a list of tasks to their results (default: one after the other here); a
-    parallel backend passes its own.
+    parallel backend passes its own (``nnscratch.experiments.parallel.sweep_executor``). It is
+    called as ``executor(tasks, on_done)`` and calls ``on_done(task, result)`` per finished task.
     """
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {', '.join(MODES)}. Received: {mode!r}")
@@ -95,7 +103,7 @@ def run(
         label = (params + where).strip() or "trained"
         say(f"  [{len(done)}/{len(tasks)}] {label}: {_headline(result)}")
 
-    results = (executor or (lambda ts: execute(ts, progress)))(tasks)
+    results = executor(tasks, progress) if executor is not None else execute(tasks, progress)
     seconds = time.perf_counter() - start
     if mode != "sweep":
         for result in results:

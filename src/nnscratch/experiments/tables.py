@@ -315,6 +315,8 @@ class ClusterTable(_Table):
     """``[cluster]``: reserved for distributed sweeps (a Dask scheduler address)."""
 
     address: str | None = None
+    timeout: float = Field(30.0, gt=0)  # seconds to wait for the scheduler (docs/distributed.md)
+    retries: int = Field(0, ge=0)  # extra attempts for a task that raises
 
 
 __all__ = [
