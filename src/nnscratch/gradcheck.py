@@ -14,8 +14,11 @@ absolute below, so round-off on tiny gradients does not read as failure).
 Kinks (ReLU at 0, max-pool ties): if an entry disagrees, it is re-estimated with step h/10. If
 that estimate agrees with the analytic value, the first step straddled a kink; if the two
 estimates disagree with each other the function is not differentiable there and the entry is
-counted under ``kinks`` instead of failing. Estimates that agree with each other but not with
-the backward pass are real errors.
+counted under ``kinks`` instead of failing. When the two agree with each other but not with the
+backward pass, the entry may sit exactly on a kink (a central difference there is the mean of
+the left and right slopes, whatever h): it counts as a kink if the one-sided slopes differ and the
+backward value lies between them (a subgradient, such as relu'(0) = 0). Anything else is a real
+error.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_array
+from ._validation import as_array, check_finite
 from .backend import as_generator
 from .errors import NNScratchError
 from .losses import Loss
@@ -131,6 +134,13 @@ def _compare(
             flat[i] = original
             return (plus - minus) / (2 * h)
 
+        def one_sided(h: float, i: int = i, original: float = original) -> float:
+            at = scalar()
+            flat[i] = original + h
+            step = scalar()
+            flat[i] = original
+            return (step - at) / h
+
         a = float(analytic.reshape(-1)[i])
         n = estimate(eps)
         err = _scaled_error(a, n)
@@ -141,6 +151,17 @@ def _compare(
             elif _scaled_error(n, n_small) >= tol:
                 check.kinks += 1
                 continue
+            else:
+                # Both central estimates agree but not with backward: either a real error, or u sits
+                # exactly on a kink, where every central difference gives the mean of the one-sided
+                # slopes. A kink shows as one-sided slopes that differ, with the backward value one
+                # of them or between them (a subgradient, e.g. relu'(0) = 0).
+                right, left = one_sided(eps / 10), one_sided(-eps / 10)
+                low, high = min(left, right), max(left, right)
+                within = low - tol * max(1.0, abs(low)) <= a <= high + tol * max(1.0, abs(high))
+                if _scaled_error(left, right) >= tol and within:
+                    check.kinks += 1
+                    continue
         check.checked += 1
         if check.worst_index is None or err > check.max_error:
             check.max_error = err
@@ -187,6 +208,7 @@ def gradcheck(
     """
     rng = as_generator(seed)
     x64 = np.array(as_array(x, "x"), dtype=np.float64, copy=True)
+    check_finite(x64, "x")
 
     def pick(size: int) -> np.ndarray:
         if max_entries is None or size <= max_entries:

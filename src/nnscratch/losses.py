@@ -10,7 +10,6 @@ mismatch of shapes is an error (PyTorch would silently broadcast ``MSELoss`` —
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,17 @@ from .errors import LabelError, ShapeError, StateError
 from .layers.activations import log_softmax, sigmoid, softmax
 
 _LOG_FLOOR = -100.0  # PyTorch clamps log(p) at -100 in BCELoss, so log(0) never appears
-_P_FLOOR = math.exp(_LOG_FLOOR)
+_BCE_EPS = float(np.float32(1e-12))  # PyTorch's BCELoss gradient floor: 1e-12 as a float32 constant
+
+
+def _clamped_log(p: np.ndarray) -> np.ndarray:
+    """max(log p, -100), with log 0 = -100 and never evaluated (PyTorch's BCELoss clamp).
+
+    Clamping the log rather than p keeps float32 exact: e^{-100} is a float32 subnormal.
+    """
+    out = np.full_like(p, _LOG_FLOOR)
+    np.log(p, out=out, where=p > 0)
+    return np.maximum(out, _LOG_FLOOR, out=out)
 
 
 class Loss:
@@ -43,6 +52,8 @@ class Loss:
         if pred_arr.dtype.kind != "f":
             pred_arr = pred_arr.astype(np.float64)
         check_finite(pred_arr, "pred")
+        if pred_arr.size == 0:
+            raise ShapeError(f"{type(self).__name__}: pred is empty. Received: {describe(pred_arr)}")
         target_arr = as_array(target, "target")
         check_finite(target_arr, "target")
         return pred_arr, self._prepare_target(pred_arr, target_arr)
@@ -127,7 +138,7 @@ class BCELoss(Loss):
 
     Forward:  ℓ = -[y log p + (1 - y) log(1 - p)],  each log clamped at -100 (so log 0 never
               appears); L = mean or sum of ℓ.
-    Backward: dL/dp = (p - y) / max(p (1 - p), 1e-12) · (1/n for mean)
+    Backward: dL/dp = (p - y) / max(p (1 - p), ε) · (1/n for mean), ε = 1e-12 as a float32 (PyTorch's)
     Behind a Sigmoid, the product with σ'(z) = p(1 - p) gives the familiar δ = p - y.
     Prefer ``BCEWithLogitsLoss`` on logits: it is exact even when p rounds to 0 or 1.
     """
@@ -144,15 +155,15 @@ class BCELoss(Loss):
         return target
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
-        log_p = np.log(np.maximum(pred, _P_FLOOR))
-        log_1mp = np.log(np.maximum(1.0 - pred, _P_FLOOR))
+        log_p = _clamped_log(pred)
+        log_1mp = _clamped_log(1.0 - pred)
         total = -(np.vdot(target, log_p) + np.vdot(1.0 - target, log_1mp))
         self._cache = (pred, target, self._scale(pred))
         return float(total * self._cache[2])
 
     def backward(self) -> np.ndarray:
         p, y, scale = self._cached()
-        return (p - y) / np.maximum(p * (1.0 - p), 1e-12) * scale
+        return (p - y) / np.maximum(p * (1.0 - p), _BCE_EPS) * scale
 
 
 class BCEWithLogitsLoss(Loss):
@@ -227,9 +238,11 @@ class CrossEntropyLoss(Loss):
                     f"Received: {describe(target)}"
                 )
             if target.dtype.kind == "f" and not np.array_equal(target, np.round(target)):
+                first = int(np.flatnonzero(target != np.round(target))[0])
                 raise LabelError(
                     "CrossEntropyLoss: a 1-D target holds class indices, which must be whole "
-                    "numbers; for probabilities pass an (N, C) array. Received non-integer values."
+                    "numbers; for probabilities pass an (N, C) array. "
+                    f"Received: target[{first}]={float(target[first])!r}"
                 )
             idx = target.astype(np.intp)
             if n and (idx.min() < 0 or idx.max() >= c):
@@ -244,7 +257,9 @@ class CrossEntropyLoss(Loss):
                 f"{pred.shape}. Received: {describe(target)}"
             )
         if target.size and target.min() < 0:
-            raise LabelError("CrossEntropyLoss: probability targets must be >= 0.")
+            raise LabelError(
+                f"CrossEntropyLoss: probability targets must be >= 0. Received: min value {target.min():.4g}"
+            )
         return target.astype(pred.dtype, copy=False)
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:

@@ -154,6 +154,11 @@ class Module:
         ``strict=False`` missing and unexpected keys are ignored (shapes are still checked).
         Nothing is modified unless every entry fits.
         """
+        if not isinstance(state, Mapping):
+            raise StateDictError(
+                "state must be a mapping of names to arrays, as returned by state_dict(). "
+                f"Received: {type(state).__name__}"
+            )
         params = dict(self.named_parameters())
         buffers = dict(self.named_buffers())
         expected = set(params) | set(buffers)

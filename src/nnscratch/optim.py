@@ -71,6 +71,11 @@ class Optimizer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        if not isinstance(state, dict):
+            raise StateDictError(
+                "optimizer state must be the dict returned by optimizer.state_dict(). "
+                f"Received: {type(state).__name__}"
+            )
         if state.get("type") != type(self).__name__:
             raise StateDictError(
                 f"optimizer state is for {state.get('type')!r}, cannot load it into {type(self).__name__}"
@@ -365,6 +370,11 @@ class MultiStepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1) -> None:
         super().__init__(optimizer)
+        if not isinstance(milestones, Iterable):
+            raise HyperparameterError(
+                "milestones must be a list of epoch numbers, e.g. [30, 80]. "
+                f"Received: milestones={milestones!r}"
+            )
         self.milestones = sorted(check_positive_int(m, "milestones") for m in milestones)
         self.gamma = check_positive(gamma, "gamma")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_array, check_positive_int, describe
+from ._validation import as_array, check_in_range, check_positive_int, describe
 from .backend import as_generator
 from .callbacks import Callback, FitState, as_callback
 from .errors import DataError, DivergenceError, DTypeError, ShapeError
@@ -125,6 +125,8 @@ def prepare_data(model: Module, X: Any, y: Any, loss: Loss, name: str = "X") -> 
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             probe = model.forward(X_arr[: min(len(X_arr), 2)])
+    except ShapeError as exc:  # the probe saw 2 rows: name the whole array in the message
+        raise ShapeError(f"{name} of shape {X_arr.shape} does not fit the model: {exc}") from exc
     finally:
         model.train(was_training)
     # The target is checked against an output of the right shape; values are checked per batch.
@@ -197,7 +199,12 @@ def fit(
     n = len(X_arr)
     if batch_size is not None:
         batch_size = min(check_positive_int(batch_size, "batch_size"), n)
-    val = prepare_data(model, *validation_data, loss, name="X_val") if validation_data else None
+    is_pair = isinstance(validation_data, (tuple, list)) and len(validation_data) == 2
+    if validation_data is not None and not is_pair:
+        raise DTypeError(
+            f"validation_data must be a pair (X_val, y_val). Received: {type(validation_data).__name__}"
+        )
+    val = prepare_data(model, *validation_data, loss, name="X_val") if validation_data is not None else None
     rng = as_generator(seed)
     classify = _is_classifier_loss(loss)
     cbs: list[Callback] = [as_callback(cb) for cb in callbacks]
@@ -308,6 +315,7 @@ def predict_proba(model: Module, X: Any) -> np.ndarray:
 
 def predict(model: Module, X: Any, threshold: float = 0.5) -> np.ndarray:
     """Predicted labels: ``P(y=1) > threshold`` for one output, the arg-max class otherwise."""
+    threshold = check_in_range(threshold, "threshold", 0.0, 1.0)
     proba = predict_proba(model, X)
     if proba.ndim == 1:
         return (proba > threshold).astype(np.int64)

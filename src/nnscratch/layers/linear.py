@@ -97,7 +97,7 @@ class Linear(Module):
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         x = self._cached()
-        if grad_out.shape != (*x.shape[:-1], self.out_features):
+        if not isinstance(grad_out, np.ndarray) or grad_out.shape != (*x.shape[:-1], self.out_features):
             raise ShapeError(
                 f"{self!r}.backward: grad_out must have shape {(*x.shape[:-1], self.out_features)}. "
                 f"Received: {describe(grad_out)}"
