@@ -83,7 +83,10 @@ def _make_batches(case: Case) -> Case:
     y = np.asarray(case.y, dtype=np.int64)
     nb = max(1, len(X) // case.batch)
     case.batches = [
-        (np.ascontiguousarray(X[i * case.batch : (i + 1) * case.batch]), y[i * case.batch : (i + 1) * case.batch])
+        (
+            np.ascontiguousarray(X[i * case.batch : (i + 1) * case.batch]),
+            y[i * case.batch : (i + 1) * case.batch],
+        )
         for i in range(nb)
     ]
     return case
@@ -114,14 +117,31 @@ def dense_cases() -> list[Case]:
     X, y = _moons(200, 0)
     cases.append(Case("a", "(a) moons 2-3-3-1", [2, 3, 3, 1], "tanh", 200, 200, lr=0.5, X=X, y=y))
     X, y = _moons(1000, 1)
-    cases.append(Case("b_full", "(b) 2-32-32-1 full batch", [2, 32, 32, 1], "sigmoid", 1000, 1000, lr=0.5, X=X, y=y))
-    cases.append(Case("b_32", "(b) 2-32-32-1 batch 32", [2, 32, 32, 1], "sigmoid", 32, 1000, lr=0.5, X=X, y=y))
+    cases.append(
+        Case("b_full", "(b) 2-32-32-1 full batch", [2, 32, 32, 1], "sigmoid", 1000, 1000, lr=0.5, X=X, y=y)
+    )
+    cases.append(
+        Case("b_32", "(b) 2-32-32-1 batch 32", [2, 32, 32, 1], "sigmoid", 32, 1000, lr=0.5, X=X, y=y)
+    )
     X, y = _mnist_like(1024, 784, 10, 2)
     cases.append(
-        Case("c", "(c) 784-256-128-10", [784, 256, 128, 10], "relu", 128, 1024, lr=0.05, momentum=0.9, X=X, y=y)
+        Case(
+            "c", "(c) 784-256-128-10", [784, 256, 128, 10], "relu", 128, 1024, lr=0.05, momentum=0.9, X=X, y=y
+        )
     )
     X, y = _mnist_like(1024, 784, 10, 3)
     cases.append(
-        Case("d", "(d) 784-1024-1024-10", [784, 1024, 1024, 10], "relu", 256, 1024, lr=0.05, momentum=0.9, X=X, y=y)
+        Case(
+            "d",
+            "(d) 784-1024-1024-10",
+            [784, 1024, 1024, 10],
+            "relu",
+            256,
+            1024,
+            lr=0.05,
+            momentum=0.9,
+            X=X,
+            y=y,
+        )
     )
     return [_make_batches(c) for c in cases]

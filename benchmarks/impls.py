@@ -8,11 +8,11 @@ outside the timed step), and cycles through them one batch per ``step()``.
 from __future__ import annotations
 
 import numpy as np
+from cases import DTYPE, Case
+from reference import NumpyMLP
 
 import nnscratch as ns
-from cases import DTYPE, Case
 from nnscratch.train import prepare_data
-from reference import NumpyMLP
 
 _NS_ACT = {"tanh": ns.Tanh, "sigmoid": ns.Sigmoid, "relu": ns.ReLU}
 
@@ -92,7 +92,8 @@ class TorchRunner:
         self.opt = torch.optim.SGD(self.model.parameters(), lr=case.lr, momentum=case.momentum)
         if case.binary:
             self.batches = [
-                (torch.from_numpy(x), torch.from_numpy(y.astype(DTYPE).reshape(-1, 1))) for x, y in case.batches
+                (torch.from_numpy(x), torch.from_numpy(y.astype(DTYPE).reshape(-1, 1)))
+                for x, y in case.batches
             ]
         else:
             self.batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in case.batches]
@@ -239,7 +240,9 @@ def runners_for(case: Case) -> list[str]:
     return names
 
 
-def check_same_step(case: Case, state: dict[str, np.ndarray], names: list[str]) -> dict[str, dict[str, float]]:
+def check_same_step(
+    case: Case, state: dict[str, np.ndarray], names: list[str]
+) -> dict[str, dict[str, float]]:
     """Run one step from ``state`` in every implementation and compare parameters with nnscratch.
 
     Returns, per implementation, the largest parameter difference and the normwise relative

@@ -11,7 +11,6 @@ import tracemalloc
 from typing import Any
 
 import numpy as np
-
 from cases import Case
 from impls import RUNNERS, NNScratchRunner
 

@@ -62,7 +62,8 @@ def markdown(result: dict[str, Any]) -> str:
     info = result["machine"]
     lines = [
         f"Measured {result['date']} with `{result['command']}` "
-        f"({result['repeats']} interleaved repeats of ~{result['block_ms']:.0f} ms blocks per implementation).",
+        f"({result['repeats']} interleaved repeats of ~{result['block_ms']:.0f} ms blocks "
+        "per implementation).",
         "",
         f"Machine: {info['cpu_model']}, {info['logical_cpus']} logical CPUs "
         f"({info['usable_cpus']} usable), load average {info['load_average_start']} at start, "
@@ -136,7 +137,8 @@ def markdown(result: dict[str, Any]) -> str:
             s = mem["sizes"]
             for name, m in mem["measured"].items():
                 lines.append(
-                    f"| {key} | {_bytes(s['params'])} | {_bytes(s['grads'])} | {_bytes(s['optimizer_state'])} "
+                    f"| {key} | {_bytes(s['params'])} | {_bytes(s['grads'])} "
+                    f"| {_bytes(s['optimizer_state'])} "
                     f"| {_bytes(s['activations'])} | {_bytes(s['total'])} | {name} "
                     f"| {_bytes(m['retained_between_steps'])} | {_bytes(m['step_peak_above_start'])} "
                     f"| {m['step_peak_above_start'] / s['activations']:.2f} |"

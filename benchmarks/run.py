@@ -24,7 +24,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
-
 from cases import Case, dense_cases  # noqa: E402
 from gemm import sgemm_gflops  # noqa: E402
 from impls import RUNNERS, check_same_step, initial_state, runners_for  # noqa: E402

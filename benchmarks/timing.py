@@ -22,7 +22,9 @@ def _time_block(step, k: int) -> float:
     return (time.perf_counter() - t0) / k
 
 
-def interleaved(runners: dict[str, Any], repeats: int, block_s: float, warmup_s: float) -> dict[str, list[float]]:
+def interleaved(
+    runners: dict[str, Any], repeats: int, block_s: float, warmup_s: float
+) -> dict[str, list[float]]:
     """Seconds per step of each runner, one entry per repeat (every repeat runs all runners)."""
     steps = {name: r.step for name, r in runners.items()}
     inner = {}
