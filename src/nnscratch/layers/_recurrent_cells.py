@@ -1,0 +1,255 @@
+"""Time loops of one recurrent layer: forward over a sequence and back-propagation through time.
+
+Everything is time-major: ``xw`` (T, N, G·H) holds the input projections x_t W_ihᵀ + b for all
+steps (one GEMM done by the caller), ``h0``/``c0`` are (N, H). The per-step work is one GEMM
+(h_{t-1} W_hhᵀ, all gates at once) plus a few element-wise ufuncs writing into preallocated
+buffers. Backward returns the gradients with respect to the gate pre-activations; the caller turns
+them into weight gradients with one GEMM per weight matrix over all T·N rows.
+
+Truncation: with ``bptt`` = k, the recurrent gradient is cut at the state entering steps
+t = k, 2k, ... (0-based), exactly what running the sequence in chunks of k steps with the state
+detached between chunks does in PyTorch. ``bptt=None`` is full back-propagation through time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _cut(t: int, bptt: int | None) -> bool:
+    """Whether no gradient flows from step t back into the state it started from."""
+    return bptt is not None and t > 0 and t % bptt == 0
+
+
+# --------------------------------------------------------------------------------------- RNN
+def rnn_forward(xw: np.ndarray, w_hh: np.ndarray, h0: np.ndarray, relu: bool) -> np.ndarray:
+    r"""Elman RNN:  h_t = φ(a_t),  a_t = xw_t + h_{t-1} W_hhᵀ   (φ = tanh or ReLU).
+
+    Returns Hs of shape (T+1, N, H) with Hs[0] = h0 and Hs[t+1] = h_t.
+    """
+    T, N, Hd = xw.shape
+    Hs = np.empty((T + 1, N, Hd), dtype=xw.dtype)
+    Hs[0] = h0
+    w_hhT = w_hh.T
+    for t in range(T):
+        h = Hs[t + 1]
+        np.matmul(Hs[t], w_hhT, out=h)
+        h += xw[t]
+        if relu:
+            np.maximum(h, 0, out=h)
+        else:
+            np.tanh(h, out=h)
+    return Hs
+
+
+def rnn_backward(
+    dY: np.ndarray, dhT: np.ndarray | None, Hs: np.ndarray, w_hh: np.ndarray, relu: bool, bptt: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""BPTT for :func:`rnn_forward`.
+
+    With dh_t = dY_t + dA_{t+1} W_hh (the gradient reaching h_t from the output and from step t+1;
+    dh_T adds the gradient of the final state):
+        dA_t = dh_t ⊙ φ'(a_t),   φ'(a) = 1 - h_t² for tanh, 1[h_t > 0] for ReLU (relu'(0) = 0)
+    Returns dA (T, N, H) = dL/da_t and dh0 = dA_0 W_hh.
+    """
+    T, N, Hd = dY.shape
+    D = Hs[1:] > 0 if relu else 1.0 - Hs[1:] * Hs[1:]  # φ'(a_t) for all steps at once
+    dA = np.empty_like(dY)
+    carry = np.zeros((N, Hd), dtype=dY.dtype) if dhT is None else dhT.copy()
+    for t in range(T - 1, -1, -1):
+        da = dA[t]
+        np.add(dY[t], carry, out=da)
+        da *= D[t]
+        if _cut(t, bptt):
+            carry.fill(0)
+        else:
+            np.matmul(da, w_hh, out=carry)
+    return dA, carry
+
+
+# -------------------------------------------------------------------------------------- LSTM
+def _sigmoid_scale(Hd: int, n_gates: int, tanh_gates: tuple[int, ...], dtype: np.dtype):
+    """Per-column (scale, shift) so that tanh(scale·a)·scale + shift is σ(a) on sigmoid gates and
+    tanh(a) on tanh gates, using σ(a) = ½ + ½·tanh(a/2): one tanh call serves every gate."""
+    scale = np.full((n_gates, Hd), 0.5, dtype=dtype)
+    shift = np.full((n_gates, Hd), 0.5, dtype=dtype)
+    for g in tanh_gates:
+        scale[g] = 1.0
+        shift[g] = 0.0
+    return scale.reshape(-1), shift.reshape(-1)
+
+
+def lstm_forward(
+    xw: np.ndarray, w_hh: np.ndarray, h0: np.ndarray, c0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""LSTM with PyTorch's gate order (i, f, g, o):
+
+        [a_i, a_f, a_g, a_o] = xw_t + h_{t-1} W_hhᵀ
+        i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o)
+        c_t = f ⊙ c_{t-1} + i ⊙ g,    h_t = o ⊙ tanh(c_t)
+
+    Returns (Hs, Cs, Gs, TCs): Hs, Cs (T+1, N, H) with index 0 the initial state; Gs (T, N, 4H)
+    the gate activations [i, f, g, o]; TCs (T, N, H) = tanh(c_t).
+    """
+    T, N, G4 = xw.shape
+    Hd = G4 // 4
+    scale, shift = _sigmoid_scale(Hd, 4, (2,), xw.dtype)
+    xws = xw * scale  # fold the ½ of σ(a) = ½ + ½ tanh(a/2) into the projections, once
+    w_hhT = (w_hh * scale[:, None]).T
+    Hs = np.empty((T + 1, N, Hd), dtype=xw.dtype)
+    Cs = np.empty((T + 1, N, Hd), dtype=xw.dtype)
+    Gs = np.empty((T, N, G4), dtype=xw.dtype)
+    TCs = np.empty((T, N, Hd), dtype=xw.dtype)
+    Hs[0], Cs[0] = h0, c0
+    ig = np.empty((N, Hd), dtype=xw.dtype)
+    for t in range(T):
+        gates = Gs[t]
+        np.matmul(Hs[t], w_hhT, out=gates)
+        gates += xws[t]
+        np.tanh(gates, out=gates)
+        gates *= scale
+        gates += shift
+        i, f, g, o = gates[:, :Hd], gates[:, Hd : 2 * Hd], gates[:, 2 * Hd : 3 * Hd], gates[:, 3 * Hd :]
+        c = Cs[t + 1]
+        np.multiply(f, Cs[t], out=c)
+        np.multiply(i, g, out=ig)
+        c += ig
+        np.tanh(c, out=TCs[t])
+        np.multiply(o, TCs[t], out=Hs[t + 1])
+    return Hs, Cs, Gs, TCs
+
+
+def lstm_backward(
+    dY: np.ndarray,
+    dhT: np.ndarray | None,
+    dcT: np.ndarray | None,
+    cache: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    w_hh: np.ndarray,
+    bptt: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""BPTT for :func:`lstm_forward`.
+
+    With dh_t = dY_t + dA_{t+1} W_hh and dc_t^next the gradient reaching c_t from step t+1:
+        dc_t  = dc_t^next + dh_t ⊙ o ⊙ (1 - tanh²(c_t))
+        da_i = dc_t ⊙ g ⊙ i(1 - i)           da_f = dc_t ⊙ c_{t-1} ⊙ f(1 - f)
+        da_g = dc_t ⊙ i ⊙ (1 - g²)           da_o = dh_t ⊙ tanh(c_t) ⊙ o(1 - o)
+        dc_{t-1}^next = dc_t ⊙ f
+    The factors multiplying dc_t and dh_t (P below) depend only on the forward pass, so they are
+    computed for all steps at once before the loop.
+    Returns dA (T, N, 4H) = dL/d[a_i, a_f, a_g, a_o], dh0 and dc0.
+    """
+    _, Cs, Gs, TCs = cache
+    T, N, G4 = Gs.shape
+    Hd = G4 // 4
+    G = Gs.reshape(T, N, 4, Hd)
+    i, f, g, o = G[:, :, 0], G[:, :, 1], G[:, :, 2], G[:, :, 3]
+    P = np.empty_like(G)  # dA_t = [dc, dc, dc, dh]_t ⊙ P_t
+    np.multiply(g, i * (1.0 - i), out=P[:, :, 0])
+    np.multiply(Cs[:-1], f * (1.0 - f), out=P[:, :, 1])
+    np.multiply(i, 1.0 - g * g, out=P[:, :, 2])
+    np.multiply(TCs, o * (1.0 - o), out=P[:, :, 3])
+    Do = o * (1.0 - TCs * TCs)  # dc_t gets dh_t ⊙ Do_t through h_t = o ⊙ tanh(c_t)
+    dA = np.empty_like(G)
+    dh = np.empty((N, Hd), dtype=dY.dtype)
+    carry_h = np.zeros((N, Hd), dtype=dY.dtype) if dhT is None else dhT.copy()
+    dc = np.zeros((N, Hd), dtype=dY.dtype) if dcT is None else dcT.copy()
+    tmp = np.empty((N, Hd), dtype=dY.dtype)
+    for t in range(T - 1, -1, -1):
+        np.add(dY[t], carry_h, out=dh)
+        np.multiply(dh, Do[t], out=tmp)
+        dc += tmp
+        np.multiply(dc[:, None, :], P[t, :, :3], out=dA[t, :, :3])
+        np.multiply(dh, P[t, :, 3], out=dA[t, :, 3])
+        if _cut(t, bptt):
+            carry_h.fill(0)
+            dc.fill(0)
+        else:
+            np.matmul(dA[t].reshape(N, G4), w_hh, out=carry_h)
+            dc *= f[t]
+    return dA.reshape(T, N, G4), carry_h, dc
+
+
+# --------------------------------------------------------------------------------------- GRU
+def gru_forward(
+    xw: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray | None, h0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""GRU with PyTorch's gate order (r, z, n) and its placement of the reset gate:
+
+        [x_r, x_z, x_n] = xw_t (= x_t W_ihᵀ + b_ih),  [u_r, u_z, u_n] = h_{t-1} W_hhᵀ + b_hh
+        r = σ(x_r + u_r),  z = σ(x_z + u_z),  n = tanh(x_n + r ⊙ u_n)
+        h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}  = n + z ⊙ (h_{t-1} - n)
+
+    Returns (Hs, Gs, Un): Hs (T+1, N, H); Gs (T, N, 3H) = [r, z, n]; Un (T, N, H) = u_n.
+    """
+    T, N, G3 = xw.shape
+    Hd = G3 // 3
+    Hs = np.empty((T + 1, N, Hd), dtype=xw.dtype)
+    Gs = np.empty((T, N, G3), dtype=xw.dtype)
+    Us = np.empty((T, N, G3), dtype=xw.dtype)
+    Hs[0] = h0
+    w_hhT = w_hh.T
+    half = xw.dtype.type(0.5)
+    for t in range(T):
+        u = Us[t]
+        np.matmul(Hs[t], w_hhT, out=u)
+        if b_hh is not None:
+            u += b_hh
+        rz, n = Gs[t, :, : 2 * Hd], Gs[t, :, 2 * Hd :]
+        np.add(xw[t, :, : 2 * Hd], u[:, : 2 * Hd], out=rz)
+        rz *= half  # σ(a) = ½ + ½ tanh(a/2)
+        np.tanh(rz, out=rz)
+        rz *= half
+        rz += half
+        np.multiply(rz[:, :Hd], u[:, 2 * Hd :], out=n)
+        n += xw[t, :, 2 * Hd :]
+        np.tanh(n, out=n)
+        h = Hs[t + 1]
+        np.subtract(Hs[t], n, out=h)
+        h *= rz[:, Hd:]
+        h += n
+    return Hs, Gs, Us[:, :, 2 * Hd :]
+
+
+def gru_backward(
+    dY: np.ndarray,
+    dhT: np.ndarray | None,
+    cache: tuple[np.ndarray, np.ndarray, np.ndarray],
+    w_hh: np.ndarray,
+    bptt: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""BPTT for :func:`gru_forward`.
+
+    With dh_t = dY_t + (gradient from step t+1):
+        dn = dh_t ⊙ (1 - z),  dz = dh_t ⊙ (h_{t-1} - n)
+        da_n = dn ⊙ (1 - n²)                 (a_n = x_n + r ⊙ u_n)
+        da_z = dz ⊙ z(1 - z),   da_r = da_n ⊙ u_n ⊙ r(1 - r),   du_n = da_n ⊙ r
+        dL/dxw_t = [da_r, da_z, da_n],       dL/du_t = [da_r, da_z, du_n]
+        gradient into h_{t-1}:  dh_t ⊙ z + dL/du_t W_hh
+    Returns dXW (T, N, 3H), dU (T, N, 3H) and dh0.
+    """
+    Hs, Gs, Un = cache
+    T, N, G3 = Gs.shape
+    Hd = G3 // 3
+    r, z, n = Gs[:, :, :Hd], Gs[:, :, Hd : 2 * Hd], Gs[:, :, 2 * Hd :]
+    Pn = (1.0 - z) * (1.0 - n * n)  # da_n = dh ⊙ Pn
+    Pz = (Hs[:-1] - n) * z * (1.0 - z)  # da_z = dh ⊙ Pz
+    Pr = Un * r * (1.0 - r)  # da_r = da_n ⊙ Pr
+    dU = np.empty_like(Gs)
+    dAn = np.empty((T, N, Hd), dtype=dY.dtype)
+    dh = np.empty((N, Hd), dtype=dY.dtype)
+    carry = np.zeros((N, Hd), dtype=dY.dtype) if dhT is None else dhT.copy()
+    for t in range(T - 1, -1, -1):
+        np.add(dY[t], carry, out=dh)
+        dan, du = dAn[t], dU[t]
+        np.multiply(dh, Pn[t], out=dan)
+        np.multiply(dan, Pr[t], out=du[:, :Hd])
+        np.multiply(dh, Pz[t], out=du[:, Hd : 2 * Hd])
+        np.multiply(dan, r[t], out=du[:, 2 * Hd :])
+        if _cut(t, bptt):
+            carry.fill(0)
+        else:
+            np.matmul(du, w_hh, out=carry)
+            dh *= z[t]
+            carry += dh
+    dXW = np.concatenate([dU[:, :, : 2 * Hd], dAn], axis=2)
+    return dXW, dU, carry

@@ -1,0 +1,171 @@
+"""Max and average pooling over NCHW batches, vectorised over batch, channels and pixels.
+
+Both work on the strided window view of :mod:`._im2col`; the only Python loops run over the
+kh·kw kernel offsets (4 for a 2×2 pool), never over samples or pixels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._validation import describe
+from ..errors import HyperparameterError, ShapeError
+from ..module import Module
+from . import _im2col as ic
+
+
+class _Pool2d(Module):
+    """Shared configuration and checks of the 2-D pooling layers."""
+
+    def __init__(self, kernel_size: Any, stride: Any, padding: Any, dilation: Any = 1) -> None:
+        super().__init__()
+        self.kernel_size = ic.as_pair(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else ic.as_pair(stride, "stride")
+        self.padding = ic.as_pair(padding, "padding", minimum=0)
+        self.dilation = ic.as_pair(dilation, "dilation")
+        for p, k, axis in zip(self.padding, self.kernel_size, "hw", strict=True):
+            if p > k // 2:  # PyTorch's rule: a window must never lie entirely in the padding
+                raise HyperparameterError(
+                    f"padding must be at most half the kernel size (axis {axis}: {p} > {k} // 2). "
+                    f"Received: padding={padding!r}, kernel_size={kernel_size!r}"
+                )
+        self._pads = (self.padding[0], self.padding[0], self.padding[1], self.padding[1])
+
+    def _geometry(self, x: np.ndarray) -> tuple[int, int]:
+        ic.check_nchw(x, type(self).__name__)
+        name = type(self).__name__
+        return ic.output_hw(x.shape, self.kernel_size, self.stride, self.dilation, self._pads, name)
+
+    def _check_grad(self, grad_out: Any, x_shape: tuple[int, ...], out_hw: tuple[int, int]) -> None:
+        expected = (*x_shape[:2], *out_hw)
+        if not isinstance(grad_out, np.ndarray) or grad_out.shape != expected:
+            raise ShapeError(
+                f"{type(self).__name__}.backward: grad_out must have the shape of the forward output "
+                f"{expected}. Received: {describe(grad_out)}"
+            )
+
+    def _offsets(self):
+        kh, kw = self.kernel_size
+        return ((i, j) for i in range(kh) for j in range(kw))
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool2d):
+    r"""Max pooling, PyTorch's ``nn.MaxPool2d`` (floor mode).
+
+    Forward:  y[n,c,p,q] = max_{i,j} xp[n, c, p·s_h + i·d_h, q·s_w + j·d_w]
+              (xp = x padded with -inf). The arg-max offset k* = (i*, j*) of each window is cached.
+    Backward: dL/dx[n,c,p·s+i*·d, q·s+j*·d] += dL/dy[n,c,p,q]  — the whole upstream gradient goes to
+              the arg-max; overlapping windows that share a maximum add their gradients.
+    Ties:     the first maximum in row-major window order (smallest i, then smallest j) wins, as in
+              PyTorch's CPU kernel (a later value must be strictly greater to take over). Ties are
+              common after ReLU (windows of zeros), so this matters for parity.
+    Shapes:   x (N, C, H, W) -> y (N, C, OH, OW), OH = ⌊(H + 2p_h - d_h(KH - 1) - 1)/s_h⌋ + 1.
+    """
+
+    kinks = ("ties",)
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+    ) -> None:
+        super().__init__(kernel_size, stride, padding, dilation)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        out_hw = self._geometry(x)
+        xp = ic.pad(x, self._pads, value=-np.inf)
+        v = ic.windows(xp, self.kernel_size, self.stride, self.dilation, out_hw)  # (N,C,KH,KW,OH,OW)
+        # Running max over the kernel offsets; `arg` records the offset index k = i·KW + j of the
+        # first maximum (strict > keeps the earlier one on ties).
+        y = v[:, :, 0, 0].copy()
+        small = self.kernel_size[0] * self.kernel_size[1] < 2**15
+        arg = np.zeros(y.shape, dtype=np.int16 if small else np.int64)
+        for k, (i, j) in enumerate(self._offsets()):
+            if k == 0:
+                continue
+            vij = v[:, :, i, j]
+            better = vij > y
+            np.copyto(y, vij, where=better)
+            np.copyto(arg, k, where=better)
+        self._cache = (arg, x.shape, xp.shape, out_hw)
+        return y
+
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        arg, x_shape, xp_shape, out_hw = self._cached()
+        self._check_grad(grad_out, x_shape, out_hw)
+        if not input_grad:
+            return None
+        dxp = np.zeros(xp_shape, dtype=grad_out.dtype)
+        zero = np.zeros((), dtype=grad_out.dtype)
+        for k, (i, j) in enumerate(self._offsets()):
+            rows, cols = ic.offset_slices(i, j, self.stride, self.dilation, out_hw)
+            dxp[:, :, rows, cols] += np.where(arg == k, grad_out, zero)
+        return ic.unpad(dxp, self._pads)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", dilation={self.dilation}"
+
+
+class AvgPool2d(_Pool2d):
+    r"""Average pooling, PyTorch's ``nn.AvgPool2d`` (floor mode).
+
+    Forward:  y[n,c,p,q] = (1 / D[p,q]) Σ_{i,j} xp[n, c, p·s_h + i, q·s_w + j]      (xp: x zero-padded)
+              D = KH·KW when ``count_include_pad`` (the default), else the number of window
+              entries inside the unpadded input.
+    Backward: dL/dx[n,c,p·s+i, q·s+j] += dL/dy[n,c,p,q] / D[p,q]     for every offset (i, j)
+    Shapes:   x (N, C, H, W) -> y (N, C, OH, OW), OH = ⌊(H + 2p_h - KH)/s_h⌋ + 1.
+    """
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__(kernel_size, stride, padding)
+        self.count_include_pad = bool(count_include_pad)
+
+    def _divisor(self, x_shape: tuple[int, ...], out_hw: tuple[int, int], dtype: np.dtype) -> Any:
+        kh, kw = self.kernel_size
+        if self.count_include_pad or not any(self._pads):
+            return dtype.type(kh * kw)
+        # Count the real (unpadded) pixels of each window by pooling an indicator of the input.
+        inside = ic.pad(np.ones((1, 1, *x_shape[2:]), dtype=dtype), self._pads)
+        v = ic.windows(inside, self.kernel_size, self.stride, self.dilation, out_hw)
+        return v.sum(axis=(2, 3))[0, 0]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        out_hw = self._geometry(x)
+        xp = ic.pad(x, self._pads)
+        v = ic.windows(xp, self.kernel_size, self.stride, self.dilation, out_hw)
+        y = v[:, :, 0, 0].copy()
+        for k, (i, j) in enumerate(self._offsets()):
+            if k:
+                y += v[:, :, i, j]
+        divisor = self._divisor(x.shape, out_hw, x.dtype)
+        y /= divisor
+        self._cache = (divisor, x.shape, xp.shape, out_hw)
+        return y
+
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        divisor, x_shape, xp_shape, out_hw = self._cached()
+        self._check_grad(grad_out, x_shape, out_hw)
+        if not input_grad:
+            return None
+        g = grad_out / divisor
+        dxp = np.zeros(xp_shape, dtype=grad_out.dtype)
+        for i, j in self._offsets():
+            rows, cols = ic.offset_slices(i, j, self.stride, self.dilation, out_hw)
+            dxp[:, :, rows, cols] += g
+        return ic.unpad(dxp, self._pads)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", count_include_pad={self.count_include_pad}"
