@@ -15,11 +15,13 @@ DTYPE = np.float32
 
 @dataclass
 class Case:
-    """A dense (multi-layer perceptron) benchmark case.
+    """A benchmark case: one training step of a network on fixed batches.
 
-    ``sizes`` are the layer widths from input to output; every hidden layer uses ``hidden``
-    (``"tanh"``, ``"sigmoid"`` or ``"relu"``); the output is a sigmoid with binary
-    cross-entropy (one output unit) or logits with softmax cross-entropy (several).
+    ``kind="dense"``: a multi-layer perceptron; ``sizes`` are the layer widths from input to
+    output, every hidden layer uses ``hidden`` (``"tanh"``, ``"sigmoid"`` or ``"relu"``) and the
+    output is a sigmoid with binary cross-entropy (one output unit) or logits with softmax
+    cross-entropy (several). ``kind="cnn"``, ``"rnn"``, ``"lstm"``: the fixed architectures of
+    cases (e)–(g) (see :func:`conv_rnn_cases`), always with softmax cross-entropy on 10 classes.
     """
 
     key: str
@@ -40,7 +42,7 @@ class Case:
 
     @property
     def binary(self) -> bool:
-        return self.sizes[-1] == 1
+        return self.kind == "dense" and self.sizes[-1] == 1
 
     @property
     def n_classes(self) -> int:
@@ -51,15 +53,18 @@ class Case:
         return "BCE on sigmoid" if self.binary else "softmax cross-entropy"
 
     def describe(self) -> str:
-        arch = "-".join(str(s) for s in self.sizes)
+        arch = ARCHITECTURES.get(self.kind) or "-".join(str(s) for s in self.sizes) + f" {self.hidden}"
         opt = f"SGD lr={self.lr}" + (f" momentum={self.momentum}" if self.momentum else "")
         return (
-            f"{arch} {self.hidden}, {self.loss_name}, batch {self.batch} of {self.n_samples} "
+            f"{arch}, {self.loss_name}, batch {self.batch} of {self.n_samples} "
             f"({len(self.batches)} batches), {opt}"
         )
 
     def gemms(self) -> list[tuple[str, int, int, int]]:
-        """The matrix products of one step as (label, m, n, k): C (m, n) = A (m, k) @ B (k, n)."""
+        """The matrix products of one step as (label, m, n, k): C (m, n) = A (m, k) @ B (k, n)
+        (dense cases only)."""
+        if self.kind != "dense":
+            return []
         n = self.batch
         out = []
         pairs = list(zip(self.sizes[:-1], self.sizes[1:], strict=True))
@@ -73,8 +78,32 @@ class Case:
         return out
 
     def flops(self) -> int:
-        """Multiply-add FLOPs (2·m·n·k) of the step's matrix products: the work BLAS must do."""
+        """Multiply-add FLOPs (2·m·n·k) of the step's matrix products: the work BLAS must do.
+
+        Forward, weight gradient and input gradient each cost one product per layer; the first
+        layer's input gradient is never needed.
+        """
+        n = self.batch
+        if self.kind == "cnn":  # conv as im2col GEMMs: 2·N·C_out·OH·OW·C_in·KH·KW each
+            conv1 = 2 * n * 8 * 26 * 26 * 1 * 9
+            conv2 = 2 * n * 16 * 11 * 11 * 8 * 9
+            dense = 2 * n * 400 * 10
+            return 2 * conv1 + 3 * conv2 + 3 * dense
+        if self.kind in ("rnn", "lstm"):
+            g = 4 if self.kind == "lstm" else 1
+            steps, inputs, hidden = 50, 16, 64
+            proj = 2 * steps * n * inputs * g * hidden  # x W_ihᵀ for all steps; again for dW_ih
+            recur = 2 * steps * n * hidden * g * hidden  # h W_hhᵀ; again for dW_hh and for dh
+            head = 2 * n * hidden * 10
+            return 2 * proj + 3 * recur + 3 * head
         return sum(2 * m * n_ * k for _, m, n_, k in self.gemms())
+
+
+ARCHITECTURES = {
+    "cnn": "conv 1→8 3×3, ReLU, max-pool 2, conv 8→16 3×3, ReLU, max-pool 2, dense 400→10 (28×28)",
+    "rnn": "RNN tanh 16→64, T=50, full BPTT, last step → dense 64→10",
+    "lstm": "LSTM 16→64, T=50, full BPTT, last step → dense 64→10",
+}
 
 
 def _make_batches(case: Case) -> Case:
@@ -144,4 +173,41 @@ def dense_cases() -> list[Case]:
             y=y,
         )
     )
+    return [_make_batches(c) for c in cases]
+
+
+def conv_rnn_cases() -> list[Case]:
+    """Cases (e)–(g) of issue 6: a small CNN, an RNN and an LSTM, plain SGD."""
+    rng = np.random.default_rng(4)
+    images = rng.random((256, 1, 28, 28), dtype=DTYPE)
+    sequences = rng.standard_normal((128, 50, 16)).astype(DTYPE)
+    labels = rng.integers(0, 10, size=256)
+    common = {"hidden": "", "lr": 0.01, "sklearn": False, "reference": False}
+    cases = [
+        Case(
+            "e", "(e) CNN 28×28", [784, 10], batch=64, n_samples=256, kind="cnn", X=images, y=labels, **common
+        ),
+        Case(
+            "f",
+            "(f) RNN T=50",
+            [16, 10],
+            batch=32,
+            n_samples=128,
+            kind="rnn",
+            X=sequences,
+            y=labels[:128],
+            **common,
+        ),
+        Case(
+            "g",
+            "(g) LSTM T=50",
+            [16, 10],
+            batch=32,
+            n_samples=128,
+            kind="lstm",
+            X=sequences,
+            y=labels[:128],
+            **common,
+        ),
+    ]
     return [_make_batches(c) for c in cases]

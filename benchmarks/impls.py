@@ -23,15 +23,82 @@ def linear_keys(case: Case) -> list[tuple[str, str]]:
 
 
 def build_nnscratch_model(case: Case, rng: int | None = None) -> ns.Sequential:
+    """The case's network in nnscratch (float32); ``rng`` seeds PyTorch-style initialisation."""
+
+    def seed(i: int) -> int | None:
+        return None if rng is None else rng + i
+
+    if case.kind == "cnn":
+        return ns.Sequential(
+            ns.Conv2d(1, 8, 3, dtype=DTYPE, rng=seed(0)),
+            ns.ReLU(),
+            ns.MaxPool2d(2),
+            ns.Conv2d(8, 16, 3, dtype=DTYPE, rng=seed(1)),
+            ns.ReLU(),
+            ns.MaxPool2d(2),
+            ns.Flatten(),
+            ns.Linear(400, 10, dtype=DTYPE, rng=seed(2)),
+        )
+    if case.kind in ("rnn", "lstm"):
+        cell = ns.RNN if case.kind == "rnn" else ns.LSTM
+        return ns.Sequential(
+            cell(16, 64, dtype=DTYPE, rng=seed(0)),
+            ns.LastTimeStep(),
+            ns.Linear(64, 10, dtype=DTYPE, rng=seed(1)),
+        )
     pairs = list(zip(case.sizes[:-1], case.sizes[1:], strict=True))
     layers: list[ns.Module] = []
     for i, (fan_in, fan_out) in enumerate(pairs):
-        layers.append(ns.Linear(fan_in, fan_out, dtype=DTYPE, rng=None if rng is None else rng + i))
+        layers.append(ns.Linear(fan_in, fan_out, dtype=DTYPE, rng=seed(i)))
         if i < len(pairs) - 1:
             layers.append(_NS_ACT[case.hidden]())
     if case.binary:
         layers.append(ns.Sigmoid())
     return ns.Sequential(*layers)
+
+
+def build_torch_model(case: Case):
+    """The same network in PyTorch, with the same ``state_dict`` keys as nnscratch's."""
+    import torch
+    from torch import nn
+
+    if case.kind == "cnn":
+        model = nn.Sequential(
+            nn.Conv2d(1, 8, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(400, 10),
+        )
+    elif case.kind in ("rnn", "lstm"):
+
+        class LastStepClassifier(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                cell = nn.RNN if case.kind == "rnn" else nn.LSTM
+                self.add_module("0", cell(16, 64, batch_first=True))
+                self.add_module("2", nn.Linear(64, 10))
+
+            def forward(self, x):
+                out, _ = self._modules["0"](x)
+                return self._modules["2"](out[:, -1])
+
+        model = LastStepClassifier()
+    else:
+        act = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU}[case.hidden]
+        pairs = list(zip(case.sizes[:-1], case.sizes[1:], strict=True))
+        layers: list[nn.Module] = []
+        for i, (fan_in, fan_out) in enumerate(pairs):
+            layers.append(nn.Linear(fan_in, fan_out))
+            if i < len(pairs) - 1:
+                layers.append(act())
+        if case.binary:
+            layers.append(nn.Sigmoid())
+        model = nn.Sequential(*layers)
+    return model.to(torch.float32)
 
 
 def initial_state(case: Case) -> dict[str, np.ndarray]:
@@ -77,16 +144,7 @@ class TorchRunner:
         import torch
         from torch import nn
 
-        act = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU}[case.hidden]
-        pairs = list(zip(case.sizes[:-1], case.sizes[1:], strict=True))
-        layers: list[nn.Module] = []
-        for i, (fan_in, fan_out) in enumerate(pairs):
-            layers.append(nn.Linear(fan_in, fan_out))
-            if i < len(pairs) - 1:
-                layers.append(act())
-        if case.binary:
-            layers.append(nn.Sigmoid())
-        self.model = nn.Sequential(*layers).to(torch.float32)
+        self.model = build_torch_model(case)
         self.model.load_state_dict({k: torch.from_numpy(np.array(v, copy=True)) for k, v in state.items()})
         self.loss = nn.BCELoss() if case.binary else nn.CrossEntropyLoss()
         self.opt = torch.optim.SGD(self.model.parameters(), lr=case.lr, momentum=case.momentum)
@@ -236,7 +294,8 @@ def runners_for(case: Case) -> list[str]:
         names.append("sklearn")
     if case.reference:
         names.append("numpy-ref")
-    names.append("gemm-only")
+    if case.kind == "dense":
+        names.append("gemm-only")
     return names
 
 

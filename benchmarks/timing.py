@@ -76,7 +76,7 @@ def paired(times: dict[str, list[float]], batch: int, flops: int) -> dict[str, A
             out["ratios"][f"vs_{other}"] = summary(t[other] / ns)
     if "numpy-ref" in t:  # the library's overhead over the plain NumPy reference, in %
         out["ratios"]["overhead_vs_numpy_pct"] = summary((ns / t["numpy-ref"] - 1.0) * 100.0)
+    out["gflops"] = {k: float(flops / np.median(v) / 1e9) for k, v in t.items()}
     if "gemm-only" in t:
-        out["gflops"] = {k: float(flops / np.median(v) / 1e9) for k, v in t.items()}
         out["ratios"]["gemm_fraction"] = summary(t["gemm-only"] / ns)
     return out
