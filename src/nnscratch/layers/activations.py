@@ -24,22 +24,22 @@ def _check_grad(owner: Module, grad_out: np.ndarray, shape: tuple[int, ...]) -> 
         )
 
 
-_ZEROS: dict[tuple[tuple[int, ...], np.dtype], np.ndarray] = {}
+_ZEROS: dict[tuple[tuple[int, ...], np.dtype, tuple[int, ...]], np.ndarray] = {}
 _ZEROS_MAX_ENTRIES = 16
 
 
 def zeros_like_cached(z: np.ndarray) -> np.ndarray:
-    """A read-only array of zeros with the shape and dtype of ``z``, shared and reused.
+    """A read-only array of zeros with the shape, dtype and memory layout of ``z``, reused.
 
     Large ones come from ``calloc``: pages that are only ever read map the kernel's zero page,
     so they take no physical memory. The cache is small and cleared when full.
     """
-    key = (z.shape, z.dtype)
+    key = (z.shape, z.dtype, z.strides)
     zeros = _ZEROS.get(key)
     if zeros is None:
         if len(_ZEROS) >= _ZEROS_MAX_ENTRIES:
             _ZEROS.clear()
-        zeros = np.zeros(z.shape, dtype=z.dtype)
+        zeros = np.zeros_like(z)  # order="K": the layout of z, so both are read in memory order
         zeros.flags.writeable = False
         _ZEROS[key] = zeros
     return zeros
