@@ -108,16 +108,19 @@ def markdown(result: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "Median ms per step of each implementation:",
+        "Median ms per step of each implementation, the repeats made and the 1-minute load average "
+        "just before the case (above the number of CPUs, other work was competing for them):",
         "",
-        "| case | thr | " + " | ".join(result["implementations"]) + " |",
-        "|---|---|" + "---|" * len(result["implementations"]),
+        "| case | thr | " + " | ".join(result["implementations"]) + " | repeats | load |",
+        "|---|---|" + "---|" * (len(result["implementations"]) + 2),
     ]
     for row in result["rows"]:
         cells = []
         for name in result["implementations"]:
             s = row["step_seconds"].get(name)
             cells.append(f"{s['median'] * 1e3:.3f}" if s else "–")
+        load = row.get("load_average_before")
+        cells += [str(row.get("repeats", "–")), f"{load[0]:.1f}" if load else "–"]
         lines.append(f"| {row['title']} | {row['threads']} | " + " | ".join(cells) + " |")
     peaks = ", ".join(f"{t} thread(s): {g:.1f} GFLOP/s" for t, g in result["sgemm_peak_gflops"].items())
     lines += ["", f"NumPy sgemm peak (float32 1024×1024×1024): {peaks}."]

@@ -39,12 +39,22 @@ def all_cases() -> list[Case]:
     return dense_cases() + conv_rnn_cases()
 
 
-def bench_case(case: Case, threads: int, repeats: int, block_s: float, warmup_s: float) -> dict[str, Any]:
+def bench_case(
+    case: Case, threads: int, repeats: int, block_s: float, warmup_s: float, budget_s: float
+) -> dict[str, Any]:
     state = initial_state(case)
     names = runners_for(case)
     runners = {n: RUNNERS[n](case, state) for n in names}
-    times = interleaved(runners, repeats, block_s, warmup_s)
-    row = {"case": case.key, "title": case.title, "threads": threads, "description": case.describe()}
+    load = load_average()
+    times = interleaved(runners, repeats, block_s, warmup_s, budget_s)
+    row = {
+        "case": case.key,
+        "title": case.title,
+        "threads": threads,
+        "description": case.describe(),
+        "repeats": len(times["nnscratch"]),
+        "load_average_before": load,
+    }
     row.update(paired(times, case.batch, case.flops()))
     row["flops_per_step"] = case.flops()
     row["raw_step_seconds"] = times
@@ -59,6 +69,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", default="1,2", help="comma-separated thread counts (default: 1,2)")
     p.add_argument("--repeats", type=int, default=None, help="interleaved repeats per case")
     p.add_argument("--block-ms", type=float, default=None, help="target duration of one timed block")
+    p.add_argument(
+        "--budget-s",
+        type=float,
+        default=None,
+        help="stop repeating a case after this long (default 40, quick 10)",
+    )
     p.add_argument("--no-memory", action="store_true", help="skip the tracemalloc measurements")
     p.add_argument("--out", default=str(HERE / "results"), help="folder for latest.json / latest.md")
     return p.parse_args(argv)
@@ -72,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (7 if args.quick else 25)
     block_s = (args.block_ms or (15.0 if args.quick else 40.0)) / 1e3
     warmup_s = 0.1 if args.quick else 0.3
+    budget_s = args.budget_s or (10.0 if args.quick else 40.0)
     threads = [int(t) for t in args.threads.split(",") if t]
     cases = all_cases()
     if args.cases:
@@ -104,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             torch.set_num_threads(t)
             result["sgemm_peak_gflops"][str(t)] = sgemm_gflops(1024, 1024, 1024)
             for case in cases:
-                row = bench_case(case, t, repeats, block_s, warmup_s)
+                row = bench_case(case, t, repeats, block_s, warmup_s, budget_s)
                 result["rows"].append(row)
                 r = row["ratios"]["vs_pytorch"]
                 print(

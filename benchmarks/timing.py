@@ -23,9 +23,13 @@ def _time_block(step, k: int) -> float:
 
 
 def interleaved(
-    runners: dict[str, Any], repeats: int, block_s: float, warmup_s: float
+    runners: dict[str, Any], repeats: int, block_s: float, warmup_s: float, budget_s: float = float("inf")
 ) -> dict[str, list[float]]:
-    """Seconds per step of each runner, one entry per repeat (every repeat runs all runners)."""
+    """Seconds per step of each runner, one entry per repeat (every repeat runs all runners).
+
+    Stops early, after at least 5 repeats, once ``budget_s`` seconds are spent (a busy machine
+    can make blocks far longer than planned); the caller reports how many repeats were made.
+    """
     steps = {name: r.step for name, r in runners.items()}
     inner = {}
     for name, step in steps.items():  # warm up, then size each block to about block_s
@@ -40,10 +44,13 @@ def interleaved(
     gc.collect()
     gc_was_enabled = gc.isenabled()
     gc.disable()  # as timeit does: no collector pauses inside a block
+    start = time.perf_counter()
     try:
-        for _ in range(repeats):
+        for r in range(repeats):
             for name, step in steps.items():
                 times[name].append(_time_block(step, inner[name]))
+            if r >= 4 and time.perf_counter() - start > budget_s:
+                break
     finally:
         if gc_was_enabled:
             gc.enable()
