@@ -270,3 +270,37 @@ def test_recurrent_bad_inputs():
         ns.GRU(3, 0)
     with pytest.raises(HyperparameterError, match="bptt_steps"):
         ns.RNN(3, 4, bptt_steps=0)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("bptt", [None, 2])
+def test_sparse_output_gradient_matches_reference(kind, bptt):
+    """Steps with no output gradient (all but the last, as behind LastTimeStep) take a shortcut."""
+    rng = np.random.default_rng(5)
+    layer = _build(kind, 3, 4, 2, bptt_steps=bptt, rng=5)
+    x = rng.standard_normal((2, 6, 3))
+    out = layer(x)
+    g = np.zeros_like(out)
+    g[:, -1] = rng.standard_normal((2, 4))
+    g[:, 2] = rng.standard_normal((2, 4))
+    dx = layer.backward(g)
+    zeros = np.zeros((2, 2, 4))
+    params = _params(layer)
+    _, _, _, r_dx, r_grads, _, _ = ref.recurrent(kind, params, x, zeros, zeros, g, zeros, zeros, bptt=bptt)
+    np.testing.assert_allclose(dx, r_dx, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(layer.weight_hh_l0.grad, r_grads[0][1], atol=1e-10, rtol=0)
+    np.testing.assert_allclose(layer.weight_ih_l1.grad, r_grads[1][0], atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_saturating_inputs_stay_finite_without_warnings(kind, dtype):
+    """Huge pre-activations saturate the gates (e^{-a} overflows to inf internally) silently."""
+    layer = _build(kind, 2, 3, dtype=dtype, rng=0)
+    x = np.array([[[1e6, -1e6], [-1e6, 1e6], [3e4, 0.0]]], dtype=dtype)
+    out = layer(x)  # warnings are errors in this test suite
+    assert np.isfinite(out).all() and np.abs(out).max() <= 1e6
+    dx = layer.backward(np.ones_like(out))
+    assert np.isfinite(dx).all()
+    if kind != "relu":
+        assert np.abs(out).max() <= 1.0

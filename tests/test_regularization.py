@@ -179,3 +179,9 @@ def test_batchnorm_bad_inputs():
         ns.BatchNorm1d(3, momentum=2.0)
     with pytest.raises(HyperparameterError, match="num_features"):
         ns.BatchNorm2d(0)
+
+
+def test_batchnorm_without_affine_follows_astype():
+    layer = ns.BatchNorm1d(2, affine=False, track_running_stats=False).astype(np.float32)
+    assert layer.dtype == np.float32
+    assert layer(np.arange(6.0).reshape(3, 2)).dtype == np.float32

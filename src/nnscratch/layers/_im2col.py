@@ -98,13 +98,26 @@ def output_hw(
     return oh, ow
 
 
+def empty_like_layout(ref: np.ndarray, shape: tuple[int, ...], dtype: Any = None) -> np.ndarray:
+    """An uninitialised array of ``shape`` whose axes lie in memory in the same order as ``ref``'s.
+
+    Conv2d returns its output as an (N, C, H, W) view of (C, N, H, W) memory (free, straight from
+    its GEMM); layers that keep that order for what they allocate make every later element-wise
+    pass run over matching strides, and let Conv2d's backward read its gradient without a copy.
+    """
+    order = sorted(range(ref.ndim), key=lambda a: -abs(ref.strides[a]))  # outermost axis first
+    buf = np.empty([shape[a] for a in order], dtype=ref.dtype if dtype is None else dtype)
+    return buf.transpose(np.argsort(order))
+
+
 def pad(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     """A padded copy of an NCHW array (or ``x`` itself when there is no padding)."""
     top, bottom, left, right = pads
     if not any(pads):
         return x
     n, c, h, w = x.shape
-    xp = np.full((n, c, h + top + bottom, w + left + right), value, dtype=x.dtype)
+    xp = empty_like_layout(x, (n, c, h + top + bottom, w + left + right))
+    xp.fill(value)
     xp[:, :, top : top + h, left : left + w] = x
     return xp
 
@@ -158,3 +171,45 @@ def col2im(
             rows, cols = offset_slices(i, j, stride, dilation, out_hw)
             dxp[:, :, rows, cols] += d6[:, i, j]
     return dxp.transpose(1, 0, 2, 3)
+
+
+# -- stride-1 fast path: "wide" columns ------------------------------------------------------------
+# With stride 1 the pixels kernel offset (i, j) reads for output row p are one contiguous run of
+# a row of xp. Letting each output row run over the full padded width Wp (OW real columns plus
+# Wp - OW = d_w·(KW - 1) junk columns) turns offset (i, j)'s whole read into ONE contiguous slice
+# of each flattened image, starting at i·d_h·Wp + j·d_w and OH·Wp long. im2col and col2im then
+# move KH·KW long runs instead of KH·KW·C·N·OH short rows of OW pixels (NumPy's per-row overhead
+# dominated for small images). The junk columns are dropped from the output, their gradient is
+# zero, so they add nothing to dW or dx; the few entries past the end of an image are set to 0.
+
+
+def _wide_offsets(kernel: Pair, dilation: Pair, hp: int, wp: int, oh: int):
+    length = oh * wp
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            start = i * dilation[0] * wp + j * dilation[1]
+            yield i, j, start, min(length, hp * wp - start)
+
+
+def im2col_wide(xp: np.ndarray, kernel: Pair, dilation: Pair, out_hw: Pair) -> np.ndarray:
+    """Stride-1 columns X̂w of shape (C·KH·KW, N·OH·Wp): X̂w[(c,i,j), (n,p,q)] = xp[n,c,p+i·d,q+j·d]
+    for q < OW; the columns q >= OW hold finite junk (or 0) that the caller drops."""
+    n, c, hp, wp = xp.shape
+    oh = out_hw[0]
+    xf = xp.transpose(1, 0, 2, 3).reshape(c, n, hp * wp)  # a view when rows are contiguous
+    cols = np.empty((c, kernel[0], kernel[1], n, oh * wp), dtype=xp.dtype)
+    for i, j, start, avail in _wide_offsets(kernel, dilation, hp, wp, oh):
+        cols[:, i, j, :, :avail] = xf[:, :, start : start + avail]
+        cols[:, i, j, :, avail:] = 0
+    return cols.reshape(c * kernel[0] * kernel[1], n * oh * wp)
+
+
+def col2im_wide(dcols: np.ndarray, xp_shape: tuple[int, ...], kernel: Pair, dilation: Pair, out_hw: Pair):
+    """Adjoint of :func:`im2col_wide` (junk columns of ``dcols`` must be zero). Returns dxp (N,C,Hp,Wp)."""
+    n, c, hp, wp = xp_shape
+    oh = out_hw[0]
+    d5 = dcols.reshape(c, kernel[0], kernel[1], n, oh * wp)
+    dxf = np.zeros((c, n, hp * wp), dtype=dcols.dtype)
+    for i, j, start, avail in _wide_offsets(kernel, dilation, hp, wp, oh):
+        dxf[:, :, start : start + avail] += d5[:, i, j, :, :avail]
+    return dxf.reshape(c, n, hp, wp).transpose(1, 0, 2, 3)

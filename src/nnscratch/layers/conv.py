@@ -35,6 +35,12 @@ class Conv2d(Module):
         dL/dxp[n,c,p·s+i·d,q·s+j·d] += dX̂[(c,i,j),(n,p,q)]   (col2im: one vectorised += per offset (i,j))
         dL/dx   = dL/dxp without its padding border
 
+    Stride 1 (the common case) uses "wide" columns: X̂ gets N·OH·Wp columns, each output row running
+    over the full padded width Wp, so im2col and col2im move kh·kw long contiguous runs instead of
+    many short rows (see :func:`._im2col.im2col_wide`). The Wp - OW junk columns are dropped from y
+    and get a zero G₂, so they change neither dW, db nor dx. The output is returned as a view of
+    the GEMM result laid out (C_out, N, OH, OW) in memory (no copy); later layers keep that order.
+
     Shapes: x (N, C_in, H, W); W (C_out, C_in, KH, KW); b (C_out,); y (N, C_out, OH, OW) with
     OH = ⌊(H + pad_top + pad_bottom - d_h·(KH - 1) - 1) / s_h⌋ + 1 (likewise OW).
 
@@ -100,24 +106,35 @@ class Conv2d(Module):
         ic.check_nchw(x, f"Conv2d(in_channels={self.in_channels})", self.in_channels)
         n, _, oh, ow = self.output_shape(x.shape)
         xp = ic.pad(x, self._pads)
-        cols = ic.im2col(xp, self.kernel_size, self.stride, self.dilation, (oh, ow))
+        wide = self.stride == (1, 1)  # the stride-1 "wide column" path (see _im2col)
+        if wide:
+            cols = ic.im2col_wide(xp, self.kernel_size, self.dilation, (oh, ow))
+        else:
+            cols = ic.im2col(xp, self.kernel_size, self.stride, self.dilation, (oh, ow))
         w2 = self.weight.data.reshape(self.out_channels, -1)
-        y2 = w2 @ cols  # (O, N·OH·OW)
+        y2 = w2 @ cols  # (O, N·OH·OW), or (O, N·OH·Wp) with junk columns when wide
         if self.bias is not None:
             y2 += self.bias.data[:, None]
-        self._cache = (cols, xp.shape, x.shape, (oh, ow))
-        # (O, N, OH, OW) memory seen as (N, O, OH, OW): no copy; backward reads it back for free.
-        return y2.reshape(self.out_channels, n, oh, ow).transpose(1, 0, 2, 3)
+        self._cache = (cols, xp.shape, x.shape, (oh, ow), wide)
+        # (O, N, OH, OW) memory seen as (N, O, OH, OW): no copy.
+        y = y2.reshape(self.out_channels, n, oh, -1)
+        return (y[:, :, :, :ow] if wide else y).transpose(1, 0, 2, 3)
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        cols, xp_shape, x_shape, out_hw = self._cached()
+        cols, xp_shape, x_shape, out_hw, wide = self._cached()
         expected = (x_shape[0], self.out_channels, *out_hw)
         if not isinstance(grad_out, np.ndarray) or grad_out.shape != expected:
             raise ShapeError(
                 f"Conv2d.backward: grad_out must have the shape of the forward output {expected}. "
                 f"Received: {describe(grad_out)}"
             )
-        g2 = grad_out.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)  # G₂ (O, N·OH·OW)
+        g_onhw = grad_out.transpose(1, 0, 2, 3)
+        if wide:  # zero gradient on the junk columns: they then add nothing to dW, db or dx
+            g4 = np.zeros((self.out_channels, x_shape[0], out_hw[0], xp_shape[3]), dtype=grad_out.dtype)
+            g4[:, :, :, : out_hw[1]] = g_onhw
+            g2 = g4.reshape(self.out_channels, -1)
+        else:
+            g2 = g_onhw.reshape(self.out_channels, -1)  # G₂ (O, N·OH·OW); free if grad_out is (O,N,..)
         self.weight.grad += (g2 @ cols.T).reshape(self.weight.shape)
         if self.bias is not None:
             self.bias.grad += g2.sum(axis=1)
@@ -125,7 +142,10 @@ class Conv2d(Module):
             return None
         w2 = self.weight.data.reshape(self.out_channels, -1)
         dcols = w2.T @ g2
-        dxp = ic.col2im(dcols, xp_shape, self.kernel_size, self.stride, self.dilation, out_hw)
+        if wide:
+            dxp = ic.col2im_wide(dcols, xp_shape, self.kernel_size, self.dilation, out_hw)
+        else:
+            dxp = ic.col2im(dcols, xp_shape, self.kernel_size, self.stride, self.dilation, out_hw)
         return ic.unpad(dxp, self._pads)
 
     def extra_repr(self) -> str:

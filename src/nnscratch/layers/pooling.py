@@ -58,12 +58,16 @@ class MaxPool2d(_Pool2d):
     r"""Max pooling, PyTorch's ``nn.MaxPool2d`` (floor mode).
 
     Forward:  y[n,c,p,q] = max_{i,j} xp[n, c, p·s_h + i·d_h, q·s_w + j·d_w]
-              (xp = x padded with -inf). The arg-max offset k* = (i*, j*) of each window is cached.
+              (xp = x padded with -inf), computed as a running ``np.maximum`` over the kh·kw
+              kernel offsets of the strided window view.
     Backward: dL/dx[n,c,p·s+i*·d, q·s+j*·d] += dL/dy[n,c,p,q]  — the whole upstream gradient goes to
-              the arg-max; overlapping windows that share a maximum add their gradients.
+              the arg-max (i*, j*) of its window; overlapping windows that share a maximum add their
+              gradients. The arg-max is found in backward by visiting the offsets in row-major
+              order with r = dL/dy still unassigned:  m = [xp_(i,j) == y],  dL/dxp_(i,j) += r ⊙ m,
+              r ← r - r ⊙ m  (so a later tie gets nothing).
     Ties:     the first maximum in row-major window order (smallest i, then smallest j) wins, as in
-              PyTorch's CPU kernel (a later value must be strictly greater to take over). Ties are
-              common after ReLU (windows of zeros), so this matters for parity.
+              PyTorch's CPU kernel. Ties are common after ReLU (windows of zeros), so this matters
+              for parity.
     Shapes:   x (N, C, H, W) -> y (N, C, OH, OW), OH = ⌊(H + 2p_h - d_h(KH - 1) - 1)/s_h⌋ + 1.
     """
 
@@ -82,31 +86,52 @@ class MaxPool2d(_Pool2d):
         out_hw = self._geometry(x)
         xp = ic.pad(x, self._pads, value=-np.inf)
         v = ic.windows(xp, self.kernel_size, self.stride, self.dilation, out_hw)  # (N,C,KH,KW,OH,OW)
-        # Running max over the kernel offsets; `arg` records the offset index k = i·KW + j of the
-        # first maximum (strict > keeps the earlier one on ties).
-        y = v[:, :, 0, 0].copy()
-        small = self.kernel_size[0] * self.kernel_size[1] < 2**15
-        arg = np.zeros(y.shape, dtype=np.int16 if small else np.int64)
+        y = ic.empty_like_layout(x, (*x.shape[:2], *out_hw))
         for k, (i, j) in enumerate(self._offsets()):
             if k == 0:
-                continue
-            vij = v[:, :, i, j]
-            better = vij > y
-            np.copyto(y, vij, where=better)
-            np.copyto(arg, k, where=better)
-        self._cache = (arg, x.shape, xp.shape, out_hw)
+                np.copyto(y, v[:, :, 0, 0])
+            else:
+                np.maximum(y, v[:, :, i, j], out=y)
+        self._cache = (xp, y, x.shape, out_hw)
         return y
 
+    def _tiles_exactly(self, x_shape: tuple[int, ...], out_hw: tuple[int, int]) -> bool:
+        """Windows that neither overlap nor leave pixels out: every input pixel is in one window."""
+        return (
+            self.stride == self.kernel_size
+            and self.dilation == (1, 1)
+            and not any(self._pads)
+            and x_shape[2] == out_hw[0] * self.kernel_size[0]
+            and x_shape[3] == out_hw[1] * self.kernel_size[1]
+        )
+
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        arg, x_shape, xp_shape, out_hw = self._cached()
+        xp, y, x_shape, out_hw = self._cached()
         self._check_grad(grad_out, x_shape, out_hw)
         if not input_grad:
             return None
-        dxp = np.zeros(xp_shape, dtype=grad_out.dtype)
-        zero = np.zeros((), dtype=grad_out.dtype)
-        for k, (i, j) in enumerate(self._offsets()):
+        v = ic.windows(xp, self.kernel_size, self.stride, self.dilation, out_hw)
+        # Each input pixel in exactly one window: write each offset's share once, no zeroing or +=.
+        tiles = self._tiles_exactly(x_shape, out_hw)
+        dxp = ic.empty_like_layout(xp, xp.shape, grad_out.dtype)
+        if not tiles:
+            dxp.fill(0)
+        remaining = ic.empty_like_layout(y, y.shape, grad_out.dtype)
+        np.copyto(remaining, grad_out)  # r: the gradient not yet given to a window's first maximum
+        mask = ic.empty_like_layout(y, y.shape, bool)
+        share = ic.empty_like_layout(y, y.shape, grad_out.dtype)
+        offsets = list(self._offsets())
+        for k, (i, j) in enumerate(offsets):
             rows, cols = ic.offset_slices(i, j, self.stride, self.dilation, out_hw)
-            dxp[:, :, rows, cols] += np.where(arg == k, grad_out, zero)
+            np.equal(v[:, :, i, j], y, out=mask)
+            if tiles:
+                np.multiply(remaining, mask, out=dxp[:, :, rows, cols])
+                share = dxp[:, :, rows, cols]
+            else:
+                np.multiply(remaining, mask, out=share)
+                dxp[:, :, rows, cols] += share
+            if k < len(offsets) - 1:
+                remaining -= share
         return ic.unpad(dxp, self._pads)
 
     def extra_repr(self) -> str:
@@ -146,10 +171,12 @@ class AvgPool2d(_Pool2d):
         out_hw = self._geometry(x)
         xp = ic.pad(x, self._pads)
         v = ic.windows(xp, self.kernel_size, self.stride, self.dilation, out_hw)
-        y = v[:, :, 0, 0].copy()
+        y = ic.empty_like_layout(x, (*x.shape[:2], *out_hw))
         for k, (i, j) in enumerate(self._offsets()):
             if k:
                 y += v[:, :, i, j]
+            else:
+                np.copyto(y, v[:, :, 0, 0])
         divisor = self._divisor(x.shape, out_hw, x.dtype)
         y /= divisor
         self._cache = (divisor, x.shape, xp.shape, out_hw)
@@ -161,7 +188,8 @@ class AvgPool2d(_Pool2d):
         if not input_grad:
             return None
         g = grad_out / divisor
-        dxp = np.zeros(xp_shape, dtype=grad_out.dtype)
+        dxp = ic.empty_like_layout(grad_out, xp_shape)
+        dxp.fill(0)
         for i, j in self._offsets():
             rows, cols = ic.offset_slices(i, j, self.stride, self.dilation, out_hw)
             dxp[:, :, rows, cols] += g

@@ -162,7 +162,8 @@ class _Recurrent(Module):
             )
         dtype = caches[0][0].dtype
         dfinal = self._check_state(grad_state, N, dtype, "grad_state")
-        dY = np.ascontiguousarray(grad_out.transpose(1, 0, 2) if self.batch_first else grad_out, dtype=dtype)
+        # Time-major view of the gradient, no copy: each step reads its (N, H) slice in place.
+        dY = (grad_out.transpose(1, 0, 2) if self.batch_first else grad_out).astype(dtype, copy=False)
         dinit: list[list[np.ndarray]] = [[] for _ in range(self._n_states)]
         dx = None
         for k in range(self.num_layers - 1, -1, -1):
@@ -177,8 +178,9 @@ class _Recurrent(Module):
             getattr(self, f"weight_ih_l{k}").grad += dXW2.T @ inp.reshape(T * N, -1)
             getattr(self, f"weight_hh_l{k}").grad += dU2.T @ cache[0][:-1].reshape(T * N, -1)
             if self.bias:
-                getattr(self, f"bias_ih_l{k}").grad += dXW2.sum(axis=0)
-                getattr(self, f"bias_hh_l{k}").grad += dU2.sum(axis=0)
+                db_ih = dXW2.sum(axis=0)
+                getattr(self, f"bias_ih_l{k}").grad += db_ih
+                getattr(self, f"bias_hh_l{k}").grad += db_ih if dU is dXW else dU2.sum(axis=0)
             if k > 0 or input_grad:
                 dY = (dXW2 @ w_ih).reshape(T, N, -1)
                 dx = dY

@@ -123,6 +123,11 @@ class _BatchNorm(Module):
             return self.weight.data.dtype
         return self.running_mean.dtype if self.track_running_stats else self._dtype
 
+    def astype(self, dtype: Any) -> _BatchNorm:
+        super().astype(dtype)
+        self._dtype = as_float_dtype(dtype)
+        return self
+
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
             self.running_mean[...] = 0
