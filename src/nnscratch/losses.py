@@ -226,6 +226,7 @@ class CrossEntropyLoss(Loss):
     Backward: dL/dz = (p - y) / N   — the fused gradient, valid because p is the softmax of the
               same z: dℓ/dz_j = Σ_k (-y_k/p_k) p_k(δ_kj - p_j) = p_j Σ_k y_k - y_j = p_j - y_j
               when each target row sums to 1 (in general p_j·Σ_k y_k - y_j, which is what we use).
+              p = e / Σ_k e_k with e = exp(z - max z) kept from the forward pass, not recomputed.
 
     With ``from_logits=False`` the input is already a probability row (the output of a Softmax
     layer): ℓ = -Σ y log p and dL/dp = -y / p · (1/N); through Softmax.backward this gives the
