@@ -82,8 +82,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    import torch
-    from threadpoolctl import threadpool_limits
+    try:
+        import sklearn  # noqa: F401
+        import torch
+        from threadpoolctl import threadpool_limits
+    except ImportError as exc:
+        raise SystemExit(
+            f"the benchmark needs PyTorch, scikit-learn and threadpoolctl ({exc}). "
+            'Run it with `make bench`, or install them: pip install -e ".[dev,torch]"'
+        ) from exc
 
     repeats = args.repeats or (7 if args.quick else 25)
     block_s = (args.block_ms or (15.0 if args.quick else 40.0)) / 1e3
