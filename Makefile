@@ -22,6 +22,17 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q
 
+# Speed side by side with PyTorch CPU, scikit-learn and plain NumPy (about 5 minutes; writes
+# benchmarks/results/latest.{json,md}). `make bench BENCH_ARGS=--quick` for a 1-minute smoke run.
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[dev,torch]"
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
 # Optional: PyTorch CPU for the parity tests (exactly torch==2.13.0; other versions pull gigabytes).
 torch: $(STAMP)
 	$(BIN)/python -m pip install -q "torch==2.13.0"

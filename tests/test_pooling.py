@@ -16,8 +16,9 @@ def pool_configs(draw, max_size=8, dilation=True):
     ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
     sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     dh, dw = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilation else (1, 1)
-    h = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), max_size))
-    w = draw(st.integers(max(1, dw * (kw - 1) + 1 - 2 * pw), max_size))
+    # at least one effective kernel of real pixels, so no window holds padding only (refused)
+    h = draw(st.integers(dh * (kh - 1) + 1, max(max_size, dh * (kh - 1) + 1)))
+    w = draw(st.integers(dw * (kw - 1) + 1, max(max_size, dw * (kw - 1) + 1)))
     return dict(kernel=(kh, kw), stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw), shape=(2, 2, h, w))
 
 
@@ -129,3 +130,11 @@ def test_pooling_bad_inputs(cls):
     layer(np.zeros((1, 1, 4, 4)))
     with pytest.raises(ShapeError, match="grad_out"):
         layer.backward(np.zeros((1, 1, 4, 4)))
+
+
+def test_a_window_of_padding_only_is_refused_not_minus_infinity():
+    # kernel 2 with dilation 2 and padding 1 over a single column: both taps land in the padding
+    layer = ns.MaxPool2d((1, 2), stride=1, padding=(0, 1), dilation=(1, 2))
+    with pytest.raises(ns.ShapeError, match="covers only padding"):
+        layer(np.ones((2, 2, 1, 1)))
+    assert np.isfinite(layer(np.ones((2, 2, 1, 3)))).all()

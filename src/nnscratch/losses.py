@@ -16,19 +16,29 @@ import numpy as np
 
 from ._validation import as_array, check_choice, check_finite, describe
 from .errors import LabelError, ShapeError, StateError
-from .layers.activations import log_softmax, sigmoid, softmax
+from .layers.activations import sigmoid
 
 _LOG_FLOOR = -100.0  # PyTorch clamps log(p) at -100 in BCELoss, so log(0) never appears
 _BCE_EPS = float(np.float32(1e-12))  # PyTorch's BCELoss gradient floor: 1e-12 as a float32 constant
 
 
+_SMALLEST_SUBNORMAL = {np.dtype(t): float(np.finfo(t).smallest_subnormal) for t in (np.float32, np.float64)}
+
+
 def _clamped_log(p: np.ndarray) -> np.ndarray:
     """max(log p, -100), with log 0 = -100 and never evaluated (PyTorch's BCELoss clamp).
 
-    Clamping the log rather than p keeps float32 exact: e^{-100} is a float32 subnormal.
+    Clamping the log rather than p keeps float32 exact: e^{-100} is a float32 subnormal. p is
+    first raised to the smallest subnormal number, whose log (-103.3 in float32, -744.4 in
+    float64) is below the clamp: the same values as evaluating log only where p > 0.
     """
-    out = np.full_like(p, _LOG_FLOOR)
-    np.log(p, out=out, where=p > 0)
+    floor = _SMALLEST_SUBNORMAL.get(p.dtype)
+    if floor is None:  # other dtypes (float16...): evaluate the log only where p > 0
+        out = np.full_like(p, _LOG_FLOOR)
+        np.log(p, out=out, where=p > 0)
+        return np.maximum(out, _LOG_FLOOR, out=out)
+    out = np.maximum(p, floor)
+    np.log(out, out=out)
     return np.maximum(out, _LOG_FLOOR, out=out)
 
 
@@ -155,15 +165,22 @@ class BCELoss(Loss):
         return target
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        one_minus_p = 1.0 - pred  # kept: backward needs p(1 - p)
         log_p = _clamped_log(pred)
-        log_1mp = _clamped_log(1.0 - pred)
+        log_1mp = _clamped_log(one_minus_p)
         total = -(np.vdot(target, log_p) + np.vdot(1.0 - target, log_1mp))
-        self._cache = (pred, target, self._scale(pred))
-        return float(total * self._cache[2])
+        scale = self._scale(pred)
+        self._cache = (pred, target, scale, one_minus_p)
+        return float(total * scale)
 
     def backward(self) -> np.ndarray:
-        p, y, scale = self._cached()
-        return (p - y) / np.maximum(p * (1.0 - p), _BCE_EPS) * scale
+        p, y, scale, one_minus_p = self._cached()
+        denom = p * one_minus_p
+        np.maximum(denom, _BCE_EPS, out=denom)
+        grad = p - y
+        grad /= denom
+        grad *= scale
+        return grad
 
 
 class BCEWithLogitsLoss(Loss):
@@ -209,6 +226,7 @@ class CrossEntropyLoss(Loss):
     Backward: dL/dz = (p - y) / N   — the fused gradient, valid because p is the softmax of the
               same z: dℓ/dz_j = Σ_k (-y_k/p_k) p_k(δ_kj - p_j) = p_j Σ_k y_k - y_j = p_j - y_j
               when each target row sums to 1 (in general p_j·Σ_k y_k - y_j, which is what we use).
+              p = e / Σ_k e_k with e = exp(z - max z) kept from the forward pass, not recomputed.
 
     With ``from_logits=False`` the input is already a probability row (the output of a Softmax
     layer): ℓ = -Σ y log p and dL/dp = -y / p · (1/N); through Softmax.backward this gives the
@@ -218,6 +236,7 @@ class CrossEntropyLoss(Loss):
     def __init__(self, reduction: str | None = None, *, from_logits: bool = True) -> None:
         super().__init__(reduction)
         self.from_logits = bool(from_logits)
+        self._rows_cache: np.ndarray | None = None
 
     def _prepare_target(self, pred: np.ndarray, target: np.ndarray) -> np.ndarray:
         if pred.ndim != 2:
@@ -265,25 +284,34 @@ class CrossEntropyLoss(Loss):
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
         n = pred.shape[0]
         scale = 1.0 / n if (self.reduction == "mean" and n) else 1.0
-        rows = np.arange(n)
+        e = sums = None
         if self.from_logits:
-            logp = log_softmax(pred, axis=1)
+            # log_softmax, keeping e = exp(z - max z) and its row sums for backward's softmax
+            shifted = pred - pred.max(axis=1, keepdims=True)
+            e = np.exp(shifted)
+            sums = e.sum(axis=1, keepdims=True)
+            log_sums = np.log(sums)
+            if target.ndim == 1:  # only the target entries of log p are needed
+                total = -(shifted[self._rows(n), target] - log_sums[:, 0]).sum()
+            else:
+                shifted -= log_sums
+                total = -np.vdot(target, shifted)
         else:
             logp = np.log(np.maximum(pred, np.finfo(pred.dtype).tiny))
-        if target.ndim == 1:
-            total = -logp[rows, target].sum()
-        else:
-            total = -np.vdot(target, logp)
-        self._cache = (pred, target, scale)
+            if target.ndim == 1:
+                total = -logp[self._rows(n), target].sum()
+            else:
+                total = -np.vdot(target, logp)
+        self._cache = (pred, target, scale, e, sums)
         return float(total * scale)
 
     def backward(self) -> np.ndarray:
-        pred, target, scale = self._cached()
+        pred, target, scale, e, sums = self._cached()
         n = pred.shape[0]
         if self.from_logits:
-            grad = softmax(pred, axis=1)
+            grad = e / sums  # softmax(z), from what forward computed
             if target.ndim == 1:
-                grad[np.arange(n), target] -= 1.0
+                grad[self._rows(n), target] -= 1.0
             else:
                 grad *= target.sum(axis=1, keepdims=True)
                 grad -= target
@@ -291,12 +319,19 @@ class CrossEntropyLoss(Loss):
             grad = np.zeros_like(pred)
             p = np.maximum(pred, np.finfo(pred.dtype).tiny)
             if target.ndim == 1:
-                rows = np.arange(n)
+                rows = self._rows(n)
                 grad[rows, target] = -1.0 / p[rows, target]
             else:
                 grad = -target / p
         grad *= scale
         return grad
+
+    def _rows(self, n: int) -> np.ndarray:
+        """0, 1, ..., n-1, kept between calls (used to pick each row's target column)."""
+        rows = self._rows_cache
+        if rows is None or rows.shape[0] != n:
+            rows = self._rows_cache = np.arange(n)
+        return rows
 
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L2Loss", "Loss", "MSELoss"]

@@ -149,7 +149,7 @@ class SGD(Optimizer):
         }
 
     def step(self) -> None:
-        lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        lr, mu, wd, dampening = self.lr, self.momentum, self.weight_decay, self.dampening
         for p, state in zip(self.params, self.state, strict=True):
             g = p.grad
             if wd:
@@ -160,7 +160,10 @@ class SGD(Optimizer):
                     buf = state["momentum_buffer"] = np.array(g, copy=True)
                 else:
                     buf *= mu
-                    buf += (1.0 - self.dampening) * g
+                    if dampening:
+                        buf += (1.0 - dampening) * g
+                    else:  # (1 - 0)·g is g: skip a pass over the parameter
+                        buf += g
                 g = g + mu * buf if self.nesterov else buf
             p.data -= lr * g
         self.step_count += 1

@@ -59,6 +59,7 @@ class Linear(Module):
         shape = (self.out_features, self.in_features)
         self.weight = Parameter(get_initializer(init)(shape, gen, dtype))
         self.bias: Parameter | None = None
+        self._ones_cache: np.ndarray | None = None
         if bias:
             if bias_init is None and init in ("torch", "default"):
                 b = torch_default_bias((self.out_features,), gen, dtype, fan_in=self.in_features)
@@ -90,9 +91,11 @@ class Linear(Module):
                 f"{self.in_features}). Received: {describe(x)}"
             )
         self._cache = x
-        y = x @ self.weight.data.T
+        # np.dot is matmul for 2-D operands with less call overhead; W.T is a view BLAS reads
+        # transposed, so nothing is copied.
+        y = np.dot(x, self.weight.data.T) if x.ndim == 2 else x @ self.weight.data.T
         if self.bias is not None:
-            y += self.bias.data
+            y += self.bias.data  # y is new: add in place
         return y
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
@@ -102,14 +105,26 @@ class Linear(Module):
                 f"{self!r}.backward: grad_out must have shape {(*x.shape[:-1], self.out_features)}. "
                 f"Received: {describe(grad_out)}"
             )
-        g2 = grad_out.reshape(-1, self.out_features)
-        x2 = x.reshape(-1, self.in_features)
-        self.weight.grad += g2.T @ x2
+        if x.ndim == 2:
+            g2, x2 = grad_out, x
+        else:
+            g2 = grad_out.reshape(-1, self.out_features)
+            x2 = x.reshape(-1, self.in_features)
+        self.weight.grad += np.dot(g2.T, x2)
         if self.bias is not None:
-            self.bias.grad += g2.sum(axis=0)
+            # Σ_n g_n as 1ᵀg: a BLAS matrix-vector product, several times faster than g.sum(axis=0)
+            # and summed in the same (BLAS) order as dL/dW above.
+            self.bias.grad += np.dot(self._ones(g2.shape[0], g2.dtype), g2)
         if not input_grad:
             return None
         return grad_out @ self.weight.data
+
+    def _ones(self, n: int, dtype: np.dtype) -> np.ndarray:
+        """A vector of n ones of ``dtype``, kept between steps (a view of a longer one if need be)."""
+        ones = self._ones_cache
+        if ones is None or ones.dtype != dtype or ones.shape[0] < n:
+            ones = self._ones_cache = np.ones(n, dtype=dtype)
+        return ones if ones.shape[0] == n else ones[:n]
 
     def extra_repr(self) -> str:
         return (

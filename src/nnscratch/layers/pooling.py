@@ -36,7 +36,26 @@ class _Pool2d(Module):
     def _geometry(self, x: np.ndarray) -> tuple[int, int]:
         ic.check_nchw(x, type(self).__name__)
         name = type(self).__name__
-        return ic.output_hw(x.shape, self.kernel_size, self.stride, self.dilation, self._pads, name)
+        out_hw = ic.output_hw(x.shape, self.kernel_size, self.stride, self.dilation, self._pads, name)
+        if x.shape[2:] != getattr(self, "_checked_hw", None):  # once per input size, not per step
+            self._check_windows(x.shape[2:], out_hw)
+            self._checked_hw = x.shape[2:]
+        return out_hw
+
+    def _check_windows(self, in_hw: tuple[int, ...], out_hw: tuple[int, int]) -> None:
+        """Refuse a geometry where some window holds padding only (with dilation, the kernel-size
+        rule above does not exclude it): its max would be -inf and its gradient undefined."""
+        for size, out, k, s, p, d, axis in zip(
+            in_hw, out_hw, self.kernel_size, self.stride, self.padding, self.dilation, "HW", strict=True
+        ):
+            taps = np.arange(out)[:, None] * s + np.arange(k)[None, :] * d  # padded coordinates
+            inside = (taps >= p) & (taps < p + size)
+            if not inside.any(axis=1).all():
+                raise ShapeError(
+                    f"{type(self).__name__}: with input {axis}={size}, kernel {k}, stride {s}, padding {p} "
+                    f"and dilation {d}, some pooling window covers only padding. Use less padding or "
+                    f"dilation, or a larger input."
+                )
 
     def _check_grad(self, grad_out: Any, x_shape: tuple[int, ...], out_hw: tuple[int, int]) -> None:
         expected = (*x_shape[:2], *out_hw)

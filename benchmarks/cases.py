@@ -1,0 +1,213 @@
+"""The benchmark cases: architecture, data, batches, loss, optimizer, and their FLOP counts.
+
+Every case is one training step (forward + loss + backward + optimizer step) in float32 on
+fixed batches; the implementations in ``impls.py`` all read the same :class:`Case`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DTYPE = np.float32
+
+
+@dataclass
+class Case:
+    """A benchmark case: one training step of a network on fixed batches.
+
+    ``kind="dense"``: a multi-layer perceptron; ``sizes`` are the layer widths from input to
+    output, every hidden layer uses ``hidden`` (``"tanh"``, ``"sigmoid"`` or ``"relu"``) and the
+    output is a sigmoid with binary cross-entropy (one output unit) or logits with softmax
+    cross-entropy (several). ``kind="cnn"``, ``"rnn"``, ``"lstm"``: the fixed architectures of
+    cases (e)–(g) (see :func:`conv_rnn_cases`), always with softmax cross-entropy on 10 classes.
+    """
+
+    key: str
+    title: str
+    sizes: list[int]
+    hidden: str
+    batch: int
+    n_samples: int
+    lr: float
+    momentum: float = 0.0
+    seed: int = 0
+    kind: str = "dense"
+    X: np.ndarray = field(repr=False, default=None)
+    y: np.ndarray = field(repr=False, default=None)
+    batches: list[tuple[np.ndarray, np.ndarray]] = field(repr=False, default_factory=list)
+    sklearn: bool = True
+    reference: bool = True
+
+    @property
+    def binary(self) -> bool:
+        return self.kind == "dense" and self.sizes[-1] == 1
+
+    @property
+    def n_classes(self) -> int:
+        return 2 if self.binary else self.sizes[-1]
+
+    @property
+    def loss_name(self) -> str:
+        return "BCE on sigmoid" if self.binary else "softmax cross-entropy"
+
+    def describe(self) -> str:
+        arch = ARCHITECTURES.get(self.kind) or "-".join(str(s) for s in self.sizes) + f" {self.hidden}"
+        opt = f"SGD lr={self.lr}" + (f" momentum={self.momentum}" if self.momentum else "")
+        return (
+            f"{arch}, {self.loss_name}, batch {self.batch} of {self.n_samples} "
+            f"({len(self.batches)} batches), {opt}"
+        )
+
+    def gemms(self) -> list[tuple[str, int, int, int]]:
+        """The matrix products of one step as (label, m, n, k): C (m, n) = A (m, k) @ B (k, n)
+        (dense cases only)."""
+        if self.kind != "dense":
+            return []
+        n = self.batch
+        out = []
+        pairs = list(zip(self.sizes[:-1], self.sizes[1:], strict=True))
+        for i, (fan_in, fan_out) in enumerate(pairs):
+            out.append((f"fwd{i}", n, fan_out, fan_in))
+        for i in reversed(range(len(pairs))):
+            fan_in, fan_out = pairs[i]
+            out.append((f"dW{i}", fan_out, fan_in, n))
+            if i > 0:  # the first layer's input gradient is never needed
+                out.append((f"dx{i}", n, fan_in, fan_out))
+        return out
+
+    def flops(self) -> int:
+        """Multiply-add FLOPs (2·m·n·k) of the step's matrix products: the work BLAS must do.
+
+        Forward, weight gradient and input gradient each cost one product per layer; the first
+        layer's input gradient is never needed.
+        """
+        n = self.batch
+        if self.kind == "cnn":  # conv as im2col GEMMs: 2·N·C_out·OH·OW·C_in·KH·KW each
+            conv1 = 2 * n * 8 * 26 * 26 * 1 * 9
+            conv2 = 2 * n * 16 * 11 * 11 * 8 * 9
+            dense = 2 * n * 400 * 10
+            return 2 * conv1 + 3 * conv2 + 3 * dense
+        if self.kind in ("rnn", "lstm"):
+            g = 4 if self.kind == "lstm" else 1
+            steps, inputs, hidden = 50, 16, 64
+            proj = 2 * steps * n * inputs * g * hidden  # x W_ihᵀ for all steps; again for dW_ih
+            recur = 2 * steps * n * hidden * g * hidden  # h W_hhᵀ; again for dW_hh and for dh
+            head = 2 * n * hidden * 10
+            return 2 * proj + 3 * recur + 3 * head
+        return sum(2 * m * n_ * k for _, m, n_, k in self.gemms())
+
+
+ARCHITECTURES = {
+    "cnn": "conv 1→8 3×3, ReLU, max-pool 2, conv 8→16 3×3, ReLU, max-pool 2, dense 400→10 (28×28)",
+    "rnn": "RNN tanh 16→64, T=50, full BPTT, last step → dense 64→10",
+    "lstm": "LSTM 16→64, T=50, full BPTT, last step → dense 64→10",
+}
+
+
+def _make_batches(case: Case) -> Case:
+    """Cut the data into contiguous float32 batches of exactly ``case.batch`` rows."""
+    X = np.ascontiguousarray(case.X, dtype=DTYPE)
+    y = np.asarray(case.y, dtype=np.int64)
+    nb = max(1, len(X) // case.batch)
+    case.batches = [
+        (
+            np.ascontiguousarray(X[i * case.batch : (i + 1) * case.batch]),
+            y[i * case.batch : (i + 1) * case.batch],
+        )
+        for i in range(nb)
+    ]
+    return case
+
+
+def _moons(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(n, noise=0.20, random_state=seed)
+    return X.astype(DTYPE), y.astype(np.int64)
+
+
+def _mnist_like(n: int, n_features: int, n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic 784-feature data in [0, 1] with labels from a random linear teacher.
+
+    Timings do not depend on the values; a learnable rule keeps the training step realistic.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, n_features), dtype=DTYPE)
+    teacher = rng.standard_normal((n_features, n_classes)).astype(DTYPE)
+    y = (X @ teacher).argmax(axis=1).astype(np.int64)
+    return X, y
+
+
+def dense_cases() -> list[Case]:
+    """Cases (a)–(d) of issue 6."""
+    cases = []
+    X, y = _moons(200, 0)
+    cases.append(Case("a", "(a) moons 2-3-3-1", [2, 3, 3, 1], "tanh", 200, 200, lr=0.5, X=X, y=y))
+    X, y = _moons(1000, 1)
+    cases.append(
+        Case("b_full", "(b) 2-32-32-1 full batch", [2, 32, 32, 1], "sigmoid", 1000, 1000, lr=0.5, X=X, y=y)
+    )
+    cases.append(
+        Case("b_32", "(b) 2-32-32-1 batch 32", [2, 32, 32, 1], "sigmoid", 32, 1000, lr=0.5, X=X, y=y)
+    )
+    X, y = _mnist_like(1024, 784, 10, 2)
+    cases.append(
+        Case(
+            "c", "(c) 784-256-128-10", [784, 256, 128, 10], "relu", 128, 1024, lr=0.05, momentum=0.9, X=X, y=y
+        )
+    )
+    X, y = _mnist_like(1024, 784, 10, 3)
+    cases.append(
+        Case(
+            "d",
+            "(d) 784-1024-1024-10",
+            [784, 1024, 1024, 10],
+            "relu",
+            256,
+            1024,
+            lr=0.05,
+            momentum=0.9,
+            X=X,
+            y=y,
+        )
+    )
+    return [_make_batches(c) for c in cases]
+
+
+def conv_rnn_cases() -> list[Case]:
+    """Cases (e)–(g) of issue 6: a small CNN, an RNN and an LSTM, plain SGD."""
+    rng = np.random.default_rng(4)
+    images = rng.random((256, 1, 28, 28), dtype=DTYPE)
+    sequences = rng.standard_normal((128, 50, 16)).astype(DTYPE)
+    labels = rng.integers(0, 10, size=256)
+    common = {"hidden": "", "lr": 0.01, "sklearn": False, "reference": False}
+    cases = [
+        Case(
+            "e", "(e) CNN 28×28", [784, 10], batch=64, n_samples=256, kind="cnn", X=images, y=labels, **common
+        ),
+        Case(
+            "f",
+            "(f) RNN T=50",
+            [16, 10],
+            batch=32,
+            n_samples=128,
+            kind="rnn",
+            X=sequences,
+            y=labels[:128],
+            **common,
+        ),
+        Case(
+            "g",
+            "(g) LSTM T=50",
+            [16, 10],
+            batch=32,
+            n_samples=128,
+            kind="lstm",
+            X=sequences,
+            y=labels[:128],
+            **common,
+        ),
+    ]
+    return [_make_batches(c) for c in cases]

@@ -1,0 +1,63 @@
+"""The benchmark harness still runs and still checks its implementations agree (no timings asserted)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+pytestmark = pytest.mark.torch
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import cases  # noqa: E402
+import impls  # noqa: E402
+import run  # noqa: E402
+
+
+def test_every_implementation_takes_the_same_first_step():
+    case = cases.dense_cases()[0]
+    report = impls.check_same_step(case, impls.initial_state(case), impls.runners_for(case))
+    assert set(report) == {"pytorch", "sklearn", "numpy-ref"}
+    assert all(r["max_rel_update_diff"] < 2e-3 for r in report.values())
+
+
+def test_the_check_catches_a_different_step():
+    case = cases.dense_cases()[0]
+    state = impls.initial_state(case)
+
+    class Wrong(impls.NumpyRunner):
+        def step(self) -> None:
+            super().step()
+            self.net.W[0] += 1e-2  # an update nnscratch does not make
+
+    impls.RUNNERS["wrong"] = Wrong
+    try:
+        with pytest.raises(AssertionError, match="differs from nnscratch"):
+            impls.check_same_step(case, state, ["nnscratch", "wrong"])
+    finally:
+        del impls.RUNNERS["wrong"]
+
+
+def test_flop_counts_of_the_dense_cases():
+    a = cases.dense_cases()[0]  # 2-3-3-1, batch 200: forward, dW for 3 layers, dx for 2
+    forward = 2 * 200 * (2 * 3 + 3 * 3 + 3 * 1)
+    assert a.flops() == 2 * forward + 2 * 200 * (3 * 3 + 3 * 1)
+
+
+def test_a_tiny_run_writes_json_and_markdown(tmp_path):
+    args = ["--quick", "--cases", "a", "--threads", "1", "--repeats", "2", "--block-ms", "1", "--no-memory"]
+    assert run.main([*args, "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "latest.json").read_text())
+    (row,) = result["rows"]
+    assert row["case"] == "a" and row["threads"] == 1 and row["repeats"] == 2
+    assert np.isfinite(row["ratios"]["vs_pytorch"]["median"])
+    assert set(row["step_seconds"]) == {"nnscratch", "pytorch", "sklearn", "numpy-ref", "gemm-only"}
+    assert "cpu_model" in result["machine"] and "env" in result["machine"]
+    assert "| (a) moons 2-3-3-1 | 1 |" in (tmp_path / "latest.md").read_text()
