@@ -35,8 +35,10 @@ def tanh_into(a: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 def _active_steps(dY: np.ndarray) -> np.ndarray:
     """Which steps receive an output gradient (e.g. only the last one behind ``LastTimeStep``):
-    the others skip adding a block of zeros."""
-    return np.any(dY, axis=(1, 2))
+    the others skip adding a block of zeros. A bitwise OR of the raw bits over the batch is ~3× faster
+    than ``np.any`` (a float compare per element); -0.0 and NaN count as active, which is harmless."""
+    bits = dY.view(np.dtype(f"u{dY.itemsize}"))
+    return np.bitwise_or.reduce(bits, axis=1).any(axis=1)
 
 
 def _cut(t: int, bptt: int | None) -> bool:
@@ -53,12 +55,12 @@ def rnn_forward(xw: np.ndarray, w_hh: np.ndarray, h0: np.ndarray, relu: bool) ->
     T, N, Hd = xw.shape
     Hs = np.empty((T + 1, N, Hd), dtype=xw.dtype)
     Hs[0] = h0
-    w_hhT = w_hh.T
+    w_hhT = np.ascontiguousarray(w_hh.T)  # np.dot on contiguous operands: least per-call overhead
     zero = xw.dtype.type(0)
     with np.errstate(over="ignore"):
         for t in range(T):
             h = Hs[t + 1]
-            np.matmul(Hs[t], w_hhT, out=h)
+            np.dot(Hs[t], w_hhT, out=h)
             h += xw[t]
             if relu:
                 np.maximum(h, zero, out=h)
@@ -92,7 +94,7 @@ def rnn_backward(
         if _cut(t, bptt):
             carry.fill(0)
         else:
-            np.matmul(da, w_hh, out=carry)
+            np.dot(da, w_hh, out=carry)
     return dA, carry
 
 
