@@ -16,6 +16,21 @@ from __future__ import annotations
 
 import numpy as np
 
+Workspace = dict[str, np.ndarray] | None
+
+
+def scratch(ws: Workspace, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """An uninitialised array, kept in ``ws`` and handed out again on the next call with the same
+    shape and dtype. Large arrays allocated fresh on every step come back from the OS as new pages,
+    and their page faults cost ~20% of a small RNN's training step. Only internal buffers go here
+    (never an array the caller keeps, such as the output sequence)."""
+    if ws is None:
+        return np.empty(shape, dtype=dtype)
+    buf = ws.get(name)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = ws[name] = np.empty(shape, dtype=dtype)
+    return buf
+
 
 def tanh_into(a: np.ndarray, out: np.ndarray) -> np.ndarray:
     """out = tanh(a) (``out`` may be ``a``). float64 uses tanh(a) = 2 / (1 + e^{-2a}) - 1, about
@@ -70,7 +85,13 @@ def rnn_forward(xw: np.ndarray, w_hh: np.ndarray, h0: np.ndarray, relu: bool) ->
 
 
 def rnn_backward(
-    dY: np.ndarray, dhT: np.ndarray | None, Hs: np.ndarray, w_hh: np.ndarray, relu: bool, bptt: int | None
+    dY: np.ndarray,
+    dhT: np.ndarray | None,
+    Hs: np.ndarray,
+    w_hh: np.ndarray,
+    relu: bool,
+    bptt: int | None,
+    ws: Workspace = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""BPTT for :func:`rnn_forward`.
 
@@ -80,9 +101,14 @@ def rnn_backward(
     Returns dA (T, N, H) = dL/da_t and dh0 = dA_0 W_hh.
     """
     T, N, Hd = dY.shape
-    D = Hs[1:] > 0 if relu else 1.0 - Hs[1:] * Hs[1:]  # φ'(a_t) for all steps at once
+    H1 = Hs[1:]
+    if relu:
+        D = np.greater(H1, 0, out=scratch(ws, "D_relu", H1.shape, np.dtype(bool)))
+    else:  # φ'(a_t) = 1 - h_t² for all steps at once
+        D = np.multiply(H1, H1, out=scratch(ws, "D", H1.shape, Hs.dtype))
+        np.subtract(Hs.dtype.type(1), D, out=D)
     active = _active_steps(dY)
-    dA = np.empty(dY.shape, dtype=Hs.dtype)
+    dA = scratch(ws, "dA", dY.shape, Hs.dtype)
     carry = np.zeros((N, Hd), dtype=Hs.dtype) if dhT is None else dhT.astype(Hs.dtype)
     for t in range(T - 1, -1, -1):
         da = dA[t]
@@ -100,7 +126,7 @@ def rnn_backward(
 
 # -------------------------------------------------------------------------------------- LSTM
 def lstm_forward(
-    xw: np.ndarray, w_hh: np.ndarray, h0: np.ndarray, c0: np.ndarray
+    xw: np.ndarray, w_hh: np.ndarray, h0: np.ndarray, c0: np.ndarray, ws: Workspace = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     r"""LSTM with PyTorch's gate order (i, f, g, o):
 
@@ -123,9 +149,9 @@ def lstm_forward(
     xw *= scale  # xw is the caller's scratch buffer
     w_hhT = (w_hh * scale[:, None]).T
     Hs = np.empty((T + 1, N, Hd), dtype=xw.dtype)
-    Cs = np.empty((T + 1, N, Hd), dtype=xw.dtype)
-    Gs = np.empty((T, N, G4), dtype=xw.dtype)
-    TCs = np.empty((T, N, Hd), dtype=xw.dtype)
+    Cs = scratch(ws, "Cs", (T + 1, N, Hd), xw.dtype)
+    Gs = scratch(ws, "Gs", (T, N, G4), xw.dtype)
+    TCs = scratch(ws, "TCs", (T, N, Hd), xw.dtype)
     Hs[0], Cs[0] = h0, c0
     ig = np.empty((N, Hd), dtype=xw.dtype)
     with np.errstate(over="ignore"):  # e^{-a} = inf for a ≪ 0 gives σ(a) = 0 exactly
@@ -155,6 +181,7 @@ def lstm_backward(
     cache: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     w_hh: np.ndarray,
     bptt: int | None,
+    ws: Workspace = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""BPTT for :func:`lstm_forward`.
 
@@ -173,7 +200,9 @@ def lstm_backward(
     G = Gs.reshape(T, N, 4, Hd)
     i, f, g, o = G[:, :, 0], G[:, :, 1], G[:, :, 2], G[:, :, 3]
     one = Gs.dtype.type(1)
-    P = np.empty_like(G)  # dA_t = [dc, dc, dc, dh]_t ⊙ P_t, built in place (no temporaries)
+    P = scratch(
+        ws, "P", G.shape, Gs.dtype
+    )  # dA_t = [dc, dc, dc, dh]_t ⊙ P_t, built in place (no temporaries)
     np.subtract(one, G, out=P)
     P *= G  # σ'(a) = σ(1 - σ) for the i, f, o blocks (the g block is overwritten below)
     P[:, :, 0] *= g  # g ⊙ i(1 - i)
@@ -183,10 +212,12 @@ def lstm_backward(
     np.multiply(g, g, out=P2)
     np.subtract(one, P2, out=P2)
     P2 *= i  # i ⊙ (1 - g²)
-    Do = TCs * TCs  # dc_t gets dh_t ⊙ Do_t through h_t = o ⊙ tanh(c_t)
+    Do = np.multiply(
+        TCs, TCs, out=scratch(ws, "Do", TCs.shape, Gs.dtype)
+    )  # dc_t gets dh_t ⊙ Do_t through h_t = o ⊙ tanh(c_t)
     np.subtract(one, Do, out=Do)
     Do *= o
-    dA = np.empty_like(G)
+    dA = scratch(ws, "dA", G.shape, Gs.dtype)
     dt = Gs.dtype
     dh_buf = np.empty((N, Hd), dtype=dt)
     carry_h = np.zeros((N, Hd), dtype=dt) if dhT is None else dhT.astype(dt)
@@ -213,7 +244,7 @@ def lstm_backward(
 
 # --------------------------------------------------------------------------------------- GRU
 def gru_forward(
-    xw: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray | None, h0: np.ndarray
+    xw: np.ndarray, w_hh: np.ndarray, b_hh: np.ndarray | None, h0: np.ndarray, ws: Workspace = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""GRU with PyTorch's gate order (r, z, n) and its placement of the reset gate:
 
@@ -226,8 +257,8 @@ def gru_forward(
     T, N, G3 = xw.shape
     Hd = G3 // 3
     Hs = np.empty((T + 1, N, Hd), dtype=xw.dtype)
-    Gs = np.empty((T, N, G3), dtype=xw.dtype)
-    Us = np.empty((T, N, G3), dtype=xw.dtype)
+    Gs = scratch(ws, "Gs", (T, N, G3), xw.dtype)
+    Us = scratch(ws, "Us", (T, N, G3), xw.dtype)
     Hs[0] = h0
     one = xw.dtype.type(1)
     # σ(a) = 1 / (1 + e^{-a}): the sign of the r and z blocks is folded into their projections
@@ -264,6 +295,7 @@ def gru_backward(
     cache: tuple[np.ndarray, np.ndarray, np.ndarray],
     w_hh: np.ndarray,
     bptt: int | None,
+    ws: Workspace = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""BPTT for :func:`gru_forward`.
 
@@ -282,8 +314,8 @@ def gru_backward(
     Pn = (1.0 - z) * (1.0 - n * n)  # da_n = dh ⊙ Pn
     Pz = (Hs[:-1] - n) * z * (1.0 - z)  # da_z = dh ⊙ Pz
     Pr = Un * r * (1.0 - r)  # da_r = da_n ⊙ Pr
-    dU = np.empty_like(Gs)
-    dAn = np.empty((T, N, Hd), dtype=Gs.dtype)
+    dU = scratch(ws, "dU", Gs.shape, Gs.dtype)
+    dAn = scratch(ws, "dAn", (T, N, Hd), Gs.dtype)
     dh = np.empty((N, Hd), dtype=Gs.dtype)
     carry = np.zeros((N, Hd), dtype=Gs.dtype) if dhT is None else dhT.astype(Gs.dtype)
     for t in range(T - 1, -1, -1):

@@ -74,6 +74,7 @@ class _Recurrent(Module):
                 setattr(self, name, Parameter(gen.uniform(-bound, bound, size=shape).astype(dtype)))
         self.last_state: State = None
         self.initial_state_grad: State = None
+        self._workspaces: dict[int, dict[str, np.ndarray]] = {}  # per layer: see cells.scratch
 
     # -- helpers ------------------------------------------------------------------------------
     def _params(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -132,13 +133,19 @@ class _Recurrent(Module):
         T, N, _ = xt.shape
         dtype = xt.dtype
         init = self._check_state(state, N, dtype, "the initial state")
+        # The buffers of the previous call's cache are about to be reused: drop that cache first.
+        self._cache = None
         caches, finals = [], []
         inp = xt
         for k in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh = self._params(k)
-            xw = (inp.reshape(T * N, -1) @ w_ih.T).reshape(T, N, -1)
+            ws = self._workspaces.setdefault(k, {})
+            xw_shape = (T * N, w_ih.shape[0])
+            xw = cells.scratch(ws, "xw", xw_shape, np.result_type(inp.dtype, w_ih.dtype))
+            np.matmul(inp.reshape(T * N, -1), w_ih.T, out=xw)
+            xw = xw.reshape(T, N, -1)
             s0 = [np.zeros((N, self.hidden_size), dtype=dtype) if s is None else s[k] for s in init]
-            cache = self._run_layer(xw, w_hh, b_ih, b_hh, s0)
+            cache = self._run_layer(xw, w_hh, b_ih, b_hh, s0, ws)
             caches.append((inp, cache))
             inp = cache[0][1:]  # Hs[1:]: this layer's outputs, (T, N, H), contiguous
             finals.append([s[-1] for s in self._state_arrays(cache)])
@@ -170,7 +177,7 @@ class _Recurrent(Module):
             inp, cache = caches[k]
             w_ih, w_hh, _, _ = self._params(k)
             dT = [None if d is None else d[k] for d in dfinal]
-            dXW, dU, d0 = self._backprop_layer(dY, dT, cache, w_hh)
+            dXW, dU, d0 = self._backprop_layer(dY, dT, cache, w_hh, self._workspaces[k])
             for j in range(self._n_states):
                 dinit[j].append(d0[j])
             # Weight gradients: one GEMM each over all T·N rows.
@@ -192,13 +199,13 @@ class _Recurrent(Module):
         return dx.transpose(1, 0, 2) if self.batch_first else dx
 
     # -- per-kind hooks ---------------------------------------------------------------------------
-    def _run_layer(self, xw, w_hh, b_ih, b_hh, s0):  # pragma: no cover - abstract
+    def _run_layer(self, xw, w_hh, b_ih, b_hh, s0, ws):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _state_arrays(self, cache) -> list[np.ndarray]:
         return [cache[0]]
 
-    def _backprop_layer(self, dY, dT, cache, w_hh):  # pragma: no cover - abstract
+    def _backprop_layer(self, dY, dT, cache, w_hh, ws):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def extra_repr(self) -> str:
@@ -249,13 +256,15 @@ class RNN(_Recurrent):
             rng=rng,
         )
 
-    def _run_layer(self, xw, w_hh, b_ih, b_hh, s0):
+    def _run_layer(self, xw, w_hh, b_ih, b_hh, s0, ws):
         if b_ih is not None:
             xw += b_ih + b_hh
         return (cells.rnn_forward(xw, w_hh, s0[0], self.nonlinearity == "relu"),)
 
-    def _backprop_layer(self, dY, dT, cache, w_hh):
-        dA, dh0 = cells.rnn_backward(dY, dT[0], cache[0], w_hh, self.nonlinearity == "relu", self.bptt_steps)
+    def _backprop_layer(self, dY, dT, cache, w_hh, ws):
+        dA, dh0 = cells.rnn_backward(
+            dY, dT[0], cache[0], w_hh, self.nonlinearity == "relu", self.bptt_steps, ws
+        )
         return dA, dA, [dh0]
 
     def extra_repr(self) -> str:
@@ -280,16 +289,16 @@ class LSTM(_Recurrent):
     _gates = 4
     _n_states = 2
 
-    def _run_layer(self, xw, w_hh, b_ih, b_hh, s0):
+    def _run_layer(self, xw, w_hh, b_ih, b_hh, s0, ws):
         if b_ih is not None:
             xw += b_ih + b_hh
-        return cells.lstm_forward(xw, w_hh, s0[0], s0[1])
+        return cells.lstm_forward(xw, w_hh, s0[0], s0[1], ws)
 
     def _state_arrays(self, cache):
         return [cache[0], cache[1]]
 
-    def _backprop_layer(self, dY, dT, cache, w_hh):
-        dA, dh0, dc0 = cells.lstm_backward(dY, dT[0], dT[1], cache, w_hh, self.bptt_steps)
+    def _backprop_layer(self, dY, dT, cache, w_hh, ws):
+        dA, dh0, dc0 = cells.lstm_backward(dY, dT[0], dT[1], cache, w_hh, self.bptt_steps, ws)
         return dA, dA, [dh0, dc0]
 
 
@@ -310,11 +319,11 @@ class GRU(_Recurrent):
 
     _gates = 3
 
-    def _run_layer(self, xw, w_hh, b_ih, b_hh, s0):
+    def _run_layer(self, xw, w_hh, b_ih, b_hh, s0, ws):
         if b_ih is not None:
             xw += b_ih
-        return cells.gru_forward(xw, w_hh, b_hh, s0[0])
+        return cells.gru_forward(xw, w_hh, b_hh, s0[0], ws)
 
-    def _backprop_layer(self, dY, dT, cache, w_hh):
-        dXW, dU, dh0 = cells.gru_backward(dY, dT[0], cache, w_hh, self.bptt_steps)
+    def _backprop_layer(self, dY, dT, cache, w_hh, ws):
+        dXW, dU, dh0 = cells.gru_backward(dY, dT[0], cache, w_hh, self.bptt_steps, ws)
         return dXW, dU, [dh0]
