@@ -213,9 +213,8 @@ def lstm_backward(
     np.multiply(g, g, out=P2)
     np.subtract(one, P2, out=P2)
     P2 *= i  # i ⊙ (1 - g²)
-    Do = np.multiply(
-        TCs, TCs, out=scratch(ws, "Do", TCs.shape, Gs.dtype)
-    )  # dc_t gets dh_t ⊙ Do_t through h_t = o ⊙ tanh(c_t)
+    # dc_t gets dh_t ⊙ Do_t through h_t = o ⊙ tanh(c_t)
+    Do = np.multiply(TCs, TCs, out=scratch(ws, "Do", TCs.shape, Gs.dtype))
     np.subtract(one, Do, out=Do)
     Do *= o
     dA = scratch(ws, "dA", (T, N, G4), Gs.dtype)  # (N, 4H) per step: the layout of the GEMMs
