@@ -1,11 +1,12 @@
 """Time loops of one recurrent layer: forward over a sequence and back-propagation through time.
 
 Everything is time-major: ``xw`` (T, N, G·H) holds the input projections x_t W_ihᵀ + b for all
-steps (one GEMM done by the caller), ``h0``/``c0`` are (N, H). The per-step work is one GEMM
-(h_{t-1} W_hhᵀ, all gates at once) plus a few element-wise ufuncs writing into preallocated
-buffers. Backward returns the gradients with respect to the gate pre-activations; the caller turns
-them into weight gradients with one GEMM per weight matrix over all T·N rows. ``xw`` is the
-caller's scratch buffer: the LSTM and GRU loops scale parts of it in place.
+steps (one GEMM, :func:`project`; the LSTM projects gate-major itself), ``h0``/``c0`` are (N, H).
+The per-step work is one GEMM (h_{t-1} W_hhᵀ, all gates at once) plus a few element-wise ufuncs
+writing into preallocated buffers. Backward returns the gradients with respect to the gate
+pre-activations; the caller turns them into weight gradients with one GEMM per weight matrix over
+all T·N rows. ``xw`` is a scratch buffer: the GRU loop scales part of it in place. Internal buffers
+live in a per-layer workspace (:func:`scratch`) and are reused by the next call of the same shape.
 
 Truncation: with ``bptt`` = k, the recurrent gradient is cut at the state entering steps
 t = k, 2k, ... (0-based), exactly what running the sequence in chunks of k steps with the state
@@ -30,6 +31,28 @@ def scratch(ws: Workspace, name: str, shape: tuple[int, ...], dtype: np.dtype) -
     if buf is None or buf.shape != shape or buf.dtype != dtype:
         buf = ws[name] = np.empty(shape, dtype=dtype)
     return buf
+
+
+def project(x2: np.ndarray, w: np.ndarray, b: np.ndarray | None, gates: int, ws: Workspace) -> np.ndarray:
+    """Input projections x2 wᵀ + b of all T·N rows, gate-major: (gates, T·N, H) for w (gates·H, F).
+
+    One (batched) GEMM does it all: the bias rides along as an extra input column of ones, so no
+    separate pass over the (T·N, gates·H) result adds it, and each gate's block comes out contiguous.
+    """
+    M, F = x2.shape
+    Hd = w.shape[0] // gates
+    dtype = np.result_type(x2.dtype, w.dtype)
+    wg = w.reshape(gates, Hd, F).transpose(0, 2, 1)  # (gates, F, H)
+    out = scratch(ws, "xw", (gates, M, Hd), dtype)
+    if b is None:
+        return np.matmul(x2, wg, out=out)
+    xa = scratch(ws, "x_aug", (M, F + 1), dtype)
+    xa[:, :F] = x2
+    xa[:, F] = 1
+    wa = np.empty((gates, F + 1, Hd), dtype=dtype)
+    wa[:, :F] = wg
+    wa[:, F] = b.reshape(gates, Hd)
+    return np.matmul(xa, wa, out=out)
 
 
 def tanh_into(a: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -126,11 +149,18 @@ def rnn_backward(
 
 # -------------------------------------------------------------------------------------- LSTM
 def lstm_forward(
-    xw: np.ndarray, w_hh: np.ndarray, h0: np.ndarray, c0: np.ndarray, ws: Workspace = None
+    x2: np.ndarray,
+    w_ih: np.ndarray,
+    b: np.ndarray | None,
+    w_hh: np.ndarray,
+    h0: np.ndarray,
+    c0: np.ndarray,
+    ws: Workspace = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    r"""LSTM with PyTorch's gate order (i, f, g, o):
+    r"""LSTM with PyTorch's gate order (i, f, g, o), on the time-major input x2 (T·N, F) and the
+    summed bias b = b_ih + b_hh (or None):
 
-        [a_i, a_f, a_g, a_o] = xw_t + h_{t-1} W_hhᵀ
+        [a_i, a_f, a_g, a_o] = x_t W_ihᵀ + b + h_{t-1} W_hhᵀ
         i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o)
         c_t = f ⊙ c_{t-1} + i ⊙ g,    h_t = o ⊙ tanh(c_t)
 
@@ -139,19 +169,19 @@ def lstm_forward(
     block (element-wise ufuncs on column slices of an (N, 4H) array cost ~3× more); TCs (T, N, H)
     = tanh(c_t).
     """
-    T, N, G4 = xw.shape
-    Hd = G4 // 4
+    N, Hd = h0.shape
+    T = x2.shape[0] // N
+    # All four gates share one exp: σ(a) = 1 / (1 + e^{-a}) and tanh(a_g) = 2σ(2a_g) - 1. The
+    # factors -1 (i, f, o) and -2 (g) are folded into the weights once, not applied per step.
+    scale = np.full((4, Hd, 1), -1.0, dtype=w_hh.dtype)
+    scale[2] = -2.0
+    s = scale.reshape(-1, 1)
+    # Scaled projections, gate-major (4, T, N, H): xw[:, t] holds each gate as one contiguous block.
+    xw = project(x2, w_ih * s, None if b is None else b * s[:, 0], 4, ws).reshape(4, T, N, Hd)
     dt = xw.dtype.type
     one, two = dt(1), dt(2)
-    # All four gates share one exp: σ(a) = 1 / (1 + e^{-a}) and tanh(a_g) = 2σ(2a_g) - 1. The
-    # factors -1 (i, f, o) and -2 (g) are folded into the projections once, not applied per step.
-    scale = np.full((4, 1, Hd), -1.0, dtype=xw.dtype)
-    scale[2] = -2.0
-    # Scaled projections, gate-major (T, 4, N, H): one pass that also reorders.
-    xw4 = scratch(ws, "xw4", (T, 4, N, Hd), xw.dtype)
-    np.multiply(xw.reshape(T, N, 4, Hd).transpose(0, 2, 1, 3), scale, out=xw4)
     # Gate k of a step is h_{t-1} (s_k W_k)ᵀ: a batched matmul over the 4 gates writes (4, N, H).
-    w4T = np.ascontiguousarray((w_hh.reshape(4, Hd, Hd) * scale.reshape(4, Hd, 1)).transpose(0, 2, 1))
+    w4T = np.ascontiguousarray((w_hh.reshape(4, Hd, Hd) * scale).transpose(0, 2, 1))
     Hs = np.empty((T + 1, N, Hd), dtype=xw.dtype)
     Cs = scratch(ws, "Cs", (T + 1, N, Hd), xw.dtype)
     Gs = scratch(ws, "Gs", (T, 4, N, Hd), xw.dtype)
@@ -162,7 +192,7 @@ def lstm_forward(
         for t in range(T):
             gates = Gs[t]
             np.matmul(Hs[t], w4T, out=gates)
-            gates += xw4[t]
+            gates += xw[:, t]
             np.exp(gates, out=gates)
             gates += one
             np.reciprocal(gates, out=gates)

@@ -140,12 +140,8 @@ class _Recurrent(Module):
         for k in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh = self._params(k)
             ws = self._workspaces.setdefault(k, {})
-            xw_shape = (T * N, w_ih.shape[0])
-            xw = cells.scratch(ws, "xw", xw_shape, np.result_type(inp.dtype, w_ih.dtype))
-            np.matmul(inp.reshape(T * N, -1), w_ih.T, out=xw)
-            xw = xw.reshape(T, N, -1)
             s0 = [np.zeros((N, self.hidden_size), dtype=dtype) if s is None else s[k] for s in init]
-            cache = self._run_layer(xw, w_hh, b_ih, b_hh, s0, ws)
+            cache = self._run_layer(inp.reshape(T * N, -1), w_ih, w_hh, b_ih, b_hh, s0, ws)
             caches.append((inp, cache))
             inp = cache[0][1:]  # Hs[1:]: this layer's outputs, (T, N, H), contiguous
             finals.append([s[-1] for s in self._state_arrays(cache)])
@@ -199,7 +195,7 @@ class _Recurrent(Module):
         return dx.transpose(1, 0, 2) if self.batch_first else dx
 
     # -- per-kind hooks ---------------------------------------------------------------------------
-    def _run_layer(self, xw, w_hh, b_ih, b_hh, s0, ws):  # pragma: no cover - abstract
+    def _run_layer(self, x2, w_ih, w_hh, b_ih, b_hh, s0, ws):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _state_arrays(self, cache) -> list[np.ndarray]:
@@ -256,9 +252,9 @@ class RNN(_Recurrent):
             rng=rng,
         )
 
-    def _run_layer(self, xw, w_hh, b_ih, b_hh, s0, ws):
-        if b_ih is not None:
-            xw += b_ih + b_hh
+    def _run_layer(self, x2, w_ih, w_hh, b_ih, b_hh, s0, ws):
+        b = None if b_ih is None else b_ih + b_hh
+        xw = cells.project(x2, w_ih, b, 1, ws).reshape(-1, *s0[0].shape)  # (T, N, H)
         return (cells.rnn_forward(xw, w_hh, s0[0], self.nonlinearity == "relu"),)
 
     def _backprop_layer(self, dY, dT, cache, w_hh, ws):
@@ -289,10 +285,9 @@ class LSTM(_Recurrent):
     _gates = 4
     _n_states = 2
 
-    def _run_layer(self, xw, w_hh, b_ih, b_hh, s0, ws):
-        if b_ih is not None:
-            xw += b_ih + b_hh
-        return cells.lstm_forward(xw, w_hh, s0[0], s0[1], ws)
+    def _run_layer(self, x2, w_ih, w_hh, b_ih, b_hh, s0, ws):
+        b = None if b_ih is None else b_ih + b_hh
+        return cells.lstm_forward(x2, w_ih, b, w_hh, s0[0], s0[1], ws)
 
     def _state_arrays(self, cache):
         return [cache[0], cache[1]]
@@ -319,9 +314,9 @@ class GRU(_Recurrent):
 
     _gates = 3
 
-    def _run_layer(self, xw, w_hh, b_ih, b_hh, s0, ws):
-        if b_ih is not None:
-            xw += b_ih
+    def _run_layer(self, x2, w_ih, w_hh, b_ih, b_hh, s0, ws):
+        N, H = s0[0].shape
+        xw = cells.project(x2, w_ih, b_ih, 1, ws).reshape(-1, N, 3 * H)  # (T, N, 3H)
         return cells.gru_forward(xw, w_hh, b_hh, s0[0], ws)
 
     def _backprop_layer(self, dY, dT, cache, w_hh, ws):
