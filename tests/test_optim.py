@@ -411,30 +411,3 @@ def test_linear_takes_a_callable_initialiser_and_dtype():
     layer = ns.Linear(3, 2, init=lambda shape, rng, dtype: np.full(shape, 0.5, dtype), dtype=np.float32)
     assert layer.weight.dtype == np.float32
     np.testing.assert_array_equal(layer.weight.data, np.full((2, 3), 0.5))
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(80, 64), (64, 80)])  # ≥ 4096 elements: the in-place BLAS path
-def test_sgd_momentum_large_parameters_match_formula(dtype, shape):
-    """Large contiguous parameters are updated by BLAS (axpy/scal) in place; a transposed
-    (non-contiguous) parameter falls back to NumPy. Both follow b = μb + g, θ = θ - ηb."""
-    rng = np.random.default_rng(0)
-    theta0 = rng.standard_normal(shape).astype(dtype)
-    grads = [rng.standard_normal(shape).astype(dtype) for _ in range(3)]
-    lr, mu = 0.1, 0.9
-    for make in (lambda a: a.copy(), lambda a: np.asfortranarray(a)):
-        p = ns.Parameter(make(theta0))
-        p.grad = make(np.zeros_like(theta0))
-        data_id = id(p.data)
-        opt = ns.SGD([p], lr=lr, momentum=mu)
-        theta, buf = theta0.copy(), None
-        for g in grads:
-            opt.zero_grad()
-            p.grad += g
-            opt.step()
-            buf = g.copy() if buf is None else mu * buf + g
-            theta = theta - lr * buf
-        assert id(p.data) == data_id and p.data.dtype == dtype  # updated in place, dtype kept
-        tol = 1e-6 if dtype == np.float32 else 1e-13
-        np.testing.assert_allclose(p.data, theta, rtol=tol, atol=tol)
-        np.testing.assert_allclose(opt.state[0]["momentum_buffer"], buf, rtol=tol, atol=tol)

@@ -20,53 +20,6 @@ from .errors import DTypeError, HyperparameterError, StateDictError
 from .module import Module
 from .parameter import Parameter
 
-_BLAS: dict[str, Any] = {}
-
-
-def _blas(name: str, dtype: np.dtype) -> Any:
-    """scipy's BLAS routine ``name`` (level 1: axpy, scal) for float32/float64, or None when scipy
-    is not installed (it is optional: scikit-learn brings it). Looked up once per dtype."""
-    key = name + np.dtype(dtype).char
-    if key not in _BLAS:
-        try:
-            from scipy.linalg.blas import get_blas_funcs
-        except ImportError:  # pragma: no cover - scipy ships with the experiments extra
-            _BLAS[key] = None
-        else:
-            _BLAS[key] = get_blas_funcs(name, dtype=dtype) if np.dtype(dtype).char in "fd" else None
-    return _BLAS[key]
-
-
-def _flat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """1-D views of x and y for an in-place BLAS update of y, or None (then NumPy does it): both
-    C-contiguous, one float dtype, and large enough that BLAS's single pass beats its call cost."""
-    if y.size < 4096 or x.dtype != y.dtype or not (x.flags.c_contiguous and y.flags.c_contiguous):
-        return None
-    return (x.reshape(-1), y.reshape(-1)) if y.dtype.char in "fd" else None
-
-
-def _axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
-    """y += alpha·x in place. One BLAS pass where possible; NumPy needs two (alpha·x, then the add),
-    which made the optimizer step ~1.5× slower on large layers."""
-    flat = _flat(x, y)
-    axpy = None if flat is None else _blas("axpy", y.dtype)
-    if axpy is None:
-        y += alpha * x
-    else:
-        axpy(flat[0], flat[1], a=alpha)
-
-
-def _scale_add(y: np.ndarray, beta: float, x: np.ndarray) -> None:
-    """y = beta·y + x in place (BLAS scal, then axpy with alpha = 1: bitwise the same as NumPy)."""
-    flat = _flat(x, y)
-    scal = None if flat is None else _blas("scal", y.dtype)
-    if scal is None:
-        y *= beta
-        y += x
-    else:
-        scal(beta, flat[1])
-        _blas("axpy", y.dtype)(flat[0], flat[1], a=1.0)
-
 
 def _as_param_list(params: Iterable[Parameter] | Module) -> list[Parameter]:
     if isinstance(params, Module):
@@ -205,13 +158,14 @@ class SGD(Optimizer):
                 buf = state.get("momentum_buffer")
                 if buf is None:
                     buf = state["momentum_buffer"] = np.array(g, copy=True)
-                elif dampening:
+                else:
                     buf *= mu
-                    buf += (1.0 - dampening) * g
-                else:  # (1 - 0)·g is g: skip a pass over the parameter
-                    _scale_add(buf, mu, g)
+                    if dampening:
+                        buf += (1.0 - dampening) * g
+                    else:  # (1 - 0)·g is g: skip a pass over the parameter
+                        buf += g
                 g = g + mu * buf if self.nesterov else buf
-            _axpy(-lr, g, p.data)
+            p.data -= lr * g
         self.step_count += 1
 
 
