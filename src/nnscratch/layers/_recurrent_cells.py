@@ -95,13 +95,18 @@ def rnn_forward(xw: np.ndarray, w_hh: np.ndarray, h0: np.ndarray, relu: bool) ->
     Hs[0] = h0
     w_hhT = np.ascontiguousarray(w_hh.T)  # np.dot on contiguous operands: least per-call overhead
     zero = xw.dtype.type(0)
+    # Per-step views made once: the loop is short enough for indexing to show in its time.
+    hs, xs = list(Hs), list(xw)
+    f32_tanh = not relu and xw.dtype == np.float32  # tanh_into would call np.tanh anyway
     with np.errstate(over="ignore"):
         for t in range(T):
-            h = Hs[t + 1]
-            np.dot(Hs[t], w_hhT, out=h)
-            h += xw[t]
+            h = hs[t + 1]
+            np.dot(hs[t], w_hhT, out=h)
+            h += xs[t]
             if relu:
                 np.maximum(h, zero, out=h)
+            elif f32_tanh:
+                np.tanh(h, out=h)
             else:
                 tanh_into(h, h)
     return Hs
@@ -130,17 +135,18 @@ def rnn_backward(
     else:  # φ'(a_t) = 1 - h_t² for all steps at once
         D = np.multiply(H1, H1, out=scratch(ws, "D", H1.shape, Hs.dtype))
         np.subtract(Hs.dtype.type(1), D, out=D)
-    active = _active_steps(dY)
+    active = _active_steps(dY).tolist()
     dA = scratch(ws, "dA", dY.shape, Hs.dtype)
     carry = np.zeros((N, Hd), dtype=Hs.dtype) if dhT is None else dhT.astype(Hs.dtype)
+    das, Ds = list(dA), list(D)
     for t in range(T - 1, -1, -1):
-        da = dA[t]
+        da = das[t]
         if active[t]:
             np.add(dY[t], carry, out=da)
-            da *= D[t]
+            da *= Ds[t]
         else:
-            np.multiply(carry, D[t], out=da)
-        if _cut(t, bptt):
+            np.multiply(carry, Ds[t], out=da)
+        if bptt is not None and _cut(t, bptt):
             carry.fill(0)
         else:
             np.dot(da, w_hh, out=carry)
