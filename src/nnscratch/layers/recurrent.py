@@ -84,6 +84,12 @@ class _Recurrent(Module):
             return w_ih, w_hh, None, None
         return w_ih, w_hh, getattr(self, f"bias_ih_l{k}").data, getattr(self, f"bias_hh_l{k}").data
 
+    def _workspace(self, k: int) -> dict[str, np.ndarray]:
+        """Layer k's reusable internal buffers (see ``cells.scratch``); created on first use, so
+        modules pickled before workspaces existed still load and run."""
+        spaces = self.__dict__.setdefault("_workspaces", {})
+        return spaces.setdefault(k, {})
+
     def _name(self) -> str:
         return f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size})"
 
@@ -139,7 +145,7 @@ class _Recurrent(Module):
         inp = xt
         for k in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh = self._params(k)
-            ws = self._workspaces.setdefault(k, {})
+            ws = self._workspace(k)
             s0 = [np.zeros((N, self.hidden_size), dtype=dtype) if s is None else s[k] for s in init]
             cache = self._run_layer(inp.reshape(T * N, -1), w_ih, w_hh, b_ih, b_hh, s0, ws)
             caches.append((inp, cache))
@@ -173,7 +179,7 @@ class _Recurrent(Module):
             inp, cache = caches[k]
             w_ih, w_hh, _, _ = self._params(k)
             dT = [None if d is None else d[k] for d in dfinal]
-            dXW, dU, d0 = self._backprop_layer(dY, dT, cache, w_hh, self._workspaces[k])
+            dXW, dU, d0 = self._backprop_layer(dY, dT, cache, w_hh, self._workspace(k))
             for j in range(self._n_states):
                 dinit[j].append(d0[j])
             # Weight gradients: one GEMM each over all T·N rows.
