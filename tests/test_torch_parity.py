@@ -16,7 +16,6 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 
-
 @pytest.fixture(autouse=True)
 def _float64_default():
     """torch.nn layers built here hold float64 weights; restored afterwards for other test files."""
