@@ -193,6 +193,7 @@ def create_app() -> Flask:
 def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False) -> None:
     """Run the playground until interrupted (Flask's threaded server, local use only)."""
     app = create_app()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not one log line per training step
     url = f"http://{host}:{port}/"
     print(f"nnscratch playground on {url}  (Ctrl+C to stop)")
     if open_browser:
