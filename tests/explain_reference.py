@@ -134,3 +134,10 @@ def numeric_param_grads(layers, x, Y, loss, reduction="mean", h=1e-6, slope=0.01
                 G[idx] = (up - down) / (2 * h)
             grads[f"{name}{l}"] = G if name == "dW" else G.reshape(-1, 1)
     return grads
+
+
+#: Every step of a two-layer worked example, in computation order.
+TWO_LAYER_KEYS = (
+    "z1", "a1", "z2", "a2", "loss", "dL_da2", "delta2", "dW2", "db2",
+    "dL_da1", "delta1", "dW1", "db1", "W1_new", "b1_new", "W2_new", "b2_new",
+)  # fmt: skip

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from explain_reference import numeric_param_grads, reference
+from explain_reference import TWO_LAYER_KEYS, numeric_param_grads, reference
 
 ACTS = {
     "sigmoid": ns.Sigmoid,
@@ -74,25 +74,7 @@ def test_every_quantity_matches_the_reference(case, n):
     Y = _target(kind, k, n, rng)
     ref = reference(layers, x, Y, ref_loss, lr=0.05, reduction=loss.reduction, slope=0.1)
     ex = ns.explain(_model(layers), x if n > 1 else x[0], Y.T if n > 1 else Y[:, 0], loss=loss, lr=0.05)
-    for key in [
-        "z1",
-        "a1",
-        "z2",
-        "a2",
-        "loss",
-        "dL_da2",
-        "delta2",
-        "dW2",
-        "db2",
-        "dL_da1",
-        "delta1",
-        "dW1",
-        "db1",
-        "W1_new",
-        "b1_new",
-        "W2_new",
-        "b2_new",
-    ]:
+    for key in TWO_LAYER_KEYS:
         got = ex[key]
         np.testing.assert_allclose(got, np.reshape(ref[key], got.shape), rtol=1e-9, atol=1e-12, err_msg=key)
     num = numeric_param_grads(

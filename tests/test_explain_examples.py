@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from explain_reference import numeric_param_grads, reference
+from explain_reference import TWO_LAYER_KEYS, numeric_param_grads, reference
 from nnscratch.explain import explain_problem, load_problem
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "explain"
@@ -97,25 +97,7 @@ def _seed003_reference():
 def test_seed003_matches_hand_written_numpy():
     ex = explain_problem(EXAMPLES / "seed003_relu_sin.toml")
     _, ref = _seed003_reference()
-    keys = [
-        "z1",
-        "a1",
-        "z2",
-        "a2",
-        "loss",
-        "dL_da2",
-        "delta2",
-        "dW2",
-        "db2",
-        "dL_da1",
-        "delta1",
-        "dW1",
-        "db1",
-        "W1_new",
-        "b1_new",
-        "W2_new",
-        "b2_new",
-    ]
+    keys = TWO_LAYER_KEYS
     _assert_matches(ex, ref, keys)
     # Hand check of a few printed values (z1 = W1 x + b1 is exact in decimals).
     np.testing.assert_allclose(ex["z1"].ravel(), [1.35, 0.35, 0.6], atol=1e-12)
@@ -172,25 +154,7 @@ def test_seed000_xor_single_input_matches_numpy_and_finite_differences():
     ex = explain_problem(EXAMPLES / "seed000_xor.toml")
     x, Y = np.array([[1.0, 0.0]]), np.array([[1.0]])
     ref = reference(_xor_layers(), x, Y, "bce", lr=0.5)
-    keys = [
-        "z1",
-        "a1",
-        "z2",
-        "a2",
-        "loss",
-        "dL_da2",
-        "delta2",
-        "dW2",
-        "db2",
-        "dL_da1",
-        "delta1",
-        "dW1",
-        "db1",
-        "W1_new",
-        "b1_new",
-        "W2_new",
-        "b2_new",
-    ]
+    keys = TWO_LAYER_KEYS
     _assert_matches(ex, ref, keys)
     num = numeric_param_grads(_xor_layers(), x, Y, "bce")
     for key in ("dW1", "db1", "dW2", "db2"):
