@@ -35,7 +35,19 @@ def _as_shape(value: Any, name: str) -> tuple[int, ...]:
     return tuple(int(v) for v in items)
 
 
-class Flatten(Module):
+class _Reshaping(Module):
+    """A layer that only changes the shape: its backward reshapes dL/dy back to x's shape.
+
+    Subclasses cache ``(x.shape, y.shape)`` in forward.
+    """
+
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        x_shape, y_shape = self._cached()
+        _check_grad(self, grad_out, y_shape)
+        return grad_out.reshape(x_shape) if input_grad else None
+
+
+class Flatten(_Reshaping):
     r"""Flatten axes ``start_dim..end_dim`` into one, PyTorch's ``nn.Flatten``.
 
     Forward:  y = reshape(x, (N, C·H·W)) for the default start_dim=1 on an (N, C, H, W) input
@@ -62,16 +74,11 @@ class Flatten(Module):
         self._cache = (x.shape, shape)
         return x.reshape(shape)
 
-    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        x_shape, y_shape = self._cached()
-        _check_grad(self, grad_out, y_shape)
-        return grad_out.reshape(x_shape) if input_grad else None
-
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
-class Unflatten(Module):
+class Unflatten(_Reshaping):
     r"""Split axis ``dim`` into ``unflattened_size``, PyTorch's ``nn.Unflatten``.
 
     Forward:  y = reshape(x, x.shape[:dim] + unflattened_size + x.shape[dim+1:])
@@ -102,16 +109,11 @@ class Unflatten(Module):
         self._cache = (x.shape, y.shape)
         return y
 
-    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        x_shape, y_shape = self._cached()
-        _check_grad(self, grad_out, y_shape)
-        return grad_out.reshape(x_shape) if input_grad else None
-
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
-class Reshape(Module):
+class Reshape(_Reshaping):
     r"""Reshape every sample to ``shape`` (the batch axis is kept): y = reshape(x, (N, *shape)).
 
     Backward: dL/dx = reshape(dL/dy, x.shape). E.g. ``Reshape((8, 8))`` turns 64-pixel digits
@@ -133,11 +135,6 @@ class Reshape(Module):
         y = x.reshape(x.shape[0], *self.shape)
         self._cache = (x.shape, y.shape)
         return y
-
-    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        x_shape, y_shape = self._cached()
-        _check_grad(self, grad_out, y_shape)
-        return grad_out.reshape(x_shape) if input_grad else None
 
     def extra_repr(self) -> str:
         return f"shape={self.shape}"
