@@ -6,6 +6,8 @@ with NumPy's interface (CuPy) could be swapped in here alone.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -50,3 +52,18 @@ def as_generator(rng: int | np.random.Generator | np.random.SeedSequence | None)
         "rng must be an int seed, a numpy.random.Generator, a SeedSequence or None. "
         f"Received: rng={rng!r} of type {type(rng).__name__}"
     )
+
+
+@contextlib.contextmanager
+def blas_threads(n: int | None) -> Iterator[None]:
+    """Let BLAS use at most ``n`` threads inside the block (``None``: no limit).
+
+    Uses threadpoolctl (installed with scikit-learn, in the ``experiments`` extra).
+    """
+    if n is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield

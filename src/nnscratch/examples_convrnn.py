@@ -16,13 +16,12 @@ They run BLAS on ``blas_threads`` threads (1 by default): these models are small
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .backend import blas_threads as limit_blas  # the argument name is taken
 from .layers import (
     GRU,
     LSTM,
@@ -38,18 +37,6 @@ from .layers import (
 from .losses import CrossEntropyLoss, MSELoss
 from .optim import Adam, CosineAnnealingLR
 from .train import fit, predict
-
-
-@contextlib.contextmanager
-def _blas_threads(n: int | None) -> Iterator[None]:
-    """Limit BLAS to ``n`` threads inside the block (threadpoolctl ships with scikit-learn)."""
-    if n is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield
 
 
 def _digits(seed: int, test_size: float = 0.25) -> tuple[np.ndarray, ...]:
@@ -86,7 +73,7 @@ def cnn_digits(
         Flatten(),
         Linear(64 * 2 * 2, 10, dtype=f32, rng=rng),
     )
-    with _blas_threads(blas_threads):
+    with limit_blas(blas_threads):
         history = fit(
             model,
             X_train,
@@ -127,7 +114,7 @@ def rnn_digits(
     )
     opt = Adam(model.parameters(), lr=5e-3)
     schedule = CosineAnnealingLR(opt, T_max=epochs)
-    with _blas_threads(blas_threads):
+    with limit_blas(blas_threads):
         history = fit(
             model,
             X_train,
@@ -178,7 +165,7 @@ def sine_forecast(
         LastTimeStep(),
         Linear(hidden, 1, dtype=np.float32, rng=rng),
     )
-    with _blas_threads(blas_threads):
+    with limit_blas(blas_threads):
         history = fit(
             model,
             X[:split],

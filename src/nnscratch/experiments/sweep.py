@@ -8,14 +8,14 @@ get the same numbers. Seeds come from ``numpy.random.SeedSequence(experiment.see
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ..backend import blas_threads
 from ..callbacks import Callback
 from ..errors import DivergenceError
 from ..evaluation import classification_metrics, confusion_matrix
@@ -114,7 +114,7 @@ def run_point(config: dict[str, Any], fold: int | None, seed: int) -> dict[str, 
         "test": None,
         "evaluated_on": "test" if split.X_test is not None else "train",
     }
-    with _blas_threads(cfg.training.threads):
+    with blas_threads(cfg.training.threads):
         try:
             history = _train(cfg, model, loss, loss_key, outputs, split, data.task, fit_rng)
         except _Diverged as stop:  # recorded, so one bad sweep point does not end the sweep
@@ -129,18 +129,6 @@ def run_point(config: dict[str, Any], fold: int | None, seed: int) -> dict[str, 
     result["state_dict"] = {k: np.array(v, copy=True) for k, v in model.state_dict().items()}
     result["seconds"] = time.perf_counter() - start
     return result
-
-
-@contextlib.contextmanager
-def _blas_threads(n: int | None) -> Iterator[None]:
-    """``[training] threads``: at most ``n`` BLAS threads inside the block (None: no limit)."""
-    if n is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield
 
 
 class _Diverged(Exception):
