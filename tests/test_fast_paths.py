@@ -265,3 +265,55 @@ def test_training_steps_match_hand_written_numpy(hidden, sizes, momentum):
         for m, (W, b) in zip(linears, weights, strict=True):
             np.testing.assert_allclose(m.weight.data, W, rtol=1e-12, atol=1e-13, err_msg=f"step {step}")
             np.testing.assert_allclose(m.bias.data, b, rtol=1e-12, atol=1e-13, err_msg=f"step {step}")
+
+
+# -- lazy zero_grad -------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lazy_zero_grad_reads_as_zeros_and_accumulates_like_plus_equals(dtype):
+    """zero_grad only marks the gradient; reads see zeros, writes after it equal 0 + value, and
+    accumulating twice (two backward passes, or a weight used twice) sums."""
+    rng = np.random.default_rng(0)
+    layer = ns.Linear(4, 3, dtype=dtype, rng=0)
+    x, g = rng.standard_normal((5, 4)).astype(dtype), rng.standard_normal((5, 3)).astype(dtype)
+    layer.weight.grad[...] = 7.0  # stale values that zero_grad must hide
+    layer.zero_grad()
+    assert np.all(layer.weight.grad == 0) and np.all(layer.bias.grad == 0)
+    layer.zero_grad()
+    layer.forward(x)
+    layer.backward(g, input_grad=False)  # written straight into the buffer
+    np.testing.assert_allclose(layer.weight.grad, g.T @ x, rtol=1e-6)
+    np.testing.assert_allclose(layer.bias.grad, g.sum(axis=0), rtol=1e-6)
+    layer.forward(x)
+    layer.backward(g, input_grad=False)  # added to what is there
+    np.testing.assert_allclose(layer.weight.grad, 2 * (g.T @ x), rtol=1e-6)
+
+
+def test_accumulate_product_with_another_dtype_or_a_replaced_buffer():
+    p = ns.Parameter(np.zeros((2, 3), dtype=np.float32))
+    a, b = np.ones((2, 4)), np.ones((4, 3))  # float64 operands: added, cast to float32
+    p.zero_grad()
+    p.accumulate_product(a, b)
+    assert p.grad.dtype == np.float32 and np.all(p.grad == 4)
+    p.grad = np.asfortranarray(np.ones((2, 3), dtype=np.float32))  # not C-contiguous
+    p.zero_grad()
+    p.accumulate_product(a.astype(np.float32), b.astype(np.float32))
+    assert np.all(p.grad == 4)
+    p.zero_grad()
+    p.accumulate(np.full((2, 3), 2.0, dtype=np.float32))
+    p.accumulate(np.full((2, 3), 3.0, dtype=np.float32))
+    assert np.all(p.grad == 5)
+
+
+def test_conv_kernel_gradient_written_into_a_zeroed_4d_buffer_equals_the_accumulated_one():
+    rng = np.random.default_rng(1)
+    conv = ns.Conv2d(2, 3, 3, dtype=np.float64, rng=0)
+    x = rng.standard_normal((2, 2, 6, 6))
+    g = rng.standard_normal((2, 3, 4, 4))
+    conv.zero_grad()
+    conv.forward(x)
+    conv.backward(g, input_grad=False)
+    direct = conv.weight.grad.copy()
+    conv.weight.grad = np.zeros_like(direct)  # a real zero buffer: the += path
+    conv.forward(x)
+    conv.backward(g, input_grad=False)
+    np.testing.assert_allclose(conv.weight.grad, direct, rtol=1e-12)

@@ -135,9 +135,9 @@ class Conv2d(Module):
             g2 = g4.reshape(self.out_channels, -1)
         else:
             g2 = g_onhw.reshape(self.out_channels, -1)  # G₂ (O, N·OH·OW); free if grad_out is (O,N,..)
-        self.weight.grad += (g2 @ cols.T).reshape(self.weight.shape)
+        self.weight.accumulate_product(g2, cols.T)
         if self.bias is not None:
-            self.bias.grad += g2.sum(axis=1)
+            self.bias.accumulate(g2.sum(axis=1))
         if not input_grad:
             return None
         w2 = self.weight.data.reshape(self.out_channels, -1)

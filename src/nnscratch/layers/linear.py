@@ -110,11 +110,11 @@ class Linear(Module):
         else:
             g2 = grad_out.reshape(-1, self.out_features)
             x2 = x.reshape(-1, self.in_features)
-        self.weight.grad += np.dot(g2.T, x2)
+        self.weight.accumulate_product(g2.T, x2)
         if self.bias is not None:
             # Σ_n g_n as 1ᵀg: a BLAS matrix-vector product, several times faster than g.sum(axis=0)
             # and summed in the same (BLAS) order as dL/dW above.
-            self.bias.grad += np.dot(self._ones(g2.shape[0], g2.dtype), g2)
+            self.bias.accumulate_product(self._ones(g2.shape[0], g2.dtype), g2)
         if not input_grad:
             return None
         return grad_out @ self.weight.data

@@ -180,8 +180,8 @@ class _BatchNorm(Module):
         xhat, s, use_batch, axes, bshape = self._cached()
         _check_grad(self, grad_out, xhat.shape)
         if self.affine:
-            self.weight.grad += np.sum(grad_out * xhat, axis=axes)
-            self.bias.grad += grad_out.sum(axis=axes)
+            self.weight.accumulate(np.sum(grad_out * xhat, axis=axes))
+            self.bias.accumulate(grad_out.sum(axis=axes))
             ghat = grad_out * self.weight.data.reshape(bshape)
         else:
             ghat = grad_out
