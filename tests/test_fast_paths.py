@@ -317,3 +317,25 @@ def test_conv_kernel_gradient_written_into_a_zeroed_4d_buffer_equals_the_accumul
     conv.forward(x)
     conv.backward(g, input_grad=False)
     np.testing.assert_allclose(conv.weight.grad, direct, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd_update_of_a_large_parameter_in_slices_equals_the_one_pass_formula(dtype):
+    """Parameters larger than UPDATE_CHUNK are updated slice by slice (a bounded temporary);
+    every element must equal θ - lr·g computed in one pass."""
+    from nnscratch.optim import UPDATE_CHUNK
+
+    rng = np.random.default_rng(2)
+    shape = (3, UPDATE_CHUNK // 2 + 7)  # 1.5 slices and a ragged end
+    theta0 = rng.standard_normal(shape).astype(dtype)
+    grads = [rng.standard_normal(shape).astype(dtype) for _ in range(3)]
+    p = ns.Parameter(theta0.copy())
+    opt = ns.SGD([p], lr=0.1, momentum=0.9)
+    expected, buf = theta0.copy(), None
+    for g in grads:
+        p.grad[...] = g
+        opt.step()
+        buf = g.copy() if buf is None else buf * dtype(0.9) + g
+        expected -= 0.1 * buf
+        np.testing.assert_array_equal(p.data, expected)
+    assert opt._scratch and all(t.size == UPDATE_CHUNK for t in opt._scratch.values())

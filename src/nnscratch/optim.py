@@ -40,6 +40,35 @@ def _as_param_list(params: Iterable[Parameter] | Module) -> list[Parameter]:
     return plist
 
 
+# Elements per slice of an update (512 KiB of float32), so that the temporary of a slice stays in
+# the L2 cache and a step's peak memory does not grow with the largest weight matrix.
+UPDATE_CHUNK = 1 << 17
+
+
+def subtract_scaled(theta: np.ndarray, lr: float, g: np.ndarray, scratch: dict[np.dtype, np.ndarray]) -> None:
+    """θ -= lr·g in place, slice by slice for large parameters.
+
+    NumPy has no fused axpy: ``θ -= lr * g`` first materialises lr·g, a temporary as large as the
+    parameter (for a 784×256 layer it outweighed a batch's activations). Slicing bounds it at
+    :data:`UPDATE_CHUNK` elements, in a buffer kept in ``scratch`` (one per optimizer and dtype,
+    so optimizers in different threads never share one); each element is computed as before.
+    """
+    n = theta.size
+    if n <= UPDATE_CHUNK or not (theta.flags.c_contiguous and g.flags.c_contiguous) or g.shape != theta.shape:
+        theta -= lr * g
+        return
+    dtype = np.result_type(theta.dtype, g.dtype)
+    tmp = scratch.get(dtype)
+    if tmp is None or tmp.size < UPDATE_CHUNK:
+        tmp = scratch[dtype] = np.empty(UPDATE_CHUNK, dtype=dtype)
+    flat_theta, flat_g = theta.reshape(-1), g.reshape(-1)
+    scale = dtype.type(lr)
+    for start in range(0, n, UPDATE_CHUNK):
+        stop = min(start + UPDATE_CHUNK, n)
+        t = np.multiply(flat_g[start:stop], scale, out=tmp[: stop - start])
+        np.subtract(flat_theta[start:stop], t, out=flat_theta[start:stop])
+
+
 class Optimizer:
     """Base class. Holds the parameters, the learning rate ``lr`` and per-parameter state."""
 
@@ -49,6 +78,7 @@ class Optimizer:
         self.params = _as_param_list(params)
         self.lr = check_positive(lr, "lr", allow_zero=True)
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
+        self._scratch: dict[np.dtype, np.ndarray] = {}  # reusable temporaries of the updates
         self.step_count = 0
 
     def zero_grad(self) -> None:
@@ -165,7 +195,7 @@ class SGD(Optimizer):
                     else:  # (1 - 0)·g is g: skip a pass over the parameter
                         buf += g
                 g = g + mu * buf if self.nesterov else buf
-            p.data -= lr * g
+            subtract_scaled(p.data, lr, g, self._scratch)
         self.step_count += 1
 
 
