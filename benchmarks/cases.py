@@ -60,21 +60,40 @@ class Case:
             f"({len(self.batches)} batches), {opt}"
         )
 
-    def gemms(self) -> list[tuple[str, int, int, int]]:
-        """The matrix products of one step as (label, m, n, k): C (m, n) = A (m, k) @ B (k, n)
-        (dense cases only)."""
+    def gemms(self) -> list[tuple[str, int, int, int, int]]:
+        """The matrix products of one step as (label, m, n, k, count): C (m, n) = A (m, k) @ B (k, n),
+        done ``count`` times (dense and recurrent cases; the CNN's products depend on im2col).
+
+        Dense: forward, weight gradient and input gradient per layer (the first layer's input
+        gradient is never needed). Recurrent: the input projection of all T·N rows (one product),
+        the recurrent product h_{t-1} W_hhᵀ of every step, the gradient reaching h_{t-1} through it,
+        the two weight gradients over all T·N rows, and the dense head.
+        """
+        n = self.batch
+        if self.kind in ("rnn", "lstm"):
+            gh = (4 if self.kind == "lstm" else 1) * RNN_HIDDEN
+            rows = RNN_STEPS * n
+            return [
+                ("fwd-proj", rows, gh, RNN_INPUTS, 1),
+                ("fwd-rec", n, gh, RNN_HIDDEN, RNN_STEPS),
+                ("fwd-head", n, 10, RNN_HIDDEN, 1),
+                ("dW-head", 10, RNN_HIDDEN, n, 1),
+                ("dx-head", n, RNN_HIDDEN, 10, 1),
+                ("dx-rec", n, RNN_HIDDEN, gh, RNN_STEPS),
+                ("dW-hh", gh, RNN_HIDDEN, rows, 1),
+                ("dW-ih", gh, RNN_INPUTS, rows, 1),
+            ]
         if self.kind != "dense":
             return []
-        n = self.batch
         out = []
         pairs = list(zip(self.sizes[:-1], self.sizes[1:], strict=True))
         for i, (fan_in, fan_out) in enumerate(pairs):
-            out.append((f"fwd{i}", n, fan_out, fan_in))
+            out.append((f"fwd{i}", n, fan_out, fan_in, 1))
         for i in reversed(range(len(pairs))):
             fan_in, fan_out = pairs[i]
-            out.append((f"dW{i}", fan_out, fan_in, n))
+            out.append((f"dW{i}", fan_out, fan_in, n, 1))
             if i > 0:  # the first layer's input gradient is never needed
-                out.append((f"dx{i}", n, fan_in, fan_out))
+                out.append((f"dx{i}", n, fan_in, fan_out, 1))
         return out
 
     def flops(self) -> int:
@@ -83,21 +102,16 @@ class Case:
         Forward, weight gradient and input gradient each cost one product per layer; the first
         layer's input gradient is never needed.
         """
-        n = self.batch
         if self.kind == "cnn":  # conv as im2col GEMMs: 2·N·C_out·OH·OW·C_in·KH·KW each
+            n = self.batch
             conv1 = 2 * n * 8 * 26 * 26 * 1 * 9
             conv2 = 2 * n * 16 * 11 * 11 * 8 * 9
             dense = 2 * n * 400 * 10
             return 2 * conv1 + 3 * conv2 + 3 * dense
-        if self.kind in ("rnn", "lstm"):
-            g = 4 if self.kind == "lstm" else 1
-            steps, inputs, hidden = 50, 16, 64
-            proj = 2 * steps * n * inputs * g * hidden  # x W_ihᵀ for all steps; again for dW_ih
-            recur = 2 * steps * n * hidden * g * hidden  # h W_hhᵀ; again for dW_hh and for dh
-            head = 2 * n * hidden * 10
-            return 2 * proj + 3 * recur + 3 * head
-        return sum(2 * m * n_ * k for _, m, n_, k in self.gemms())
+        return sum(2 * m * n_ * k * count for _, m, n_, k, count in self.gemms())
 
+
+RNN_STEPS, RNN_INPUTS, RNN_HIDDEN = 50, 16, 64
 
 ARCHITECTURES = {
     "cnn": "conv 1→8 3×3, ReLU, max-pool 2, conv 8→16 3×3, ReLU, max-pool 2, dense 400→10 (28×28)",

@@ -255,25 +255,26 @@ class NumpyRunner:
 
 class GemmRunner:
     """Only the step's matrix products, into preallocated outputs, with nnscratch's layouts
-    (``x @ W.T``, ``g.T @ x``, ``g @ W``): the BLAS floor of the step at exactly its sizes."""
+    (``x @ W.T``, ``g.T @ x``, ``g @ W``): the BLAS floor of the step at exactly its sizes.
+    A recurrent step's per-time-step products are repeated T times, as the time loop does."""
 
     name = "gemm-only"
 
     def __init__(self, case: Case, state: dict[str, np.ndarray] | None = None) -> None:
         rng = np.random.default_rng(0)
         self.ops = []
-        for label, m, n, k in case.gemms():
+        for label, m, n, k, count in case.gemms():
             if label.startswith("fwd"):  # x (m, k) @ W.T, W (n, k)
                 a, b = rng.random((m, k), dtype=DTYPE), rng.random((n, k), dtype=DTYPE).T
             elif label.startswith("dW"):  # g.T @ x, g (k, m), x (k, n)
                 a, b = rng.random((k, m), dtype=DTYPE).T, rng.random((k, n), dtype=DTYPE)
             else:  # g (m, k) @ W, W (k, n)
                 a, b = rng.random((m, k), dtype=DTYPE), rng.random((k, n), dtype=DTYPE)
-            self.ops.append((a, b, np.empty((m, n), dtype=DTYPE)))
+            self.ops.extend([(a, b, np.empty((m, n), dtype=DTYPE))] * count)
 
     def step(self) -> None:
         for a, b, c in self.ops:
-            np.matmul(a, b, out=c)
+            np.dot(a, b, out=c)
 
     def state(self) -> dict[str, np.ndarray]:
         raise NotImplementedError
@@ -294,7 +295,7 @@ def runners_for(case: Case) -> list[str]:
         names.append("sklearn")
     if case.reference:
         names.append("numpy-ref")
-    if case.kind == "dense":
+    if case.gemms():
         names.append("gemm-only")
     return names
 

@@ -86,4 +86,6 @@ def paired(times: dict[str, list[float]], batch: int, flops: int) -> dict[str, A
     out["gflops"] = {k: float(flops / np.median(v) / 1e9) for k, v in t.items()}
     if "gemm-only" in t:
         out["ratios"]["gemm_fraction"] = summary(t["gemm-only"] / ns)
+        if "pytorch" in t:  # the ratio nnscratch would reach if its step were its products alone
+            out["ratios"]["ceiling_vs_pytorch"] = summary(t["pytorch"] / t["gemm-only"])
     return out

@@ -61,3 +61,19 @@ def test_a_tiny_run_writes_json_and_markdown(tmp_path):
     assert set(row["step_seconds"]) == {"nnscratch", "pytorch", "sklearn", "numpy-ref", "gemm-only"}
     assert "cpu_model" in result["machine"] and "env" in result["machine"]
     assert "| (a) moons 2-3-3-1 | 1 |" in (tmp_path / "latest.md").read_text()
+
+
+def test_recurrent_cases_list_their_products_and_count_the_same_flops():
+    """The GEMM floor of (f)/(g) repeats the per-step products T times; their FLOPs are the sum."""
+    f, g = (c for c in cases.conv_rnn_cases() if c.kind in ("rnn", "lstm"))
+    for case, gates in ((f, 1), (g, 4)):
+        steps, n, inputs, hidden = 50, case.batch, 16, 64
+        proj = 2 * steps * n * inputs * gates * hidden
+        recur = 2 * steps * n * hidden * gates * hidden
+        head = 2 * n * hidden * 10
+        assert case.flops() == 2 * proj + 3 * recur + 3 * head
+        labels = {label: count for label, *_, count in case.gemms()}
+        assert labels["fwd-rec"] == labels["dx-rec"] == steps
+        assert "gemm-only" in impls.runners_for(case)
+    e = next(c for c in cases.conv_rnn_cases() if c.kind == "cnn")
+    assert e.gemms() == [] and "gemm-only" not in impls.runners_for(e)

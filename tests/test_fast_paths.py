@@ -317,6 +317,11 @@ def test_conv_kernel_gradient_written_into_a_zeroed_4d_buffer_equals_the_accumul
     conv.forward(x)
     conv.backward(g, input_grad=False)
     np.testing.assert_allclose(conv.weight.grad, direct, rtol=1e-12)
+    conv.weight.grad = np.asfortranarray(np.ones_like(direct))  # no matrix view of it exists
+    conv.zero_grad()
+    conv.forward(x)
+    conv.backward(g, input_grad=False)
+    np.testing.assert_allclose(conv.weight.grad, direct, rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

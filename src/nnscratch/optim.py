@@ -195,7 +195,10 @@ class SGD(Optimizer):
                     else:  # (1 - 0)·g is g: skip a pass over the parameter
                         buf += g
                 g = g + mu * buf if self.nesterov else buf
-            subtract_scaled(p.data, lr, g, self._scratch)
+            if p.data.size <= UPDATE_CHUNK:
+                p.data -= lr * g
+            else:
+                subtract_scaled(p.data, lr, g, self._scratch)
         self.step_count += 1
 
 

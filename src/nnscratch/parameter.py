@@ -73,13 +73,19 @@ class Parameter:
         When the gradient is zero and the dtypes agree, BLAS writes the product into the gradient
         buffer itself (``np.dot(..., out=)``); otherwise the product is added to it.
         """
-        g = self._grad
-        shape = a.shape[:-1] + b.shape[1:]
-        if self._grad_is_zero and a.dtype == g.dtype == b.dtype and g.flags.c_contiguous:
-            np.dot(a, b, out=g.reshape(shape))
-            self._grad_is_zero = False
-        else:
-            self.grad += np.dot(a, b).reshape(g.shape)
+        if self._grad_is_zero:
+            g = self._grad
+            if g.ndim > 2 and g.flags.c_contiguous:  # a kernel gradient: its (C_out, rest) view
+                g = g.reshape(a.shape[0], b.shape[-1])
+            if g.ndim <= 2:
+                try:  # the common case, without checks in Python: small networks feel every µs
+                    np.dot(a, b, out=g)
+                except ValueError:  # another dtype, or a buffer np.dot cannot write into
+                    pass
+                else:
+                    self._grad_is_zero = False
+                    return
+        self.grad += np.dot(a, b).reshape(self._grad.shape)
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
