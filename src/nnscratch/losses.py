@@ -237,6 +237,7 @@ class CrossEntropyLoss(Loss):
         super().__init__(reduction)
         self.from_logits = bool(from_logits)
         self._rows_cache: np.ndarray | None = None
+        self._ones_cache: np.ndarray | None = None
 
     def _prepare_target(self, pred: np.ndarray, target: np.ndarray) -> np.ndarray:
         if pred.ndim != 2:
@@ -282,49 +283,59 @@ class CrossEntropyLoss(Loss):
         return target.astype(pred.dtype, copy=False)
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
-        n = pred.shape[0]
+        n, c = pred.shape
         scale = 1.0 / n if (self.reduction == "mean" and n) else 1.0
-        e = sums = None
+        e = sums = picked = None
+        if target.ndim == 1:  # flat positions n·C + y_n of each row's target entry
+            picked = self._rows(n) * c + target
         if self.from_logits:
-            # log_softmax, keeping e = exp(z - max z) and its row sums for backward's softmax
-            shifted = pred - pred.max(axis=1, keepdims=True)
+            # log_softmax, keeping e = exp(z - max z) and its row sums for backward's softmax.
+            # Row maxima and sums of a few columns: NumPy reduces along a short last axis row by
+            # row, so the max is taken over the first axis of zᵀ and the sums are e·1 (BLAS).
+            row_max = np.ascontiguousarray(pred.T).max(axis=0) if n else np.zeros(0, pred.dtype)
+            shifted = pred - row_max[:, None]
             e = np.exp(shifted)
-            sums = e.sum(axis=1, keepdims=True)
+            sums = np.dot(e, self._ones(c, e.dtype))
             log_sums = np.log(sums)
-            if target.ndim == 1:  # only the target entries of log p are needed
-                total = -(shifted[self._rows(n), target] - log_sums[:, 0]).sum()
+            if picked is not None:  # only the target entries of log p are needed
+                total = log_sums.sum() - shifted.take(picked).sum()
             else:
-                shifted -= log_sums
+                shifted -= log_sums[:, None]
                 total = -np.vdot(target, shifted)
         else:
             logp = np.log(np.maximum(pred, np.finfo(pred.dtype).tiny))
-            if target.ndim == 1:
-                total = -logp[self._rows(n), target].sum()
+            if picked is not None:
+                total = -logp.take(picked).sum()
             else:
                 total = -np.vdot(target, logp)
-        self._cache = (pred, target, scale, e, sums)
+        self._cache = (pred, target, scale, e, sums, picked)
         return float(total * scale)
 
     def backward(self) -> np.ndarray:
-        pred, target, scale, e, sums = self._cached()
-        n = pred.shape[0]
+        pred, target, scale, e, sums, picked = self._cached()
         if self.from_logits:
-            grad = e / sums  # softmax(z), from what forward computed
-            if target.ndim == 1:
-                grad[self._rows(n), target] -= 1.0
+            grad = e / sums[:, None]  # softmax(z), from what forward computed
+            if picked is not None:
+                grad.reshape(-1)[picked] -= 1.0  # grad is new and contiguous: a view
             else:
                 grad *= target.sum(axis=1, keepdims=True)
                 grad -= target
         else:
-            grad = np.zeros_like(pred)
             p = np.maximum(pred, np.finfo(pred.dtype).tiny)
-            if target.ndim == 1:
-                rows = self._rows(n)
-                grad[rows, target] = -1.0 / p[rows, target]
+            if picked is not None:
+                grad = np.zeros_like(pred)
+                grad.reshape(-1)[picked] = -1.0 / p.take(picked)
             else:
                 grad = -target / p
         grad *= scale
         return grad
+
+    def _ones(self, c: int, dtype: np.dtype) -> np.ndarray:
+        """C ones of ``dtype``, kept between calls (row sums as a matrix-vector product)."""
+        ones = self._ones_cache
+        if ones is None or ones.shape[0] != c or ones.dtype != dtype:
+            ones = self._ones_cache = np.ones(c, dtype=dtype)
+        return ones
 
     def _rows(self, n: int) -> np.ndarray:
         """0, 1, ..., n-1, kept between calls (used to pick each row's target column)."""
