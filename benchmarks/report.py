@@ -63,7 +63,13 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"Measured {result['date']} with `{result['command']}` "
         f"({result['repeats']} interleaved repeats of ~{result['block_ms']:.0f} ms blocks "
-        "per implementation).",
+        "per implementation"
+        + (
+            f"; above one thread, {settle:.0f} ms of untimed steps before each block let the idle "
+            "worker threads of the previous implementation stop spinning)."
+            if (settle := result.get("settle_ms_above_one_thread"))
+            else ")."
+        ),
         "",
         f"Machine: {info['cpu_model']}, {info['logical_cpus']} logical CPUs "
         f"({info['usable_cpus']} usable), load average {info['load_average_start']} at start, "

@@ -40,13 +40,19 @@ def all_cases() -> list[Case]:
 
 
 def bench_case(
-    case: Case, threads: int, repeats: int, block_s: float, warmup_s: float, budget_s: float
+    case: Case,
+    threads: int,
+    repeats: int,
+    block_s: float,
+    warmup_s: float,
+    budget_s: float,
+    settle_s: float = 0.0,
 ) -> dict[str, Any]:
     state = initial_state(case)
     names = runners_for(case)
     runners = {n: RUNNERS[n](case, state) for n in names}
     load = load_average()
-    times = interleaved(runners, repeats, block_s, warmup_s, budget_s)
+    times = interleaved(runners, repeats, block_s, warmup_s, budget_s, settle_s if threads > 1 else 0.0)
     row = {
         "case": case.key,
         "title": case.title,
@@ -74,6 +80,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=None,
         help="stop repeating a case after this long (default 40, quick 10)",
+    )
+    p.add_argument(
+        "--settle-ms",
+        type=float,
+        default=150.0,
+        help="untimed steps before each timed block at more than one thread, so that the idle "
+        "worker threads of the implementation timed before have stopped spinning (default 150)",
     )
     p.add_argument("--no-memory", action="store_true", help="skip the tracemalloc measurements")
     p.add_argument("--out", default=str(HERE / "results"), help="folder for latest.json / latest.md")
@@ -111,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(["python benchmarks/run.py", *(sys.argv[1:] if argv is None else argv)]),
         "repeats": repeats,
         "block_ms": block_s * 1e3,
+        "settle_ms_above_one_thread": args.settle_ms,
         "machine": machine_info(),
         "implementations": ["nnscratch", "pytorch", "sklearn", "numpy-ref", "gemm-only"],
         "checks": {},
@@ -128,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             torch.set_num_threads(t)
             result["sgemm_peak_gflops"][str(t)] = sgemm_gflops(1024, 1024, 1024)
             for case in cases:
-                row = bench_case(case, t, repeats, block_s, warmup_s, budget_s)
+                row = bench_case(case, t, repeats, block_s, warmup_s, budget_s, args.settle_ms / 1e3)
                 result["rows"].append(row)
                 r = row["ratios"]["vs_pytorch"]
                 print(

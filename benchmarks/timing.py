@@ -23,12 +23,25 @@ def _time_block(step, k: int) -> float:
 
 
 def interleaved(
-    runners: dict[str, Any], repeats: int, block_s: float, warmup_s: float, budget_s: float = float("inf")
+    runners: dict[str, Any],
+    repeats: int,
+    block_s: float,
+    warmup_s: float,
+    budget_s: float = float("inf"),
+    settle_s: float = 0.0,
 ) -> dict[str, list[float]]:
     """Seconds per step of each runner, one entry per repeat (every repeat runs all runners).
 
     Stops early, after at least 5 repeats, once ``budget_s`` seconds are spent (a busy machine
     can make blocks far longer than planned); the caller reports how many repeats were made.
+
+    ``settle_s``: untimed steps before every block, for runs with more than one thread. After a call,
+    OpenBLAS's worker threads spin for about 0.1 s before they sleep, and GNU OpenMP's (PyTorch's)
+    spin too; in one process on two cores, the threads left spinning by the implementation timed
+    just before take a core from the next one. Measured without the pause, PyTorch's step at two
+    threads came out 2-3× slower than at one thread (and nnscratch's up to 1.3× slower), which
+    inflated the two-thread ratios. A sleep instead of untimed steps would do it too, but an idle
+    virtual CPU comes back slower for tens of milliseconds.
     """
     steps = {name: r.step for name, r in runners.items()}
     inner = {}
@@ -48,6 +61,10 @@ def interleaved(
     try:
         for r in range(repeats):
             for name, step in steps.items():
+                if settle_s:  # untimed steps: the cores stay busy (an idle pause slows them)
+                    deadline = time.perf_counter() + settle_s
+                    while time.perf_counter() < deadline:
+                        step()
                 times[name].append(_time_block(step, inner[name]))
             if r >= 4 and time.perf_counter() - start > budget_s:
                 break
