@@ -21,6 +21,9 @@ class Parameter:
     (:meth:`accumulate_product`, :meth:`accumulate`) writes it straight into the buffer instead
     of adding it to zeros — a pass over the gradient and a temporary the size of the weight saved
     on every training step. Nothing else changes: ``grad`` always reads as the accumulated sum.
+    (An array obtained from ``grad`` *before* ``zero_grad()`` keeps its old values until the next
+    read or backward pass, much as PyTorch's default ``zero_grad(set_to_none=True)`` leaves an old
+    gradient tensor untouched: read ``grad`` again after zeroing.)
     """
 
     __slots__ = ("_grad", "_grad_is_zero", "data")
