@@ -344,3 +344,36 @@ def test_sgd_update_of_a_large_parameter_in_slices_equals_the_one_pass_formula(d
         expected -= 0.1 * buf
         np.testing.assert_array_equal(p.data, expected)
     assert opt._scratch and all(t.size == UPDATE_CHUNK for t in opt._scratch.values())
+
+
+# -- layer workspaces -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ns.Conv2d(2, 3, 3, dtype=np.float64, rng=0),
+        lambda: ns.Conv2d(2, 3, 3, stride=2, padding=1, dtype=np.float64, rng=0),
+        lambda: ns.MaxPool2d(2),
+        lambda: ns.MaxPool2d(3, stride=2, padding=1),
+    ],
+)
+def test_reused_internal_buffers_never_alias_what_a_layer_returns(make):
+    """Conv2d and MaxPool2d keep their internal buffers between calls; outputs and input
+    gradients handed out earlier must not change, and each backward must match a fresh layer."""
+    rng = np.random.default_rng(3)
+    layer = make()
+    x1, x2 = rng.standard_normal((2, 2, 7, 7)), rng.standard_normal((2, 2, 7, 7))
+    y1 = layer.forward(x1)
+    y1_copy = y1.copy()
+    g1 = rng.standard_normal(y1.shape)
+    dx1 = layer.backward(g1)
+    dx1_copy = dx1.copy()
+    y2 = layer.forward(x2)
+    dx2 = layer.backward(rng.standard_normal(y2.shape))
+    np.testing.assert_array_equal(y1, y1_copy)
+    np.testing.assert_array_equal(dx1, dx1_copy)
+    assert not np.shares_memory(dx1, dx2)
+    fresh = make()
+    if isinstance(layer, ns.Conv2d):
+        fresh.load_state_dict(layer.state_dict())
+    np.testing.assert_array_equal(fresh.forward(x1), y1_copy)
+    np.testing.assert_allclose(fresh.backward(g1), dx1_copy, rtol=1e-13)

@@ -19,6 +19,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .._validation import describe
 from ..errors import HyperparameterError, ShapeError
+from ._workspace import Workspace, scratch
 
 Pair = tuple[int, int]
 #: Padding as (top, bottom, left, right).
@@ -145,14 +146,17 @@ def offset_slices(i: int, j: int, stride: Pair, dilation: Pair, out_hw: Pair) ->
     return rows, cols
 
 
-def im2col(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out_hw: Pair) -> np.ndarray:
+def im2col(
+    xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out_hw: Pair, ws: Workspace = None
+) -> np.ndarray:
     """Columns X̂ of shape (C·KH·KW, N·OH·OW): X̂[(c,i,j), (n,oh,ow)] = xp[n, c, oh·s+i·d, ow·s+j·d].
 
-    With W reshaped to (O, C·KH·KW), the convolution is the single GEMM ``W X̂``.
+    With W reshaped to (O, C·KH·KW), the convolution is the single GEMM ``W X̂``. The columns are
+    written into the buffer ``cols`` of the workspace ``ws`` (see :mod:`._workspace`).
     """
     v = windows(xp, kernel, stride, dilation, out_hw)  # (N, C, KH, KW, OH, OW)
     n, c = xp.shape[:2]
-    cols = np.empty((c, kernel[0], kernel[1], n, out_hw[0], out_hw[1]), dtype=xp.dtype)
+    cols = scratch(ws, "cols", (c, kernel[0], kernel[1], n, out_hw[0], out_hw[1]), xp.dtype)
     np.copyto(cols, v.transpose(1, 2, 3, 0, 4, 5))
     return cols.reshape(c * kernel[0] * kernel[1], n * out_hw[0] * out_hw[1])
 
@@ -191,13 +195,14 @@ def _wide_offsets(kernel: Pair, dilation: Pair, hp: int, wp: int, oh: int):
             yield i, j, start, min(length, hp * wp - start)
 
 
-def im2col_wide(xp: np.ndarray, kernel: Pair, dilation: Pair, out_hw: Pair) -> np.ndarray:
+def im2col_wide(xp: np.ndarray, kernel: Pair, dilation: Pair, out_hw: Pair, ws: Workspace = None) -> np.ndarray:
     """Stride-1 columns X̂w of shape (C·KH·KW, N·OH·Wp): X̂w[(c,i,j), (n,p,q)] = xp[n,c,p+i·d,q+j·d]
-    for q < OW; the columns q >= OW hold finite junk (or 0) that the caller drops."""
+    for q < OW; the columns q >= OW hold finite junk (or 0) that the caller drops. Written into the
+    buffer ``cols`` of ``ws``, as :func:`im2col`."""
     n, c, hp, wp = xp.shape
     oh = out_hw[0]
     xf = xp.transpose(1, 0, 2, 3).reshape(c, n, hp * wp)  # a view when rows are contiguous
-    cols = np.empty((c, kernel[0], kernel[1], n, oh * wp), dtype=xp.dtype)
+    cols = scratch(ws, "cols", (c, kernel[0], kernel[1], n, oh * wp), xp.dtype)
     for i, j, start, avail in _wide_offsets(kernel, dilation, hp, wp, oh):
         cols[:, i, j, :, :avail] = xf[:, :, start : start + avail]
         cols[:, i, j, :, avail:] = 0

@@ -6,7 +6,7 @@ The per-step work is one GEMM (h_{t-1} W_hhᵀ, all gates at once) plus a few el
 writing into preallocated buffers. Backward returns the gradients with respect to the gate
 pre-activations; the caller turns them into weight gradients with one GEMM per weight matrix over
 all T·N rows. ``xw`` is a scratch buffer: the GRU loop scales part of it in place. Internal buffers
-live in a per-layer workspace (:func:`scratch`) and are reused by the next call of the same shape.
+live in a per-layer workspace (:mod:`._workspace`) and are reused by the next call of the same shape.
 
 Truncation: with ``bptt`` = k, the recurrent gradient is cut at the state entering steps
 t = k, 2k, ... (0-based), exactly what running the sequence in chunks of k steps with the state
@@ -17,20 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-Workspace = dict[str, np.ndarray] | None
-
-
-def scratch(ws: Workspace, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """An uninitialised array, kept in ``ws`` and handed out again on the next call with the same
-    shape and dtype. Large arrays allocated fresh on every step come back from the OS as new pages,
-    and their page faults cost ~20% of a small RNN's training step. Only internal buffers go here
-    (never an array the caller keeps, such as the output sequence)."""
-    if ws is None:
-        return np.empty(shape, dtype=dtype)
-    buf = ws.get(name)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = ws[name] = np.empty(shape, dtype=dtype)
-    return buf
+from ._workspace import Workspace, scratch
 
 
 def project(x2: np.ndarray, w: np.ndarray, b: np.ndarray | None, gates: int, ws: Workspace) -> np.ndarray:

@@ -14,6 +14,7 @@ from ..init import Initializer, get_initializer, torch_default_bias
 from ..module import Module
 from ..parameter import Parameter
 from . import _im2col as ic
+from ._workspace import scratch, workspace
 
 
 class Conv2d(Module):
@@ -107,10 +108,11 @@ class Conv2d(Module):
         n, _, oh, ow = self.output_shape(x.shape)
         xp = ic.pad(x, self._pads)
         wide = self.stride == (1, 1)  # the stride-1 "wide column" path (see _im2col)
+        ws = workspace(self)  # the columns are internal (cached for backward): reuse their buffer
         if wide:
-            cols = ic.im2col_wide(xp, self.kernel_size, self.dilation, (oh, ow))
+            cols = ic.im2col_wide(xp, self.kernel_size, self.dilation, (oh, ow), ws)
         else:
-            cols = ic.im2col(xp, self.kernel_size, self.stride, self.dilation, (oh, ow))
+            cols = ic.im2col(xp, self.kernel_size, self.stride, self.dilation, (oh, ow), ws)
         w2 = self.weight.data.reshape(self.out_channels, -1)
         y2 = w2 @ cols  # (O, N·OH·OW), or (O, N·OH·Wp) with junk columns when wide
         if self.bias is not None:
@@ -129,9 +131,11 @@ class Conv2d(Module):
                 f"Received: {describe(grad_out)}"
             )
         g_onhw = grad_out.transpose(1, 0, 2, 3)
+        ws = workspace(self)
         if wide:  # zero gradient on the junk columns: they then add nothing to dW, db or dx
-            g4 = np.zeros((self.out_channels, x_shape[0], out_hw[0], xp_shape[3]), dtype=grad_out.dtype)
+            g4 = scratch(ws, "g_wide", (self.out_channels, x_shape[0], out_hw[0], xp_shape[3]), grad_out.dtype)
             g4[:, :, :, : out_hw[1]] = g_onhw
+            g4[:, :, :, out_hw[1] :] = 0
             g2 = g4.reshape(self.out_channels, -1)
         else:
             g2 = g_onhw.reshape(self.out_channels, -1)  # G₂ (O, N·OH·OW); free if grad_out is (O,N,..)
@@ -141,7 +145,7 @@ class Conv2d(Module):
         if not input_grad:
             return None
         w2 = self.weight.data.reshape(self.out_channels, -1)
-        dcols = w2.T @ g2
+        dcols = np.dot(w2.T, g2, out=scratch(ws, "dcols", (w2.shape[1], g2.shape[1]), np.result_type(w2, g2)))
         if wide:
             dxp = ic.col2im_wide(dcols, xp_shape, self.kernel_size, self.dilation, out_hw)
         else:

@@ -14,6 +14,7 @@ from .._validation import describe
 from ..errors import HyperparameterError, ShapeError
 from ..module import Module
 from . import _im2col as ic
+from ._workspace import scratch_like_layout, workspace
 
 
 class _Pool2d(Module):
@@ -135,10 +136,11 @@ class MaxPool2d(_Pool2d):
         dxp = ic.empty_like_layout(xp, xp.shape, grad_out.dtype)
         if not tiles:
             dxp.fill(0)
-        remaining = ic.empty_like_layout(y, y.shape, grad_out.dtype)
+        ws = workspace(self)  # r, the masks and the shares never leave backward: reuse their buffers
+        remaining = scratch_like_layout(ws, "remaining", y, y.shape, grad_out.dtype)
         np.copyto(remaining, grad_out)  # r: the gradient not yet given to a window's first maximum
-        mask = ic.empty_like_layout(y, y.shape, bool)
-        share = ic.empty_like_layout(y, y.shape, grad_out.dtype)
+        mask = scratch_like_layout(ws, "mask", y, y.shape, bool)
+        share = scratch_like_layout(ws, "share", y, y.shape, grad_out.dtype)
         offsets = list(self._offsets())
         for k, (i, j) in enumerate(offsets):
             rows, cols = ic.offset_slices(i, j, self.stride, self.dilation, out_hw)

@@ -32,6 +32,7 @@ from ..errors import ShapeError
 from ..module import Module
 from ..parameter import Parameter
 from . import _recurrent_cells as cells
+from ._workspace import workspace
 
 State = Any  # ndarray (RNN, GRU) or (h, c) tuple (LSTM)
 
@@ -74,7 +75,6 @@ class _Recurrent(Module):
                 setattr(self, name, Parameter(gen.uniform(-bound, bound, size=shape).astype(dtype)))
         self.last_state: State = None
         self.initial_state_grad: State = None
-        self._workspaces: dict[int, dict[str, np.ndarray]] = {}  # per layer: see cells.scratch
 
     # -- helpers ------------------------------------------------------------------------------
     def _params(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -85,10 +85,8 @@ class _Recurrent(Module):
         return w_ih, w_hh, getattr(self, f"bias_ih_l{k}").data, getattr(self, f"bias_hh_l{k}").data
 
     def _workspace(self, k: int) -> dict[str, np.ndarray]:
-        """Layer k's reusable internal buffers (see ``cells.scratch``); created on first use, so
-        modules pickled before workspaces existed still load and run."""
-        spaces = self.__dict__.setdefault("_workspaces", {})
-        return spaces.setdefault(k, {})
+        """Layer k's reusable internal buffers (see :mod:`._workspace`)."""
+        return workspace(self, k)
 
     def _name(self) -> str:
         return f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size})"
