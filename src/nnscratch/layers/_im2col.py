@@ -195,7 +195,9 @@ def _wide_offsets(kernel: Pair, dilation: Pair, hp: int, wp: int, oh: int):
             yield i, j, start, min(length, hp * wp - start)
 
 
-def im2col_wide(xp: np.ndarray, kernel: Pair, dilation: Pair, out_hw: Pair, ws: Workspace = None) -> np.ndarray:
+def im2col_wide(
+    xp: np.ndarray, kernel: Pair, dilation: Pair, out_hw: Pair, ws: Workspace = None
+) -> np.ndarray:
     """Stride-1 columns X̂w of shape (C·KH·KW, N·OH·Wp): X̂w[(c,i,j), (n,p,q)] = xp[n,c,p+i·d,q+j·d]
     for q < OW; the columns q >= OW hold finite junk (or 0) that the caller drops. Written into the
     buffer ``cols`` of ``ws``, as :func:`im2col`."""

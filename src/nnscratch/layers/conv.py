@@ -133,7 +133,9 @@ class Conv2d(Module):
         g_onhw = grad_out.transpose(1, 0, 2, 3)
         ws = workspace(self)
         if wide:  # zero gradient on the junk columns: they then add nothing to dW, db or dx
-            g4 = scratch(ws, "g_wide", (self.out_channels, x_shape[0], out_hw[0], xp_shape[3]), grad_out.dtype)
+            g4 = scratch(
+                ws, "g_wide", (self.out_channels, x_shape[0], out_hw[0], xp_shape[3]), grad_out.dtype
+            )
             g4[:, :, :, : out_hw[1]] = g_onhw
             g4[:, :, :, out_hw[1] :] = 0
             g2 = g4.reshape(self.out_channels, -1)
