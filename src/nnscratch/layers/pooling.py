@@ -14,7 +14,7 @@ from .._validation import describe
 from ..errors import HyperparameterError, ShapeError
 from ..module import Module
 from . import _im2col as ic
-from ._workspace import scratch_like_layout, workspace
+from ._workspace import scratch, scratch_like_layout, workspace
 
 
 class _Pool2d(Module):
@@ -78,12 +78,12 @@ class MaxPool2d(_Pool2d):
     r"""Max pooling, PyTorch's ``nn.MaxPool2d`` (floor mode).
 
     Forward:  y[n,c,p,q] = max_{i,j} xp[n, c, p·s_h + i·d_h, q·s_w + j·d_w]
-              (xp = x padded with -inf), computed as a running ``np.maximum`` over the kh·kw
-              kernel offsets of the strided window view.
+              (xp = x padded with -inf): the entries of each kernel offset (i, j) are gathered
+              into a contiguous block B_(i,j), kept for backward, and y = max over the blocks.
     Backward: dL/dx[n,c,p·s+i*·d, q·s+j*·d] += dL/dy[n,c,p,q]  — the whole upstream gradient goes to
               the arg-max (i*, j*) of its window; overlapping windows that share a maximum add their
               gradients. The arg-max is found in backward by visiting the offsets in row-major
-              order with r = dL/dy still unassigned:  m = [xp_(i,j) == y],  dL/dxp_(i,j) += r ⊙ m,
+              order with r = dL/dy still unassigned:  m = [B_(i,j) == y],  dL/dxp_(i,j) += r ⊙ m,
               r ← r - r ⊙ m  (so a later tie gets nothing).
     Ties:     the first maximum in row-major window order (smallest i, then smallest j) wins, as in
               PyTorch's CPU kernel. Ties are common after ReLU (windows of zeros), so this matters
@@ -107,34 +107,52 @@ class MaxPool2d(_Pool2d):
         xp = ic.pad(x, self._pads, value=-np.inf)
         v = ic.windows(xp, self.kernel_size, self.stride, self.dilation, out_hw)  # (N,C,KH,KW,OH,OW)
         y = ic.empty_like_layout(x, (*x.shape[:2], *out_hw))
+        # Gather each kernel offset's window entries into one contiguous block laid out like y:
+        # the max and, in backward, the arg-max comparisons then run over contiguous memory (a
+        # comparison reading the strided window view directly was ~8× slower than on a block).
+        blocks = self._blocks(y)
         for k, (i, j) in enumerate(self._offsets()):
+            np.copyto(blocks[k], v[:, :, i, j])
             if k == 0:
-                np.copyto(y, v[:, :, 0, 0])
+                np.copyto(y, blocks[0])
             else:
-                np.maximum(y, v[:, :, i, j], out=y)
-        self._cache = (xp, y, x.shape, out_hw)
+                np.maximum(y, blocks[k], out=y)
+        self._cache = (blocks, y, x.shape, xp.shape, out_hw)
         return y
 
-    def _tiles_exactly(self, x_shape: tuple[int, ...], out_hw: tuple[int, int]) -> bool:
-        """Windows that neither overlap nor leave pixels out: every input pixel is in one window."""
+    def _blocks(self, y: np.ndarray) -> np.ndarray:
+        """A reused (KH·KW, N, C, OH, OW) buffer whose blocks lie in memory like ``y``."""
+        order = sorted(range(y.ndim), key=lambda a: -abs(y.strides[a]))  # outermost axis first
+        kk = self.kernel_size[0] * self.kernel_size[1]
+        shape = (kk, *(y.shape[a] for a in order))
+        buf = scratch(workspace(self), "blocks", shape, y.dtype)
+        return buf.transpose(0, *(1 + a for a in np.argsort(order)))
+
+    def _disjoint(self) -> bool:
+        """Windows that never overlap (stride ≥ kernel, no dilation): each pixel is in at most one."""
+        return self.dilation == (1, 1) and all(
+            s >= k for s, k in zip(self.stride, self.kernel_size, strict=True)
+        )
+
+    def _covers_all(self, xp_shape: tuple[int, ...], out_hw: tuple[int, int]) -> bool:
+        """Disjoint windows that leave no pixel of the padded input out."""
         return (
             self.stride == self.kernel_size
             and self.dilation == (1, 1)
-            and not any(self._pads)
-            and x_shape[2] == out_hw[0] * self.kernel_size[0]
-            and x_shape[3] == out_hw[1] * self.kernel_size[1]
+            and xp_shape[2] == out_hw[0] * self.kernel_size[0]
+            and xp_shape[3] == out_hw[1] * self.kernel_size[1]
         )
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        xp, y, x_shape, out_hw = self._cached()
+        blocks, y, x_shape, xp_shape, out_hw = self._cached()
         self._check_grad(grad_out, x_shape, out_hw)
         if not input_grad:
             return None
-        v = ic.windows(xp, self.kernel_size, self.stride, self.dilation, out_hw)
-        # Each input pixel in exactly one window: write each offset's share once, no zeroing or +=.
-        tiles = self._tiles_exactly(x_shape, out_hw)
-        dxp = ic.empty_like_layout(xp, xp.shape, grad_out.dtype)
-        if not tiles:
+        # Disjoint windows: each offset's share is written once (no +=); the pixels no window
+        # reads are zeroed first, unless the windows cover every pixel.
+        disjoint = self._disjoint()
+        dxp = ic.empty_like_layout(y, xp_shape, grad_out.dtype)
+        if not (disjoint and self._covers_all(xp_shape, out_hw)):
             dxp.fill(0)
         ws = workspace(self)  # r, the masks and the shares never leave backward: reuse their buffers
         remaining = scratch_like_layout(ws, "remaining", y, y.shape, grad_out.dtype)
@@ -144,12 +162,11 @@ class MaxPool2d(_Pool2d):
         offsets = list(self._offsets())
         for k, (i, j) in enumerate(offsets):
             rows, cols = ic.offset_slices(i, j, self.stride, self.dilation, out_hw)
-            np.equal(v[:, :, i, j], y, out=mask)
-            if tiles:
-                np.multiply(remaining, mask, out=dxp[:, :, rows, cols])
-                share = dxp[:, :, rows, cols]
+            np.equal(blocks[k], y, out=mask)
+            np.multiply(remaining, mask, out=share)
+            if disjoint:
+                np.copyto(dxp[:, :, rows, cols], share)
             else:
-                np.multiply(remaining, mask, out=share)
                 dxp[:, :, rows, cols] += share
             if k < len(offsets) - 1:
                 remaining -= share
