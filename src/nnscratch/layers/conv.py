@@ -14,7 +14,7 @@ from ..init import Initializer, get_initializer, torch_default_bias
 from ..module import Module
 from ..parameter import Parameter
 from . import _im2col as ic
-from ._workspace import scratch, workspace
+from ._workspace import workspace
 
 
 class Conv2d(Module):
@@ -108,7 +108,7 @@ class Conv2d(Module):
         n, _, oh, ow = self.output_shape(x.shape)
         xp = ic.pad(x, self._pads)
         wide = self.stride == (1, 1)  # the stride-1 "wide column" path (see _im2col)
-        ws = workspace(self)  # the columns are internal (cached for backward): reuse their buffer
+        ws = workspace(self)  # the columns live until backward: a reused buffer (see _workspace)
         if wide:
             cols = ic.im2col_wide(xp, self.kernel_size, self.dilation, (oh, ow), ws)
         else:
@@ -131,13 +131,9 @@ class Conv2d(Module):
                 f"Received: {describe(grad_out)}"
             )
         g_onhw = grad_out.transpose(1, 0, 2, 3)
-        ws = workspace(self)
         if wide:  # zero gradient on the junk columns: they then add nothing to dW, db or dx
-            g4 = scratch(
-                ws, "g_wide", (self.out_channels, x_shape[0], out_hw[0], xp_shape[3]), grad_out.dtype
-            )
+            g4 = np.zeros((self.out_channels, x_shape[0], out_hw[0], xp_shape[3]), dtype=grad_out.dtype)
             g4[:, :, :, : out_hw[1]] = g_onhw
-            g4[:, :, :, out_hw[1] :] = 0
             g2 = g4.reshape(self.out_channels, -1)
         else:
             g2 = g_onhw.reshape(self.out_channels, -1)  # G₂ (O, N·OH·OW); free if grad_out is (O,N,..)
@@ -147,7 +143,7 @@ class Conv2d(Module):
         if not input_grad:
             return None
         w2 = self.weight.data.reshape(self.out_channels, -1)
-        dcols = np.dot(w2.T, g2, out=scratch(ws, "dcols", (w2.shape[1], g2.shape[1]), np.result_type(w2, g2)))
+        dcols = w2.T @ g2
         if wide:
             dxp = ic.col2im_wide(dcols, xp_shape, self.kernel_size, self.dilation, out_hw)
         else:

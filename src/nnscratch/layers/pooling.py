@@ -14,7 +14,7 @@ from .._validation import describe
 from ..errors import HyperparameterError, ShapeError
 from ..module import Module
 from . import _im2col as ic
-from ._workspace import scratch, scratch_like_layout, workspace
+from ._workspace import scratch, workspace
 
 
 class _Pool2d(Module):
@@ -121,9 +121,11 @@ class MaxPool2d(_Pool2d):
         return y
 
     def _blocks(self, y: np.ndarray) -> np.ndarray:
-        """A reused (KH·KW, N, C, OH, OW) buffer whose blocks lie in memory like ``y``."""
-        order = sorted(range(y.ndim), key=lambda a: -abs(y.strides[a]))  # outermost axis first
+        """A (KH·KW, N, C, OH, OW) buffer whose blocks lie in memory like ``y``. It lives from
+        forward to backward, like a recurrent layer's gate activations, so it is kept in the
+        layer's workspace and reused (see :mod:`._workspace`)."""
         kk = self.kernel_size[0] * self.kernel_size[1]
+        order = sorted(range(y.ndim), key=lambda a: -abs(y.strides[a]))  # outermost axis first
         shape = (kk, *(y.shape[a] for a in order))
         buf = scratch(workspace(self), "blocks", shape, y.dtype)
         return buf.transpose(0, *(1 + a for a in np.argsort(order)))
@@ -154,11 +156,10 @@ class MaxPool2d(_Pool2d):
         dxp = ic.empty_like_layout(y, xp_shape, grad_out.dtype)
         if not (disjoint and self._covers_all(xp_shape, out_hw)):
             dxp.fill(0)
-        ws = workspace(self)  # r, the masks and the shares never leave backward: reuse their buffers
-        remaining = scratch_like_layout(ws, "remaining", y, y.shape, grad_out.dtype)
+        remaining = ic.empty_like_layout(y, y.shape, grad_out.dtype)
         np.copyto(remaining, grad_out)  # r: the gradient not yet given to a window's first maximum
-        mask = scratch_like_layout(ws, "mask", y, y.shape, bool)
-        share = scratch_like_layout(ws, "share", y, y.shape, grad_out.dtype)
+        mask = ic.empty_like_layout(y, y.shape, bool)
+        share = ic.empty_like_layout(y, y.shape, grad_out.dtype)
         offsets = list(self._offsets())
         for k, (i, j) in enumerate(offsets):
             rows, cols = ic.offset_slices(i, j, self.stride, self.dilation, out_hw)
