@@ -141,6 +141,26 @@ def rnn_backward(
 
 
 # -------------------------------------------------------------------------------------- LSTM
+# The time loop keeps the gates in the order [i, f, o, g] (PyTorch's is i, f, g, o): the three
+# sigmoid gates then form one contiguous block. Weights are permuted once per call; the gradients
+# dA come out in PyTorch's order.
+_LOOP_ORDER = [0, 1, 3, 2]
+
+
+def _lstm_gate_scales(dtype: np.dtype) -> tuple[bool, np.ndarray]:
+    """Whether the loop takes the gates through tanh (float32) or exp (float64), and the factor
+    each gate's pre-activation is scaled by, folded into the weights (loop order i, f, o, g).
+
+    float32:  σ(a) = ½ + ½·tanh(a/2), so one tanh over all four gates with a_i, a_f, a_o halved
+              (NumPy's float32 tanh is faster than its exp);
+    float64:  σ(a) = 1 / (1 + e^{-a}) and tanh(a) = 2σ(2a) - 1, so one exp over all four gates of
+              -a_i, -a_f, -a_o, -2a_g (float64 exp is twice as fast as tanh).
+    """
+    use_tanh = dtype == np.float32
+    scale = np.array([0.5, 0.5, 0.5, 1.0] if use_tanh else [-1.0, -1.0, -1.0, -2.0], dtype=dtype)
+    return use_tanh, scale.reshape(4, 1, 1)
+
+
 def lstm_forward(
     x2: np.ndarray,
     w_ih: np.ndarray,
@@ -149,7 +169,7 @@ def lstm_forward(
     h0: np.ndarray,
     c0: np.ndarray,
     ws: Workspace = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, ...]:
     r"""LSTM with PyTorch's gate order (i, f, g, o), on the time-major input x2 (T·N, F) and the
     summed bias b = b_ih + b_hh (or None):
 
@@ -157,59 +177,67 @@ def lstm_forward(
         i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o)
         c_t = f ⊙ c_{t-1} + i ⊙ g,    h_t = o ⊙ tanh(c_t)
 
-    Returns (Hs, Cs, Gs, TCs): Hs, Cs (T+1, N, H) with index 0 the initial state; Gs (T, 4, N, H)
-    the gate activations [i, f, g, o], gate-major so that each gate of a step is one contiguous
-    block (element-wise ufuncs on column slices of an (N, 4H) array cost ~3× more); TCs (T, N, H)
-    = tanh(c_t).
+    All four gates of a step go through one transcendental ufunc (:func:`_lstm_gate_scales`).
+    Returns the cache (Hs, Cs, Gs, TCs, IG, FC): Hs, Cs (T+1, N, H) with index 0 the initial
+    state; Gs (T, 4, N, H) the gate activations in loop order [i, f, o, g], gate-major so that each
+    gate of a step is one contiguous block (element-wise ufuncs on column slices of an (N, 4H)
+    array cost ~3× more); TCs = tanh(c_t), IG = i ⊙ g and FC = f ⊙ c_{t-1}, each (T, N, H): the
+    two terms of c_t, kept because backward's factors are cheaper from them.
     """
     N, Hd = h0.shape
     T = x2.shape[0] // N
-    # All four gates share one exp: σ(a) = 1 / (1 + e^{-a}) and tanh(a_g) = 2σ(2a_g) - 1. The
-    # factors -1 (i, f, o) and -2 (g) are folded into the weights once, not applied per step.
-    scale = np.full((4, Hd, 1), -1.0, dtype=w_hh.dtype)
-    scale[2] = -2.0
-    s = scale.reshape(-1, 1)
+    dtype = np.result_type(x2.dtype, w_ih.dtype)
+    use_tanh, scale = _lstm_gate_scales(dtype)
+    w_loop = (w_ih.reshape(4, Hd, -1)[_LOOP_ORDER] * scale).reshape(4 * Hd, -1)
+    b_loop = None if b is None else (b.reshape(4, Hd)[_LOOP_ORDER] * scale[:, 0]).reshape(-1)
     # Scaled projections, gate-major (4, T, N, H): xw[:, t] holds each gate as one contiguous block.
-    xw = project(x2, w_ih * s, None if b is None else b * s[:, 0], 4, ws).reshape(4, T, N, Hd)
-    dt = xw.dtype.type
-    one, two = dt(1), dt(2)
+    xw = project(x2, w_loop, b_loop, 4, ws).reshape(4, T, N, Hd)
+    one, two, half = dtype.type(1), dtype.type(2), dtype.type(0.5)
     # Gate k of a step is h_{t-1} (s_k W_k)ᵀ: a batched matmul over the 4 gates writes (4, N, H).
-    w4T = np.ascontiguousarray((w_hh.reshape(4, Hd, Hd) * scale).transpose(0, 2, 1))
-    Hs = np.empty((T + 1, N, Hd), dtype=xw.dtype)
-    Cs = scratch(ws, "Cs", (T + 1, N, Hd), xw.dtype)
-    Gs = scratch(ws, "Gs", (T, 4, N, Hd), xw.dtype)
-    TCs = scratch(ws, "TCs", (T, N, Hd), xw.dtype)
+    w4T = np.ascontiguousarray((w_hh.reshape(4, Hd, Hd)[_LOOP_ORDER] * scale).transpose(0, 2, 1))
+    Hs = np.empty((T + 1, N, Hd), dtype=dtype)
+    Cs = scratch(ws, "Cs", (T + 1, N, Hd), dtype)
+    Gs = scratch(ws, "Gs", (T, 4, N, Hd), dtype)
+    TCs = scratch(ws, "TCs", (T, N, Hd), dtype)
+    IG = scratch(ws, "IG", (T, N, Hd), dtype)
+    FC = scratch(ws, "FC", (T, N, Hd), dtype)
     Hs[0], Cs[0] = h0, c0
-    ig = np.empty((N, Hd), dtype=xw.dtype)
-    tanh = np.tanh if xw.dtype == np.float32 else tanh_into  # tanh_into calls np.tanh for float32
-    # Per-step views made once: at ~50 µs a step, indexing and unpacking would show.
-    hs, cs, tcs, gs, xs = list(Hs), list(Cs), list(TCs), list(Gs), list(xw.transpose(1, 0, 2, 3))
-    views = [tuple(gates) for gates in gs]  # (i, f, g, o) of each step
-    with np.errstate(over="ignore"):  # e^{-a} = inf for a ≪ 0 gives σ(a) = 0 exactly
+    tanh = np.tanh if use_tanh else tanh_into
+    # Per-step views made once: at ~30 µs a step, indexing and unpacking would show.
+    hs, cs, tcs, igs, fcs = list(Hs), list(Cs), list(TCs), list(IG), list(FC)
+    gs, xs = list(Gs), list(xw.transpose(1, 0, 2, 3))
+    views = [tuple(gates) for gates in gs]  # (i, f, o, g) of each step
+    sigmoids = [gates[:3] for gates in gs]
+    with np.errstate(over="ignore"):  # float64: e^{-a} = inf for a ≪ 0 gives σ(a) = 0 exactly
         for t in range(T):
             gates = gs[t]
             np.matmul(hs[t], w4T, out=gates)
             gates += xs[t]
-            np.exp(gates, out=gates)
-            gates += one
-            np.reciprocal(gates, out=gates)
-            i, f, g, o = views[t]
-            g *= two
-            g -= one
-            c = cs[t + 1]
-            np.multiply(f, cs[t], out=c)
-            np.multiply(i, g, out=ig)
-            c += ig
-            tanh(c, out=tcs[t])
+            i, f, o, g = views[t]
+            if use_tanh:
+                np.tanh(gates, out=gates)
+                ifo = sigmoids[t]
+                ifo *= half
+                ifo += half
+            else:
+                np.exp(gates, out=gates)
+                gates += one
+                np.reciprocal(gates, out=gates)
+                g *= two
+                g -= one
+            np.multiply(f, cs[t], out=fcs[t])
+            np.multiply(i, g, out=igs[t])
+            np.add(fcs[t], igs[t], out=cs[t + 1])
+            tanh(cs[t + 1], out=tcs[t])
             np.multiply(o, tcs[t], out=hs[t + 1])
-    return Hs, Cs, Gs, TCs
+    return Hs, Cs, Gs, TCs, IG, FC
 
 
 def lstm_backward(
     dY: np.ndarray,
     dhT: np.ndarray | None,
     dcT: np.ndarray | None,
-    cache: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    cache: tuple[np.ndarray, ...],
     w_hh: np.ndarray,
     bptt: int | None,
     ws: Workspace = None,
@@ -221,32 +249,31 @@ def lstm_backward(
         da_i = dc_t ⊙ g ⊙ i(1 - i)           da_f = dc_t ⊙ c_{t-1} ⊙ f(1 - f)
         da_g = dc_t ⊙ i ⊙ (1 - g²)           da_o = dh_t ⊙ tanh(c_t) ⊙ o(1 - o)
         dc_{t-1}^next = dc_t ⊙ f
-    The factors multiplying dc_t and dh_t (P below) depend only on the forward pass, so they are
-    computed for all steps at once before the loop.
+    The factors multiplying dc_t and dh_t (P and Do below) depend only on the forward pass, so
+    they are computed for all steps at once before the loop, two passes each from the cached
+    products:  g·i(1-i) = ig(1-i),  c_{t-1}·f(1-f) = fc(1-f),  i(1-g²) = i - ig·g,
+    tanh(c)·o(1-o) = h(1-o),  o(1-tanh²c) = o - h·tanh(c).
     Returns dA (T, N, 4H) = dL/d[a_i, a_f, a_g, a_o], dh0 and dc0.
     """
-    _, Cs, Gs, TCs = cache
-    T, _, N, Hd = Gs.shape  # gate-major (T, 4, N, H)
-    G4 = 4 * Hd
-    i, f, g, o = Gs[:, 0], Gs[:, 1], Gs[:, 2], Gs[:, 3]
-    one = Gs.dtype.type(1)
-    P = scratch(ws, "P", Gs.shape, Gs.dtype)  # dA_t = [dc, dc, dc, dh]_t ⊙ P_t, built in place
-    np.subtract(one, Gs, out=P)
-    P *= Gs  # σ'(a) = σ(1 - σ) for the i, f, o blocks (the g block is overwritten below)
-    P[:, 0] *= g  # g ⊙ i(1 - i)
-    P[:, 1] *= Cs[:-1]  # c_{t-1} ⊙ f(1 - f)
-    P[:, 3] *= TCs  # tanh(c_t) ⊙ o(1 - o)
-    P2 = P[:, 2]
-    np.multiply(g, g, out=P2)
-    np.subtract(one, P2, out=P2)
-    P2 *= i  # i ⊙ (1 - g²)
-    # dc_t gets dh_t ⊙ Do_t through h_t = o ⊙ tanh(c_t)
-    Do = np.multiply(TCs, TCs, out=scratch(ws, "Do", TCs.shape, Gs.dtype))
-    np.subtract(one, Do, out=Do)
-    Do *= o
-    dA = scratch(ws, "dA", (T, N, G4), Gs.dtype)  # (N, 4H) per step: the layout of the GEMMs
-    dAg = dA.reshape(T, N, 4, Hd).transpose(0, 2, 1, 3)  # gate-major view of it
+    Hs, _, Gs, TCs, IG, FC = cache
+    T, _, N, Hd = Gs.shape  # gate-major (T, 4, N, H), loop order [i, f, o, g]
+    i, f, o, g = Gs[:, 0], Gs[:, 1], Gs[:, 2], Gs[:, 3]
+    H1 = Hs[1:]
     dt = Gs.dtype
+    one = dt.type(1)
+    P = scratch(ws, "P", Gs.shape, dt)  # PyTorch order: dA_t = [dc, dc, dc, dh]_t ⊙ P_t
+    np.subtract(one, Gs[:, :2], out=P[:, :2])  # 1 - i, 1 - f
+    P[:, 0] *= IG  # i g (1 - i)
+    P[:, 1] *= FC  # c_{t-1} f (1 - f)
+    np.multiply(IG, g, out=P[:, 2])
+    np.subtract(i, P[:, 2], out=P[:, 2])  # i - i g² = i (1 - g²)
+    np.subtract(one, o, out=P[:, 3])
+    P[:, 3] *= H1  # h (1 - o) = tanh(c) o (1 - o)
+    # dc_t gets dh_t ⊙ Do_t through h_t = o ⊙ tanh(c_t)
+    Do = np.multiply(H1, TCs, out=scratch(ws, "Do", TCs.shape, dt))
+    np.subtract(o, Do, out=Do)  # o - h tanh(c) = o (1 - tanh²(c))
+    dA = scratch(ws, "dA", (T, N, 4 * Hd), dt)  # (N, 4H) per step: the layout of the GEMMs
+    dAg = dA.reshape(T, N, 4, Hd).transpose(0, 2, 1, 3)  # gate-major view of it
     dh_buf = np.empty((N, Hd), dtype=dt)
     carry_h = np.zeros((N, Hd), dtype=dt) if dhT is None else dhT.astype(dt)
     dc = np.zeros((N, Hd), dtype=dt) if dcT is None else dcT.astype(dt)
