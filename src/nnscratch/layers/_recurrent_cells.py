@@ -178,41 +178,50 @@ def lstm_forward(
         c_t = f ⊙ c_{t-1} + i ⊙ g,    h_t = o ⊙ tanh(c_t)
 
     All four gates of a step go through one transcendental ufunc (:func:`_lstm_gate_scales`).
-    Returns the cache (Hs, Cs, Gs, TCs, IG, FC): Hs, Cs (T+1, N, H) with index 0 the initial
+    Returns the cache (Hs, Cs, Gs, TCs, IG, FC, XH): Hs, Cs (T+1, N, H) with index 0 the initial
     state; Gs (T, 4, N, H) the gate activations in loop order [i, f, o, g], gate-major so that each
     gate of a step is one contiguous block (element-wise ufuncs on column slices of an (N, 4H)
     array cost ~3× more); TCs = tanh(c_t), IG = i ⊙ g and FC = f ⊙ c_{t-1}, each (T, N, H): the
-    two terms of c_t, kept because backward's factors are cheaper from them.
+    two terms of c_t, kept because backward's factors are cheaper from them; XH (T+1, N, K) the
+    per-step GEMM rows [h_{t-1}, x_t, 1] (K = H + F + 1, no 1 without bias).
     """
     N, Hd = h0.shape
     T = x2.shape[0] // N
     dtype = np.result_type(x2.dtype, w_ih.dtype)
     use_tanh, scale = _lstm_gate_scales(dtype)
-    w_loop = (w_ih.reshape(4, Hd, -1)[_LOOP_ORDER] * scale).reshape(4 * Hd, -1)
-    b_loop = None if b is None else (b.reshape(4, Hd)[_LOOP_ORDER] * scale[:, 0]).reshape(-1)
-    # Scaled projections, gate-major (4, T, N, H): xw[:, t] holds each gate as one contiguous block.
-    xw = project(x2, w_loop, b_loop, 4, ws).reshape(4, T, N, Hd)
+    F = x2.shape[1]
+    K = Hd + F + (b is not None)
+    # Row t of XH is [h_{t-1}, x_t, 1]: one GEMM per step then does h_{t-1} W_hhᵀ + x_t W_ihᵀ + b
+    # (no separate projection, no add per step), and backward gets all three weight gradients
+    # from one GEMM over XH (see lstm_weight_grads). h_t is copied into row t+1.
+    XH = scratch(ws, "XH", (T + 1, N, K), dtype)
+    XH[:T, :, Hd : Hd + F] = x2.reshape(T, N, F)
+    if b is not None:
+        XH[:T, :, K - 1] = 1
+    # The stacked weights (K, 4H) as four gate blocks (4, K, H), permuted to loop order and scaled.
+    W4 = np.empty((4, K, Hd), dtype=dtype)
+    W4[:, :Hd] = (w_hh.reshape(4, Hd, Hd)[_LOOP_ORDER] * scale).transpose(0, 2, 1)
+    W4[:, Hd : Hd + F] = (w_ih.reshape(4, Hd, F)[_LOOP_ORDER] * scale).transpose(0, 2, 1)
+    if b is not None:
+        W4[:, K - 1] = b.reshape(4, Hd)[_LOOP_ORDER] * scale[:, 0]
     one, two, half = dtype.type(1), dtype.type(2), dtype.type(0.5)
-    # Gate k of a step is h_{t-1} (s_k W_k)ᵀ: a batched matmul over the 4 gates writes (4, N, H).
-    w4T = np.ascontiguousarray((w_hh.reshape(4, Hd, Hd)[_LOOP_ORDER] * scale).transpose(0, 2, 1))
     Hs = np.empty((T + 1, N, Hd), dtype=dtype)
     Cs = scratch(ws, "Cs", (T + 1, N, Hd), dtype)
     Gs = scratch(ws, "Gs", (T, 4, N, Hd), dtype)
     TCs = scratch(ws, "TCs", (T, N, Hd), dtype)
     IG = scratch(ws, "IG", (T, N, Hd), dtype)
     FC = scratch(ws, "FC", (T, N, Hd), dtype)
-    Hs[0], Cs[0] = h0, c0
+    Hs[0], Cs[0], XH[0, :, :Hd] = h0, c0, h0
     tanh = np.tanh if use_tanh else tanh_into
     # Per-step views made once: at ~30 µs a step, indexing and unpacking would show.
     hs, cs, tcs, igs, fcs = list(Hs), list(Cs), list(TCs), list(IG), list(FC)
-    gs, xs = list(Gs), list(xw.transpose(1, 0, 2, 3))
+    gs, rows, h_in_rows = list(Gs), list(XH), list(XH[:, :, :Hd])
     views = [tuple(gates) for gates in gs]  # (i, f, o, g) of each step
     sigmoids = [gates[:3] for gates in gs]
     with np.errstate(over="ignore"):  # float64: e^{-a} = inf for a ≪ 0 gives σ(a) = 0 exactly
         for t in range(T):
             gates = gs[t]
-            np.matmul(hs[t], w4T, out=gates)
-            gates += xs[t]
+            np.matmul(rows[t], W4, out=gates)  # (N, K) @ (4, K, H) -> (4, N, H)
             i, f, o, g = views[t]
             if use_tanh:
                 np.tanh(gates, out=gates)
@@ -230,7 +239,9 @@ def lstm_forward(
             np.add(fcs[t], igs[t], out=cs[t + 1])
             tanh(cs[t + 1], out=tcs[t])
             np.multiply(o, tcs[t], out=hs[t + 1])
-    return Hs, Cs, Gs, TCs, IG, FC
+            # h_t also into the next GEMM row; Hs stays contiguous for backward and the caller.
+            np.copyto(h_in_rows[t + 1], hs[t + 1])
+    return Hs, Cs, Gs, TCs, IG, FC, XH
 
 
 def lstm_backward(
@@ -255,7 +266,7 @@ def lstm_backward(
     tanh(c)·o(1-o) = h(1-o),  o(1-tanh²c) = o - h·tanh(c).
     Returns dA (T, N, 4H) = dL/d[a_i, a_f, a_g, a_o], dh0 and dc0.
     """
-    Hs, _, Gs, TCs, IG, FC = cache
+    Hs, _, Gs, TCs, IG, FC, _ = cache
     T, _, N, Hd = Gs.shape  # gate-major (T, 4, N, H), loop order [i, f, o, g]
     i, f, o, g = Gs[:, 0], Gs[:, 1], Gs[:, 2], Gs[:, 3]
     H1 = Hs[1:]
@@ -298,6 +309,22 @@ def lstm_backward(
             np.dot(das[t], w_hh, out=carry_h)
             dc *= fs[t]
     return dA, carry_h, dc
+
+
+def lstm_weight_grads(dA2: np.ndarray, XH: np.ndarray, n_inputs: int) -> tuple[np.ndarray, ...]:
+    r"""dW_hh, dW_ih and db from one GEMM over the forward's rows [h_{t-1}, x_t, 1]:
+
+        [dW_hh | dW_ih | db] = Σ_t dA_tᵀ [h_{t-1}, x_t, 1] = dA2ᵀ XH
+
+    with dA2 (T·N, 4H) in PyTorch's gate order. Returns views (dW_hh, dW_ih, db), db None without
+    bias. One (4H, K) product instead of three (the input part alone has K = F, too thin for BLAS
+    to run at speed).
+    """
+    T, K = XH.shape[0] - 1, XH.shape[2]
+    Hd = dA2.shape[1] // 4
+    dW = np.dot(dA2.T, XH[:T].reshape(-1, K))
+    db = dW[:, Hd + n_inputs] if K > Hd + n_inputs else None
+    return dW[:, :Hd], dW[:, Hd : Hd + n_inputs], db
 
 
 # --------------------------------------------------------------------------------------- GRU

@@ -180,15 +180,9 @@ class _Recurrent(Module):
             dXW, dU, d0 = self._backprop_layer(dY, dT, cache, w_hh, self._workspace(k))
             for j in range(self._n_states):
                 dinit[j].append(d0[j])
-            # Weight gradients: one GEMM each over all T·N rows.
-            dXW2, dU2 = dXW.reshape(T * N, -1), dU.reshape(T * N, -1)
-            getattr(self, f"weight_ih_l{k}").accumulate_product(dXW2.T, inp.reshape(T * N, -1))
-            getattr(self, f"weight_hh_l{k}").accumulate_product(dU2.T, cache[0][:-1].reshape(T * N, -1))
-            if self.bias:  # column sums as a GEMV with ones: ~3× faster than sum(axis=0) here
-                ones = np.ones(T * N, dtype=dXW2.dtype)
-                db_ih = ones @ dXW2
-                getattr(self, f"bias_ih_l{k}").accumulate(db_ih)
-                getattr(self, f"bias_hh_l{k}").accumulate(db_ih if dU is dXW else ones @ dU2)
+            dXW2 = dXW.reshape(T * N, -1)
+            dU2 = dXW2 if dU is dXW else dU.reshape(T * N, -1)
+            self._weight_grads(k, dXW2, dU2, inp.reshape(T * N, -1), cache)
             if k > 0 or input_grad:
                 dY = (dXW2 @ w_ih).reshape(T, N, -1)
                 dx = dY
@@ -204,6 +198,18 @@ class _Recurrent(Module):
 
     def _state_arrays(self, cache) -> list[np.ndarray]:
         return [cache[0]]
+
+    def _weight_grads(self, k: int, dXW2: np.ndarray, dU2: np.ndarray, x2: np.ndarray, cache) -> None:
+        """Add layer k's weight gradients: one GEMM each over all T·N rows,
+        dW_ih += dXWᵀ x, dW_hh += dUᵀ h_{t-1}, db_ih += Σ dXW, db_hh += Σ dU."""
+        getattr(self, f"weight_ih_l{k}").accumulate_product(dXW2.T, x2)
+        h_prev = cache[0][:-1]
+        getattr(self, f"weight_hh_l{k}").accumulate_product(dU2.T, h_prev.reshape(-1, h_prev.shape[-1]))
+        if self.bias:  # column sums as a GEMV with ones: ~3× faster than sum(axis=0) here
+            ones = np.ones(dXW2.shape[0], dtype=dXW2.dtype)
+            db_ih = ones @ dXW2
+            getattr(self, f"bias_ih_l{k}").accumulate(db_ih)
+            getattr(self, f"bias_hh_l{k}").accumulate(db_ih if dU2 is dXW2 else ones @ dU2)
 
     def _backprop_layer(self, dY, dT, cache, w_hh, ws):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -299,6 +305,15 @@ class LSTM(_Recurrent):
     def _backprop_layer(self, dY, dT, cache, w_hh, ws):
         dA, dh0, dc0 = cells.lstm_backward(dY, dT[0], dT[1], cache, w_hh, self.bptt_steps, ws)
         return dA, dA, [dh0, dc0]
+
+    def _weight_grads(self, k, dXW2, dU2, x2, cache):
+        # All three from one GEMM over the forward's per-step rows [h_{t-1}, x_t, 1].
+        dW_hh, dW_ih, db = cells.lstm_weight_grads(dXW2, cache[-1], x2.shape[1])
+        getattr(self, f"weight_ih_l{k}").accumulate(dW_ih)
+        getattr(self, f"weight_hh_l{k}").accumulate(dW_hh)
+        if db is not None:
+            getattr(self, f"bias_ih_l{k}").accumulate(db)
+            getattr(self, f"bias_hh_l{k}").accumulate(db)
 
 
 class GRU(_Recurrent):
