@@ -65,20 +65,34 @@ class Case:
         done ``count`` times (dense and recurrent cases; the CNN's products depend on im2col).
 
         Dense: forward, weight gradient and input gradient per layer (the first layer's input
-        gradient is never needed). Recurrent: the input projection of all T·N rows (one product),
-        the recurrent product h_{t-1} W_hhᵀ of every step, the gradient reaching h_{t-1} through it,
-        the two weight gradients over all T·N rows, and the dense head.
+        gradient is never needed). RNN: the input projection of all T·N rows (one product), the
+        recurrent product h_{t-1} W_hhᵀ of every step, the gradient reaching h_{t-1} through it, the
+        two weight gradients over all T·N rows, and the dense head. LSTM, as nnscratch does it:
+        one product per step over the rows [h_{t-1}, x_t, 1] (recurrence, input projection and bias
+        at once), the gradient reaching h_{t-1}, one weight-gradient product over all T·N such rows
+        for [W_hh | W_ih | b], and the head.
         """
         n = self.batch
-        if self.kind in ("rnn", "lstm"):
-            gh = (4 if self.kind == "lstm" else 1) * RNN_HIDDEN
-            rows = RNN_STEPS * n
+        head = [
+            ("fwd-head", n, 10, RNN_HIDDEN, 1),
+            ("dW-head", 10, RNN_HIDDEN, n, 1),
+            ("dx-head", n, RNN_HIDDEN, 10, 1),
+        ]
+        rows = RNN_STEPS * n
+        if self.kind == "lstm":
+            gh, k = 4 * RNN_HIDDEN, RNN_HIDDEN + RNN_INPUTS + 1
+            return [
+                ("fwd-rec", n, gh, k, RNN_STEPS),
+                *head,
+                ("dx-rec", n, RNN_HIDDEN, gh, RNN_STEPS),
+                ("dW-cat", gh, k, rows, 1),
+            ]
+        if self.kind == "rnn":
+            gh = RNN_HIDDEN
             return [
                 ("fwd-proj", rows, gh, RNN_INPUTS, 1),
                 ("fwd-rec", n, gh, RNN_HIDDEN, RNN_STEPS),
-                ("fwd-head", n, 10, RNN_HIDDEN, 1),
-                ("dW-head", 10, RNN_HIDDEN, n, 1),
-                ("dx-head", n, RNN_HIDDEN, 10, 1),
+                *head,
                 ("dx-rec", n, RNN_HIDDEN, gh, RNN_STEPS),
                 ("dW-hh", gh, RNN_HIDDEN, rows, 1),
                 ("dW-ih", gh, RNN_INPUTS, rows, 1),

@@ -255,7 +255,8 @@ class NumpyRunner:
 
 class GemmRunner:
     """Only the step's matrix products, into preallocated outputs, with nnscratch's layouts
-    (``x @ W.T``, ``g.T @ x``, ``g @ W``): the BLAS floor of the step at exactly its sizes.
+    (``x @ W.T``, ``g.T @ x``, ``g @ W``; the recurrent step's product with a contiguous W_hhᵀ,
+    as the time loops prepare it): the BLAS floor of the step at exactly its sizes.
     A recurrent step's per-time-step products are repeated T times, as the time loop does."""
 
     name = "gemm-only"
@@ -264,7 +265,9 @@ class GemmRunner:
         rng = np.random.default_rng(0)
         self.ops = []
         for label, m, n, k, count in case.gemms():
-            if label.startswith("fwd"):  # x (m, k) @ W.T, W (n, k)
+            if label == "fwd-rec":  # h_{t-1} (m, k) @ W_hhᵀ made contiguous once per sequence
+                a, b = rng.random((m, k), dtype=DTYPE), rng.random((k, n), dtype=DTYPE)
+            elif label.startswith("fwd"):  # x (m, k) @ W.T, W (n, k)
                 a, b = rng.random((m, k), dtype=DTYPE), rng.random((n, k), dtype=DTYPE).T
             elif label.startswith("dW"):  # g.T @ x, g (k, m), x (k, n)
                 a, b = rng.random((k, m), dtype=DTYPE).T, rng.random((k, n), dtype=DTYPE)
