@@ -152,7 +152,10 @@ def _lstm_gate_scales(dtype: np.dtype) -> tuple[bool, np.ndarray]:
     each gate's pre-activation is scaled by, folded into the weights (loop order i, f, o, g).
 
     float32:  σ(a) = ½ + ½·tanh(a/2), so one tanh over all four gates with a_i, a_f, a_o halved
-              (NumPy's float32 tanh is faster than its exp);
+              (NumPy's float32 tanh is faster than its exp here: 0.41 vs 0.50 ns per element). A
+              gate far below 0.5 is then exact to float32 rounding of ½ (≈ 3e-8) rather than
+              relatively; gates only scale states, so the states keep float32 accuracy (tested
+              against float64);
     float64:  σ(a) = 1 / (1 + e^{-a}) and tanh(a) = 2σ(2a) - 1, so one exp over all four gates of
               -a_i, -a_f, -a_o, -2a_g (float64 exp is twice as fast as tanh).
     """
