@@ -1,12 +1,15 @@
 """Time loops of one recurrent layer: forward over a sequence and back-propagation through time.
 
 Everything is time-major: ``xw`` (T, N, G·H) holds the input projections x_t W_ihᵀ + b for all
-steps (one GEMM, :func:`project`; the LSTM projects gate-major itself), ``h0``/``c0`` are (N, H).
-The per-step work is one GEMM (h_{t-1} W_hhᵀ, all gates at once) plus a few element-wise ufuncs
-writing into preallocated buffers. Backward returns the gradients with respect to the gate
-pre-activations; the caller turns them into weight gradients with one GEMM per weight matrix over
-all T·N rows. ``xw`` is a scratch buffer: the GRU loop scales part of it in place. Internal buffers
-live in a per-layer workspace (:mod:`._workspace`) and are reused by the next call of the same shape.
+steps (one GEMM, :func:`project`), ``h0``/``c0`` are (N, H). The per-step work is one GEMM
+(h_{t-1} W_hhᵀ, all gates at once) plus a few element-wise ufuncs writing into preallocated
+buffers. The LSTM instead multiplies the rows [h_{t-1}, x_t, 1] by the stacked weights, so one
+GEMM per step does recurrence, input projection and bias together. Backward returns the gradients
+with respect to the gate pre-activations; the caller turns them into weight gradients with one
+GEMM per weight matrix over all T·N rows (the LSTM: one GEMM for all three, over its rows, see
+:func:`lstm_weight_grads`). ``xw`` is a scratch buffer: the GRU loop scales part of it in place.
+Internal buffers live in a per-layer workspace (:mod:`._workspace`) and are reused by the next
+call of the same shape.
 
 Truncation: with ``bptt`` = k, the recurrent gradient is cut at the state entering steps
 t = k, 2k, ... (0-based), exactly what running the sequence in chunks of k steps with the state

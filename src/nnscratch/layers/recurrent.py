@@ -16,7 +16,9 @@ So ``Sequential(LSTM(8, 64), LastTimeStep(), Linear(64, 10))`` classifies sequen
 
 Per layer, the input projections of all T steps are one GEMM (x W_ihᵀ + b over T·N rows), each step
 is one GEMM for all gates (h W_hhᵀ), and the weight gradients are again one GEMM each over T·N
-rows; the time loops themselves live in :mod:`._recurrent_cells`, with the per-step math.
+rows (the LSTM folds the projection and the bias into its per-step GEMM over [h_{t-1}, x_t, 1], and
+its three weight gradients into one GEMM); the time loops themselves live in
+:mod:`._recurrent_cells`, with the per-step math.
 """
 
 from __future__ import annotations
