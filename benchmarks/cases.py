@@ -7,10 +7,23 @@ fixed batches; the implementations in ``impls.py`` all read the same :class:`Cas
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 DTYPE = np.float32
+
+
+class Product(NamedTuple):
+    """One matrix product C (m, n) = A (m, k) @ B (k, n) of a step, done ``count`` times;
+    ``layout`` says which operand is read transposed from memory: "NN", "NT" (B) or "TN" (A)."""
+
+    label: str
+    m: int
+    n: int
+    k: int
+    count: int
+    layout: str
 
 
 @dataclass
@@ -60,54 +73,67 @@ class Case:
             f"({len(self.batches)} batches), {opt}"
         )
 
-    def gemms(self) -> list[tuple[str, int, int, int, int]]:
-        """The matrix products of one step as (label, m, n, k, count): C (m, n) = A (m, k) @ B (k, n),
-        done ``count`` times (dense and recurrent cases; the CNN's products depend on im2col).
+    def gemms(self) -> list[Product]:
+        """The matrix products of one step, as nnscratch runs them: C (m, n) = A (m, k) @ B (k, n),
+        done ``count`` times, with A and/or B read transposed as ``layout`` says.
 
-        Dense: forward, weight gradient and input gradient per layer (the first layer's input
-        gradient is never needed). RNN: the input projection of all T·N rows (one product), the
-        recurrent product h_{t-1} W_hhᵀ of every step, the gradient reaching h_{t-1} through it, the
-        two weight gradients over all T·N rows, and the dense head. LSTM, as nnscratch does it:
-        one product per step over the rows [h_{t-1}, x_t, 1] (recurrence, input projection and bias
-        at once), the gradient reaching h_{t-1}, one weight-gradient product over all T·N such rows
-        for [W_hh | W_ih | b], and the head.
+        Dense: forward x Wᵀ (NT), weight gradient gᵀx (TN) and input gradient g W (NN) per layer
+        (the first layer's input gradient is never needed). RNN: the input projection of all T·N
+        rows (one product), the recurrent product h_{t-1} W_hhᵀ of every step (W_hhᵀ made
+        contiguous once per sequence), the gradient reaching h_{t-1} through it, the two weight
+        gradients over all T·N rows, and the dense head. LSTM: one product per step over the rows
+        [h_{t-1}, x_t, 1] (recurrence, input projection and bias at once), the gradient reaching
+        h_{t-1}, one weight-gradient product over all T·N such rows for [W_hh | W_ih | b], and the
+        head. CNN: per convolution the im2col products W X̂ (forward), X̂ Gᵀ (weight gradient,
+        transposed) and Wᵀ G (column gradient, not for the first layer), with the stride-1 path's
+        full-width rows (OH·W_p columns per image), then the dense head.
         """
         n = self.batch
         head = [
-            ("fwd-head", n, 10, RNN_HIDDEN, 1),
-            ("dW-head", 10, RNN_HIDDEN, n, 1),
-            ("dx-head", n, RNN_HIDDEN, 10, 1),
+            Product("fwd-head", n, 10, RNN_HIDDEN, 1, "NT"),
+            Product("dW-head", 10, RNN_HIDDEN, n, 1, "TN"),
+            Product("dx-head", n, RNN_HIDDEN, 10, 1, "NN"),
         ]
         rows = RNN_STEPS * n
         if self.kind == "lstm":
             gh, k = 4 * RNN_HIDDEN, RNN_HIDDEN + RNN_INPUTS + 1
             return [
-                ("fwd-rec", n, gh, k, RNN_STEPS),
+                Product("fwd-rec", n, gh, k, RNN_STEPS, "NN"),
                 *head,
-                ("dx-rec", n, RNN_HIDDEN, gh, RNN_STEPS),
-                ("dW-cat", gh, k, rows, 1),
+                Product("dx-rec", n, RNN_HIDDEN, gh, RNN_STEPS, "NN"),
+                Product("dW-cat", gh, k, rows, 1, "TN"),
             ]
         if self.kind == "rnn":
             gh = RNN_HIDDEN
             return [
-                ("fwd-proj", rows, gh, RNN_INPUTS, 1),
-                ("fwd-rec", n, gh, RNN_HIDDEN, RNN_STEPS),
+                Product("fwd-proj", rows, gh, RNN_INPUTS, 1, "NN"),
+                Product("fwd-rec", n, gh, RNN_HIDDEN, RNN_STEPS, "NN"),
                 *head,
-                ("dx-rec", n, RNN_HIDDEN, gh, RNN_STEPS),
-                ("dW-hh", gh, RNN_HIDDEN, rows, 1),
-                ("dW-ih", gh, RNN_INPUTS, rows, 1),
+                Product("dx-rec", n, RNN_HIDDEN, gh, RNN_STEPS, "NN"),
+                Product("dW-hh", gh, RNN_HIDDEN, rows, 1, "TN"),
+                Product("dW-ih", gh, RNN_INPUTS, rows, 1, "TN"),
             ]
-        if self.kind != "dense":
-            return []
+        if self.kind == "cnn":
+            cols1, cols2 = n * 26 * 28, n * 11 * 13  # OH·W_p per image: 26·28, then 11·13
+            return [
+                Product("fwd-conv1", 8, cols1, 1 * 9, 1, "NN"),
+                Product("fwd-conv2", 16, cols2, 8 * 9, 1, "NN"),
+                Product("fwd-dense", n, 10, 400, 1, "NT"),
+                Product("dW-dense", 10, 400, n, 1, "TN"),
+                Product("dx-dense", n, 400, 10, 1, "NN"),
+                Product("dW-conv2", 8 * 9, 16, cols2, 1, "NT"),
+                Product("dx-conv2", 8 * 9, cols2, 16, 1, "TN"),
+                Product("dW-conv1", 1 * 9, 8, cols1, 1, "NT"),
+            ]
         out = []
         pairs = list(zip(self.sizes[:-1], self.sizes[1:], strict=True))
         for i, (fan_in, fan_out) in enumerate(pairs):
-            out.append((f"fwd{i}", n, fan_out, fan_in, 1))
+            out.append(Product(f"fwd{i}", n, fan_out, fan_in, 1, "NT"))
         for i in reversed(range(len(pairs))):
             fan_in, fan_out = pairs[i]
-            out.append((f"dW{i}", fan_out, fan_in, n, 1))
+            out.append(Product(f"dW{i}", fan_out, fan_in, n, 1, "TN"))
             if i > 0:  # the first layer's input gradient is never needed
-                out.append((f"dx{i}", n, fan_in, fan_out, 1))
+                out.append(Product(f"dx{i}", n, fan_in, fan_out, 1, "NN"))
         return out
 
     def flops(self) -> int:
@@ -122,7 +148,7 @@ class Case:
             conv2 = 2 * n * 16 * 11 * 11 * 8 * 9
             dense = 2 * n * 400 * 10
             return 2 * conv1 + 3 * conv2 + 3 * dense
-        return sum(2 * m * n_ * k * count for _, m, n_, k, count in self.gemms())
+        return sum(2 * p.m * p.n * p.k * p.count for p in self.gemms())
 
 
 RNN_STEPS, RNN_INPUTS, RNN_HIDDEN = 50, 16, 64

@@ -254,26 +254,26 @@ class NumpyRunner:
 
 
 class GemmRunner:
-    """Only the step's matrix products, into preallocated outputs, with nnscratch's layouts
-    (``x @ W.T``, ``g.T @ x``, ``g @ W``; the recurrent step's product with a contiguous W_hhᵀ,
-    as the time loops prepare it): the BLAS floor of the step at exactly its sizes.
-    A recurrent step's per-time-step products are repeated T times, as the time loop does."""
+    """Only the step's matrix products, into preallocated outputs, at nnscratch's sizes and
+    layouts (:meth:`cases.Case.gemms`: which operand BLAS reads transposed matters, up to 2× for a
+    small product): the BLAS floor of the step. A recurrent step's per-time-step products are
+    repeated T times, as the time loop does."""
 
     name = "gemm-only"
 
     def __init__(self, case: Case, state: dict[str, np.ndarray] | None = None) -> None:
         rng = np.random.default_rng(0)
         self.ops = []
-        for label, m, n, k, count in case.gemms():
-            if label == "fwd-rec":  # h_{t-1} (m, k) @ W_hhᵀ made contiguous once per sequence
-                a, b = rng.random((m, k), dtype=DTYPE), rng.random((k, n), dtype=DTYPE)
-            elif label.startswith("fwd"):  # x (m, k) @ W.T, W (n, k)
-                a, b = rng.random((m, k), dtype=DTYPE), rng.random((n, k), dtype=DTYPE).T
-            elif label.startswith("dW"):  # g.T @ x, g (k, m), x (k, n)
-                a, b = rng.random((k, m), dtype=DTYPE).T, rng.random((k, n), dtype=DTYPE)
-            else:  # g (m, k) @ W, W (k, n)
-                a, b = rng.random((m, k), dtype=DTYPE), rng.random((k, n), dtype=DTYPE)
-            self.ops.extend([(a, b, np.empty((m, n), dtype=DTYPE))] * count)
+
+        def operand(rows: int, cols: int, transposed: bool) -> np.ndarray:
+            """A (rows, cols) matrix, stored as is or as the transposed view of a (cols, rows) one."""
+            if transposed:
+                return rng.random((cols, rows), dtype=DTYPE).T
+            return rng.random((rows, cols), dtype=DTYPE)
+
+        for p in case.gemms():
+            a, b = operand(p.m, p.k, p.layout[0] == "T"), operand(p.k, p.n, p.layout[1] == "T")
+            self.ops.extend([(a, b, np.empty((p.m, p.n), dtype=DTYPE))] * p.count)
 
     def step(self) -> None:
         for a, b, c in self.ops:

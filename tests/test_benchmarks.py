@@ -77,8 +77,28 @@ def test_recurrent_cases_list_their_products_and_count_the_same_flops():
             assert case.flops() == 2 * (proj + recur + ones) + recur + 3 * head
         else:
             assert case.flops() == 2 * proj + 3 * recur + 3 * head
-        labels = {label: count for label, *_, count in case.gemms()}
+        labels = {p.label: p.count for p in case.gemms()}
         assert labels["fwd-rec"] == labels["dx-rec"] == steps
         assert "gemm-only" in impls.runners_for(case)
     e = next(c for c in cases.conv_rnn_cases() if c.kind == "cnn")
-    assert e.gemms() == [] and "gemm-only" not in impls.runners_for(e)
+    assert "gemm-only" in impls.runners_for(e)
+
+
+def test_cnn_products_match_the_convolutions_shapes():
+    """The CNN's listed products are the shapes its layers really multiply."""
+    import nnscratch as ns
+
+    e = next(c for c in cases.conv_rnn_cases() if c.kind == "cnn")
+    model = impls.build_nnscratch_model(e, rng=0)
+    x = e.batches[0][0]
+    conv1, conv2 = model[0], model[3]
+    h = model[2](model[1](conv1(x)))
+    conv2(h)
+    products = {p.label: p for p in e.gemms()}
+    for label, conv in (("conv1", conv1), ("conv2", conv2)):
+        cols = conv._cache[0]  # X̂ (C_in·KH·KW, N·OH·W_p)
+        fwd = products[f"fwd-{label}"]
+        assert (fwd.m, fwd.k, fwd.n) == (conv.out_channels, *cols.shape)
+        dw = products[f"dW-{label}"]
+        assert (dw.m, dw.n, dw.k) == (cols.shape[0], conv.out_channels, cols.shape[1])
+    assert isinstance(model[-1], ns.Linear) and products["fwd-dense"].k == model[-1].in_features
