@@ -323,8 +323,8 @@ def lstm_weight_grads(dA2: np.ndarray, XH: np.ndarray, n_inputs: int) -> tuple[n
         [dW_hh | dW_ih | db] = Σ_t dA_tᵀ [h_{t-1}, x_t, 1] = dA2ᵀ XH
 
     with dA2 (T·N, 4H) in PyTorch's gate order. Returns views (dW_hh, dW_ih, db), db None without
-    bias. One (4H, K) product instead of three (the input part alone has K = F, too thin for BLAS
-    to run at speed).
+    bias. One (4H, K) product instead of three: dW_ih alone would be only F columns wide, a shape
+    BLAS runs at about half speed.
     """
     T, K = XH.shape[0] - 1, XH.shape[2]
     Hd = dA2.shape[1] // 4
