@@ -262,6 +262,10 @@ def test_float32_agrees_with_float64(kind, bias):
     out64, out32 = layer64(x), layer32(x.astype(np.float32))
     assert out32.dtype == np.float32
     np.testing.assert_allclose(out32, out64, rtol=0, atol=2e-6)
+    states64 = layer64.last_state if kind == "lstm" else (layer64.last_state,)
+    states32 = layer32.last_state if kind == "lstm" else (layer32.last_state,)
+    for s32, s64 in zip(states32, states64, strict=True):  # h_n (and c_n)
+        np.testing.assert_allclose(s32, s64, rtol=0, atol=2e-6)
     dx64, dx32 = layer64.backward(g), layer32.backward(g.astype(np.float32))
     np.testing.assert_allclose(dx32, dx64, rtol=0, atol=2e-5)
     for (name, p64), p32 in zip(layer64.named_parameters(), layer32.parameters(), strict=True):
