@@ -283,9 +283,34 @@ class GemmRunner:
         raise NotImplementedError
 
 
+class TorchNoOneDNNRunner(TorchRunner):
+    """PyTorch CPU with its oneDNN (MKL-DNN) kernels switched off, for the LSTM case only.
+
+    With oneDNN on (the default), float32 ``nn.LSTM`` on the CPU runs forward and backward as
+    one fused oneDNN RNN primitive per layer (``aten::mkldnn_rnn_layer`` and its backward in the
+    profiler), not as per-step operations; the step is then close to the time of its matrix
+    products alone. Off, it takes PyTorch's generic path: per time step a GEMM and a few
+    element-wise kernels, each dispatched and recorded by autograd. The ratio against this runner
+    is reported for information; issue 6's target is against the default.
+    """
+
+    name = "pytorch-no-onednn"
+
+    def step(self) -> None:
+        import torch.backends.mkldnn as onednn
+
+        was = onednn.enabled
+        onednn.enabled = False  # the flag alone: flags() would also reset the TF32 setting
+        try:
+            super().step()
+        finally:
+            onednn.enabled = was
+
+
 RUNNERS = {
     "nnscratch": NNScratchRunner,
     "pytorch": TorchRunner,
+    "pytorch-no-onednn": TorchNoOneDNNRunner,
     "sklearn": SklearnRunner,
     "numpy-ref": NumpyRunner,
     "gemm-only": GemmRunner,
@@ -294,6 +319,8 @@ RUNNERS = {
 
 def runners_for(case: Case) -> list[str]:
     names = ["nnscratch", "pytorch"]
+    if case.kind == "lstm":
+        names.append("pytorch-no-onednn")
     if case.sklearn:
         names.append("sklearn")
     if case.reference:

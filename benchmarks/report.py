@@ -85,7 +85,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"({info['usable_cpus']} usable), load average {info['load_average_start']} at start, "
         f"{result.get('load_average_end')} at end. NumPy {info['numpy']} with {blas_summary(info)}; "
         f"PyTorch {info.get('torch', '–')}; scikit-learn {info.get('sklearn', '–')}; "
-        f"Python {info['python']}. Thread variables: {info['env'] or 'none set'}.",
+        f"Python {info['python']}. BLAS and thread variables: {info['env'] or 'none set'}.",
         "",
         "Ratios are samples/s of nnscratch ÷ samples/s of the other, computed per repeat (paired): "
         "median [25th, 75th percentile]. Overhead is nnscratch's step time over the plain NumPy "
@@ -126,6 +126,19 @@ def markdown(result: dict[str, Any]) -> str:
             )
             + " |"
         )
+    generic = [row for row in result["rows"] if "vs_pytorch_no_onednn" in row["ratios"]]
+    if generic:
+        cells = "; ".join(
+            f"{row['title']}, {row['threads']} thread(s): {_ratio(row['ratios']['vs_pytorch_no_onednn'])}"
+            for row in generic
+        )
+        lines += [
+            "",
+            "PyTorch runs a float32 LSTM on the CPU as one fused oneDNN kernel per layer (forward "
+            "and backward), not as per-step operations, so its step is close to its products' time. "
+            "For information, nnscratch ÷ PyTorch with oneDNN switched off (its generic per-step "
+            f"path; no target): {cells}.",
+        ]
     lines += [
         "",
         "Median ms per step of each implementation, the repeats made and the 1-minute load average "

@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         "block_ms": block_s * 1e3,
         "settle_ms_above_one_thread": args.settle_ms,
         "machine": machine_info(),
-        "implementations": ["nnscratch", "pytorch", "sklearn", "numpy-ref", "gemm-only"],
+        "implementations": list(RUNNERS),
         "checks": {},
         "sgemm_peak_gflops": {},
         "rows": [],

@@ -95,9 +95,9 @@ def paired(times: dict[str, list[float]], batch: int, flops: int) -> dict[str, A
         "samples_per_s": {k: float(batch / np.median(v)) for k, v in t.items()},
         "ratios": {},
     }
-    for other in ("pytorch", "sklearn"):
+    for other in ("pytorch", "pytorch-no-onednn", "sklearn"):
         if other in t:  # samples/s nnscratch ÷ samples/s other = time other ÷ time nnscratch
-            out["ratios"][f"vs_{other}"] = summary(t[other] / ns)
+            out["ratios"][f"vs_{other.replace('-', '_')}"] = summary(t[other] / ns)
     if "numpy-ref" in t:  # the library's overhead over the plain NumPy reference, in %
         out["ratios"]["overhead_vs_numpy_pct"] = summary((ns / t["numpy-ref"] - 1.0) * 100.0)
     out["gflops"] = {k: float(flops / np.median(v) / 1e9) for k, v in t.items()}

@@ -59,6 +59,7 @@ def test_a_tiny_run_writes_json_and_markdown(tmp_path):
     assert row["case"] == "a" and row["threads"] == 1 and row["repeats"] == 2
     assert np.isfinite(row["ratios"]["vs_pytorch"]["median"])
     assert set(row["step_seconds"]) == {"nnscratch", "pytorch", "sklearn", "numpy-ref", "gemm-only"}
+    assert "oneDNN" not in (tmp_path / "latest.md").read_text()  # only said where an LSTM ran
     assert "cpu_model" in result["machine"] and "env" in result["machine"]
     assert "| (a) moons 2-3-3-1 | 1 |" in (tmp_path / "latest.md").read_text()
 
@@ -102,3 +103,17 @@ def test_cnn_products_match_the_convolutions_shapes():
         dw = products[f"dW-{label}"]
         assert (dw.m, dw.n, dw.k) == (cols.shape[0], conv.out_channels, cols.shape[1])
     assert isinstance(model[-1], ns.Linear) and products["fwd-dense"].k == model[-1].in_features
+
+
+def test_the_lstm_case_also_times_pytorch_without_onednn_and_it_takes_the_same_step():
+    """PyTorch's default float32 LSTM is a fused oneDNN kernel; the generic per-step path is timed
+    beside it for information, and must make the same update."""
+    import torch
+
+    g = next(c for c in cases.conv_rnn_cases() if c.kind == "lstm")
+    names = impls.runners_for(g)
+    assert "pytorch-no-onednn" in names
+    assert all("pytorch-no-onednn" not in impls.runners_for(c) for c in cases.dense_cases())
+    report = impls.check_same_step(g, impls.initial_state(g), ["nnscratch", "pytorch", "pytorch-no-onednn"])
+    assert report["pytorch-no-onednn"]["max_rel_update_diff"] < 2e-3
+    assert torch.backends.mkldnn.enabled  # switched back on after the step
