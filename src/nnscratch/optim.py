@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ._flat_params import Update, UpdatePlan
 from ._validation import check_in_range, check_positive, check_positive_int
 from .errors import DTypeError, HyperparameterError, StateDictError
 from .module import Module
@@ -70,7 +71,11 @@ def subtract_scaled(theta: np.ndarray, lr: float, g: np.ndarray, scratch: dict[n
 
 
 class Optimizer:
-    """Base class. Holds the parameters, the learning rate ``lr`` and per-parameter state."""
+    """Base class. Holds the parameters, the learning rate ``lr`` and per-parameter state.
+
+    ``step()`` iterates over :meth:`_updates`: the small parameters of one dtype come as one flat
+    (θ, g, state) triple, updated together (see :mod:`._flat_params`), the others one by one.
+    """
 
     _state_keys: tuple[str, ...] = ()
 
@@ -79,7 +84,19 @@ class Optimizer:
         self.lr = check_positive(lr, "lr", allow_zero=True)
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
         self._scratch: dict[np.dtype, np.ndarray] = {}  # reusable temporaries of the updates
+        self._plan: UpdatePlan | None = None  # built on the first step
         self.step_count = 0
+
+    def _updates(self) -> list[Update]:
+        """The (θ, g, state) triples one step updates, in place."""
+        if self._plan is None:
+            self._plan = UpdatePlan(self.params, self.state)
+        return self._plan.updates()
+
+    def _publish_state(self) -> None:
+        """After a step: state arrays it created for a flat group reach each parameter's entry."""
+        if self._plan is not None:
+            self._plan.publish_state()
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -127,6 +144,7 @@ class Optimizer:
             {k: np.array(v, dtype=p.dtype if np.asarray(v).ndim else None, copy=True) for k, v in e.items()}
             for p, e in zip(self.params, entries, strict=True)
         ]
+        self._plan = None  # the next step groups the loaded arrays afresh
         for key, value in state.get("hyperparameters", {}).items():
             setattr(self, key, value)
         self.step_count = int(state.get("step_count", 0))
@@ -180,10 +198,9 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         lr, mu, wd, dampening = self.lr, self.momentum, self.weight_decay, self.dampening
-        for p, state in zip(self.params, self.state, strict=True):
-            g = p.grad
+        for theta, g, state in self._updates():
             if wd:
-                g = g + wd * p.data
+                g = g + wd * theta
             if mu:
                 buf = state.get("momentum_buffer")
                 if buf is None:
@@ -195,10 +212,11 @@ class SGD(Optimizer):
                     else:  # (1 - 0)·g is g: skip a pass over the parameter
                         buf += g
                 g = g + mu * buf if self.nesterov else buf
-            if p.data.size <= UPDATE_CHUNK:
-                p.data -= lr * g
+            if theta.size <= UPDATE_CHUNK:
+                theta -= lr * g
             else:
-                subtract_scaled(p.data, lr, g, self._scratch)
+                subtract_scaled(theta, lr, g, self._scratch)
+        self._publish_state()
         self.step_count += 1
 
 
@@ -242,8 +260,8 @@ class Adam(Optimizer):
             "amsgrad": self.amsgrad,
         }
 
-    def _decay(self, p: Parameter, g: np.ndarray) -> np.ndarray:
-        return g + self.weight_decay * p.data if self.weight_decay else g
+    def _decay(self, theta: np.ndarray, g: np.ndarray) -> np.ndarray:
+        return g + self.weight_decay * theta if self.weight_decay else g
 
     def step(self) -> None:
         self.step_count += 1
@@ -251,13 +269,13 @@ class Adam(Optimizer):
         beta1, beta2 = self.betas
         step_size = self.lr / (1.0 - beta1**t)
         bias_correction2_sqrt = math.sqrt(1.0 - beta2**t)
-        for p, state in zip(self.params, self.state, strict=True):
-            g = self._decay(p, p.grad)
+        for theta, g, state in self._updates():
+            g = self._decay(theta, g)
             if not state:
-                state["exp_avg"] = np.zeros_like(p.data)
-                state["exp_avg_sq"] = np.zeros_like(p.data)
+                state["exp_avg"] = np.zeros_like(theta)
+                state["exp_avg_sq"] = np.zeros_like(theta)
                 if self.amsgrad:
-                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                    state["max_exp_avg_sq"] = np.zeros_like(theta)
             m, v = state["exp_avg"], state["exp_avg_sq"]
             m += (1.0 - beta1) * (g - m)
             v *= beta2
@@ -268,7 +286,8 @@ class Adam(Optimizer):
             denom = np.sqrt(v)
             denom /= bias_correction2_sqrt
             denom += self.eps
-            p.data -= step_size * (m / denom)
+            theta -= step_size * (m / denom)
+        self._publish_state()
 
 
 class AdamW(Adam):
@@ -285,9 +304,9 @@ class AdamW(Adam):
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
 
-    def _decay(self, p: Parameter, g: np.ndarray) -> np.ndarray:
+    def _decay(self, theta: np.ndarray, g: np.ndarray) -> np.ndarray:
         if self.weight_decay:
-            p.data *= 1.0 - self.lr * self.weight_decay
+            theta *= 1.0 - self.lr * self.weight_decay
         return g
 
 
@@ -331,14 +350,15 @@ class RMSprop(Optimizer):
 
     def step(self) -> None:
         a = self.alpha
-        for p, state in zip(self.params, self.state, strict=True):
-            g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+        for theta, g, state in self._updates():
+            if self.weight_decay:
+                g = g + self.weight_decay * theta
             if not state:
-                state["square_avg"] = np.zeros_like(p.data)
+                state["square_avg"] = np.zeros_like(theta)
                 if self.centered:
-                    state["grad_avg"] = np.zeros_like(p.data)
+                    state["grad_avg"] = np.zeros_like(theta)
                 if self.momentum:
-                    state["momentum_buffer"] = np.zeros_like(p.data)
+                    state["momentum_buffer"] = np.zeros_like(theta)
             s = state["square_avg"]
             s *= a
             s += (1.0 - a) * (g * g)
@@ -353,9 +373,10 @@ class RMSprop(Optimizer):
                 buf = state["momentum_buffer"]
                 buf *= self.momentum
                 buf += g / denom
-                p.data -= self.lr * buf
+                theta -= self.lr * buf
             else:
-                p.data -= self.lr * (g / denom)
+                theta -= self.lr * (g / denom)
+        self._publish_state()
         self.step_count += 1
 
 

@@ -11,7 +11,9 @@ class Parameter:
     Attributes
     ----------
     data : ndarray
-        The current value; optimizers update it in place.
+        The current value; optimizers update it in place. On its first step an optimizer may move
+        small parameters into one shared buffer (``data`` and ``grad`` become views of it, see
+        :mod:`nnscratch._flat_params`): read ``data`` afresh rather than keep an older array.
     grad : ndarray
         dL/d(data), same shape and dtype as ``data``. Backward passes *add* into it (``+=``), so
         gradients from several uses or several batches accumulate until ``zero_grad()``.
