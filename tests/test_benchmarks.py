@@ -117,3 +117,14 @@ def test_the_lstm_case_also_times_pytorch_without_onednn_and_it_takes_the_same_s
     report = impls.check_same_step(g, impls.initial_state(g), ["nnscratch", "pytorch", "pytorch-no-onednn"])
     assert report["pytorch-no-onednn"]["max_rel_update_diff"] < 2e-3
     assert torch.backends.mkldnn.enabled  # switched back on after the step
+
+
+def test_the_optimizer_step_benchmark_runs(capsys):
+    import bench_optimizer_step
+
+    assert bench_optimizer_step.main(["--cases", "a"]) == 0
+    out = capsys.readouterr().out
+    assert "per parameter" in out and "flat groups" in out
+    from nnscratch import _flat_params
+
+    assert _flat_params.FLAT_MAX == 1 << 14  # restored

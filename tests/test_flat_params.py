@@ -160,3 +160,29 @@ def test_state_dict_round_trip_into_a_fresh_optimizer_continues_identically(name
     straight, _ = _train(name, np.float64, 5, True, monkeypatch)
     for a, b in zip(resumed.state_dict().values(), straight.state_dict().values(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("flat", [True, False])
+@pytest.mark.parametrize("name", ["sgd_momentum_wd", "adam"])
+def test_loading_an_older_state_into_the_same_optimizer_takes_effect(name, flat, monkeypatch):
+    """load_state_dict replaces the state arrays: the next steps must use the loaded values (as a
+    fresh optimizer loaded with them does), not keep updating the arrays the plan held."""
+    saved = {}
+
+    def rewind(into_fresh):
+        def between(step, model, opt):
+            if step == 1:
+                saved["state"] = opt.state_dict()
+            if step == 3:
+                if into_fresh:
+                    opt = OPTIMIZERS[name](model.parameters())
+                opt.load_state_dict(saved["state"])
+            return model, opt
+
+        return between
+
+    same_model, same_opt = _train(name, np.float64, 6, flat, monkeypatch, rewind(False))
+    fresh_model, _ = _train(name, np.float64, 6, flat, monkeypatch, rewind(True))
+    assert bool(same_opt._plan.groups) == flat
+    for a, b in zip(same_model.state_dict().values(), fresh_model.state_dict().values(), strict=True):
+        np.testing.assert_array_equal(a, b)

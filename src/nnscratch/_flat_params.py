@@ -102,9 +102,9 @@ def _groupable(params: list[Parameter], states: list[dict[str, Any]]) -> dict[An
         seen.add(id(p))
         d, g = p.data, p._grad
         if (
-            d.size > FLAT_MAX
-            or not isinstance(d, np.ndarray)
+            not isinstance(d, np.ndarray)
             or not isinstance(g, np.ndarray)
+            or d.size > FLAT_MAX
             or g.shape != d.shape
             or g.dtype != d.dtype
             or not all(_same_layout(v, d) for v in s.values())
