@@ -1,5 +1,5 @@
 """Time one optimizer step and one training step of a benchmark case, with and without the flat
-parameter groups of ``nnscratch._flat_params`` (interleaved, one thread, best of 15 blocks each).
+parameter groups of ``nnscratch.engine.optim.flat`` (interleaved, one thread, best of 15 blocks each).
 
     .venv/bin/python benchmarks/bench_optimizer_step.py            # cases a and b_32
     .venv/bin/python benchmarks/bench_optimizer_step.py --cases c
@@ -18,7 +18,7 @@ from cases import dense_cases
 from impls import NNScratchRunner, initial_state
 from threadpoolctl import threadpool_limits
 
-from nnscratch import _flat_params
+from nnscratch.engine.optim import flat as _flat_params
 
 
 def _interleaved_best_us(fns: dict[str, object], number: int, repeats: int = 15) -> dict[str, float]:

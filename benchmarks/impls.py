@@ -12,7 +12,7 @@ from cases import DTYPE, Case
 from reference import NumpyMLP
 
 import nnscratch as ns
-from nnscratch.train import prepare_data
+from nnscratch.training.loop import prepare_data
 
 _NS_ACT = {"tanh": ns.Tanh, "sigmoid": ns.Sigmoid, "relu": ns.ReLU}
 

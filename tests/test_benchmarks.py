@@ -125,6 +125,6 @@ def test_the_optimizer_step_benchmark_runs(capsys):
     assert bench_optimizer_step.main(["--cases", "a"]) == 0
     out = capsys.readouterr().out
     assert "per parameter" in out and "flat groups" in out
-    from nnscratch import _flat_params
+    from nnscratch.engine.optim import flat as _flat_params
 
     assert _flat_params.FLAT_MAX == 1 << 14  # restored

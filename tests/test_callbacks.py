@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch.callbacks import EarlyStopping, LambdaCallback, LRSchedulerCallback, ProgressBar
-from nnscratch.errors import DivergenceError, DTypeError, HyperparameterError
+from nnscratch.base.errors import DivergenceError, DTypeError, HyperparameterError
+from nnscratch.training.callbacks import EarlyStopping, LambdaCallback, LRSchedulerCallback, ProgressBar
 
 
 def net(seed=0):

@@ -17,8 +17,8 @@ import pytest
 import nnscratch as ns
 from _io_files import rewrite, to_bytes
 from _resume_run import EPOCHS, build, data, train
-from nnscratch.checkpoint import Checkpoint
-from nnscratch.errors import HyperparameterError, ModelFileError
+from nnscratch.base.errors import HyperparameterError, ModelFileError
+from nnscratch.training.checkpoint import Checkpoint
 
 SRC = str(Path(ns.__file__).resolve().parents[1])
 SCRIPT = str(Path(__file__).with_name("_resume_run.py"))
@@ -103,7 +103,7 @@ def test_layer_generators_and_schedulers_resume_too(tmp_path):
         state["history"] = history
         if resume is not None:
             ckpt = ns.load_checkpoint(resume)
-            fit_state = ns.callbacks.FitState(model, opt, ns.CrossEntropyLoss(), history, rng, 12)
+            fit_state = ns.FitState(model, opt, ns.CrossEntropyLoss(), history, rng, 12)
             fit_state.scheduler = sched
             ckpt.restore(fit_state)
             state["epoch"] = fit_state.epoch
@@ -178,7 +178,7 @@ def valid() -> bytes:
 
 def fit_state(kind="adam"):
     model, opt = build(kind)
-    return ns.callbacks.FitState(model, opt, ns.CrossEntropyLoss(), ns.History(), np.random.default_rng(0), 5)
+    return ns.FitState(model, opt, ns.CrossEntropyLoss(), ns.History(), np.random.default_rng(0), 5)
 
 
 def test_the_valid_checkpoint_restores(valid):
@@ -265,7 +265,7 @@ def test_restore_checks_the_run_matches(valid):
         ns.load_checkpoint(io.BytesIO(nan))
 
 
-class StepEveryEpoch(ns.callbacks.Callback):
+class StepEveryEpoch(ns.Callback):
     """A scheduler stepped by a callback, as ``fit(scheduler=...)`` does it."""
 
     def __init__(self, scheduler):

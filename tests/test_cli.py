@@ -333,7 +333,7 @@ def test_console_script_and_explain_wiring():
     names = {c.name or c.callback.__name__ for c in app.registered_commands}
     assert {"train", "cv", "sweep", "report"} <= names
     try:
-        has_explain = importlib.util.find_spec("nnscratch.explain.cli") is not None
+        has_explain = importlib.util.find_spec("nnscratch.worked.cli") is not None
     except ModuleNotFoundError:
         has_explain = False
     assert ("explain" in names) == has_explain

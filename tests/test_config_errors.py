@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nnscratch.errors import ConfigError, DataError
+from nnscratch.base.errors import ConfigError, DataError
 from nnscratch.experiments.config import load_config
 
 GOOD = """\

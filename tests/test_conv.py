@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nnscratch as ns
-from nnscratch.errors import HyperparameterError, ShapeError, StateError
-from nnscratch.layers import _reference as ref
+from nnscratch.base.errors import HyperparameterError, ShapeError, StateError
+from nnscratch.engine.layers import _reference as ref
 
 
 @st.composite
@@ -80,7 +80,7 @@ def test_conv_gradcheck_inputs_and_parameters(cfg, seed):
 @pytest.mark.parametrize("padding", ["same", "valid"])
 @pytest.mark.parametrize("kernel", [3, 4, (2, 3)])
 def test_conv_string_padding_matches_reference(padding, kernel):
-    from nnscratch.layers._im2col import resolve_padding
+    from nnscratch.engine.layers._im2col import resolve_padding
 
     rng = np.random.default_rng(1)
     layer = ns.Conv2d(2, 3, kernel, padding=padding, dilation=(1, 2), rng=1)

@@ -6,8 +6,8 @@ import struct
 import numpy as np
 import pytest
 
+from nnscratch.base.errors import DataError
 from nnscratch.data.images import from_idx, load_idx, load_idx_images, load_image_npz, save_idx
-from nnscratch.errors import DataError
 
 
 def _idx_bytes(code, dims, payload):

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nnscratch as ns
+from nnscratch.base.errors import DataError, HyperparameterError, LabelError, ShapeError, StateError
 from nnscratch.data import (
     Dataset,
     Standardizer,
@@ -20,7 +21,6 @@ from nnscratch.data import (
     standardize,
     train_test_split,
 )
-from nnscratch.errors import DataError, HyperparameterError, LabelError, ShapeError, StateError
 
 EXPECTED = {
     "xor": (4, 2, "binary"),

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nnscratch as ns
-from nnscratch.errors import DTypeError, HyperparameterError, LabelError
-from nnscratch.layers import _reference as ref
+from nnscratch.base.errors import DTypeError, HyperparameterError, LabelError
+from nnscratch.engine.layers import _reference as ref
 
 
 @settings(max_examples=25, deadline=None)

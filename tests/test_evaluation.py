@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_score, recall_score
 
 import nnscratch as ns
-from nnscratch.errors import DataError, DTypeError, HyperparameterError, LabelError, ShapeError
+from nnscratch.base.errors import DataError, DTypeError, HyperparameterError, LabelError, ShapeError
 from nnscratch.evaluation import (
     classification_metrics,
     cross_validate,

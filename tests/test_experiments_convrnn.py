@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("sklearn")
 pytest.importorskip("pydantic")
 
-from nnscratch.errors import ConfigError
+from nnscratch.base.errors import ConfigError
 from nnscratch.experiments import builder, sweep
 from nnscratch.experiments.config import load_config
 
@@ -311,7 +311,7 @@ def test_bad_idx_entries_are_located_errors(tmp_path, data, pattern):
 
 
 def test_a_file_that_is_not_idx_is_a_data_error(tmp_path):
-    from nnscratch.errors import DataError
+    from nnscratch.base.errors import DataError
 
     (tmp_path / "images.idx").write_bytes(b"not an idx file")
     (tmp_path / "labels.idx").write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x00")

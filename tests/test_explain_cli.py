@@ -7,7 +7,7 @@ import pytest
 typer = pytest.importorskip("typer")
 from typer.testing import CliRunner  # noqa: E402
 
-from nnscratch.explain.cli import explain_command  # noqa: E402
+from nnscratch.worked.cli import explain_command  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "explain"
 SEED002 = EXAMPLES / "seed002_q1.toml"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch.explain.derivations import PAGES, index_markdown, list_derivations, write_docs
+from nnscratch.worked.derivations import PAGES, index_markdown, list_derivations, write_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = [
@@ -41,7 +41,7 @@ def test_docs_folder_is_generated_from_the_package(tmp_path):
     for name in PAGES:
         assert (docs / f"{name}.md").read_text(encoding="utf-8") == ns.derivation(name), (
             f"docs/derivations/{name}.md is stale: run python -c "
-            "\"from nnscratch.explain.derivations import write_docs; write_docs('docs/derivations')\""
+            "\"from nnscratch.worked.derivations import write_docs; write_docs('docs/derivations')\""
         )
     assert (docs / "README.md").read_text(encoding="utf-8") == index_markdown()
     written = write_docs(tmp_path)
@@ -101,4 +101,4 @@ def test_pages_ship_in_the_wheel(tmp_path):
     wheel = next(iter(builder.build(directory=str(tmp_path), versions=["standard"])))
     names = zipfile.ZipFile(wheel).namelist()
     for name in PAGES:
-        assert f"nnscratch/explain/derivation_pages/{name}.md" in names
+        assert f"nnscratch/worked/derivation_pages/{name}.md" in names

@@ -8,7 +8,7 @@ import pytest
 
 import nnscratch as ns
 from explain_reference import TWO_LAYER_KEYS, numeric_param_grads, reference
-from nnscratch.explain import explain_problem, load_problem
+from nnscratch.worked import explain_problem, load_problem
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "explain"
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch.explain import explain_problem, load_problem
-from nnscratch.explain.problem import parse_problem
+from nnscratch.worked import explain_problem, load_problem
+from nnscratch.worked.problem import parse_problem
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "explain"
 

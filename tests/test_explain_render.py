@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch.explain import explain_problem
-from nnscratch.explain.mathfmt import fmt_num, latex_num
+from nnscratch.worked import explain_problem
+from nnscratch.worked.mathfmt import fmt_num, latex_num
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "explain"
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import nnscratch as ns
-from nnscratch.explain.symbolic import SymbolicActivation
+from nnscratch.engine.layers.activations import SymbolicActivation
 
 EXPRESSIONS = {
     # expression: (f, f') written by hand in NumPy
@@ -154,7 +154,7 @@ def test_nowhere_finite_expression_is_rejected():
 
 
 def test_a_broken_derivative_fails_its_creation_gradcheck(monkeypatch):
-    from nnscratch.explain import symbolic
+    from nnscratch.engine.layers import symbolic
 
     real = symbolic.differentiate
     monkeypatch.setattr(symbolic, "differentiate", lambda expr, text="": real(expr, text) * 2)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch import _flat_params
+from nnscratch.engine.optim import flat as _flat_params
 
 OPTIMIZERS = {
     "sgd": lambda ps: ns.SGD(ps, lr=0.1),

@@ -1,6 +1,6 @@
 """Float64 finite-difference checks of every layer's hand-derived backward pass.
 
-Hypothesis draws the shapes, batch sizes and values; ``nnscratch.gradcheck`` compares the
+Hypothesis draws the shapes, batch sizes and values; ``nnscratch.engine.gradcheck`` compares the
 backward pass with central differences for the input and every parameter (error < 1e-6).
 """
 
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import nnscratch as ns
-from nnscratch.gradcheck import ArrayCheck
+from nnscratch.engine.gradcheck import ArrayCheck
 
 TOL = 1e-6
 FAST = settings(max_examples=25, deadline=None)

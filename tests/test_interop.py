@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch import layers
-from nnscratch.errors import DTypeError, ModelFileError, StateDictError
+from nnscratch.base.errors import DTypeError, ModelFileError, StateDictError
+from nnscratch.engine import layers
 from nnscratch.interop import from_torch_state_dict, load_safetensors, save_safetensors, to_torch_state_dict
 
 RNG = np.random.default_rng(0)

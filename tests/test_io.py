@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-import nnscratch._container as container
+import nnscratch.io.container as container
 from _io_files import pack, rewrite, to_bytes, unpack
-from nnscratch import layers
-from nnscratch._architecture import layer_types, to_config
-from nnscratch.errors import DTypeError, HyperparameterError, ModelFileError
+from nnscratch.base.errors import DTypeError, HyperparameterError, ModelFileError
+from nnscratch.engine import layers, names
+from nnscratch.io.architecture import layer_types, to_config
 
 RNG = np.random.default_rng(0)
 
@@ -178,7 +178,7 @@ def test_unregistered_python_activation_is_refused_when_saving(tmp_path):
 
 def test_registered_activation_must_be_registered_when_loading(tmp_path, monkeypatch):
     ns.save(ns.Sequential(ns.io.registered_activation("relu_sin_test")), tmp_path / "m.npz")
-    monkeypatch.setattr(ns._registry, "ACTIVATIONS", {})
+    monkeypatch.setattr(names, "ACTIVATIONS", {})
     with pytest.raises(ModelFileError, match=r"relu_sin_test.*register_activation"):
         ns.load(tmp_path / "m.npz")
 
@@ -197,7 +197,7 @@ def test_register_activation_checks_its_arguments():
 
 
 def _symbolic(expr):
-    from nnscratch._architecture import activation_from_expression
+    from nnscratch.io.architecture import activation_from_expression
 
     return activation_from_expression(expr, name="silu")
 
@@ -225,7 +225,7 @@ def test_formula_activations_are_rebuilt_with_activation_from_expression(tmp_pat
     calls = []
 
     def from_expression(cls, text, name=None):
-        """A stand-in for nnscratch.explain's parser (which walks an AST whitelist)."""
+        """A stand-in for nnscratch.worked's parser (which walks an AST whitelist)."""
         calls.append(text)
         expr = sympy.parse_expr(text, local_dict={"x": x})  # test input only: trusted
         act = cls(sympy.lambdify(x, expr), sympy.lambdify(x, sympy.diff(expr, x)), name=name or text)
@@ -244,7 +244,7 @@ def test_formula_activations_are_rebuilt_with_activation_from_expression(tmp_pat
     assert same(loaded(z), model(z))
 
 
-@pytest.mark.skipif(not hasattr(ns.Activation, "from_expression"), reason="needs nnscratch.explain")
+@pytest.mark.skipif(not hasattr(ns.Activation, "from_expression"), reason="needs nnscratch.worked")
 def test_real_formula_activation_round_trip(tmp_path):
     pytest.importorskip("sympy")
     model = ns.Sequential(ns.Linear(2, 3, rng=0), ns.Activation.from_expression("relu(x) + sin(x)"))
@@ -286,7 +286,7 @@ class Counter(ns.Module):
 
 
 def test_zero_dimensional_buffers_keep_their_shape(tmp_path, monkeypatch):
-    monkeypatch.setattr(ns._registry, "EXTRA_LAYERS", {"Counter": Counter})
+    monkeypatch.setattr(names, "EXTRA_LAYERS", {"Counter": Counter})
     model = ns.Sequential(Counter())
     model.train()
     model.forward(np.ones((2, 2)))
@@ -344,7 +344,7 @@ class Hidden(ns.Module):
 
 
 def test_custom_layers_need_registration_and_same_named_attributes(tmp_path, monkeypatch):
-    monkeypatch.setattr(ns._registry, "EXTRA_LAYERS", {})
+    monkeypatch.setattr(names, "EXTRA_LAYERS", {})
     with pytest.raises(ModelFileError, match="register_layer"):
         ns.save(ns.Sequential(Scale(2.0)), tmp_path / "m.npz")
     ns.io.register_layer(Scale)
@@ -486,7 +486,7 @@ def test_bad_headers_are_refused(valid, case):
 
 
 def test_size_arguments_are_bounded_by_the_arrays_in_the_file():
-    from nnscratch._architecture import BuildLimits, from_config
+    from nnscratch.io.architecture import BuildLimits, from_config
 
     limits = BuildLimits.from_shapes([(4, 3), (4,)])
     assert limits.max_int == 1024 and limits.max_product == 2**20

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 import nnscratch as ns
 from _io_files import pack, to_bytes, unpack
-from nnscratch._architecture import to_config
-from nnscratch.errors import ModelFileError, NNScratchError
+from nnscratch.base.errors import ModelFileError, NNScratchError
+from nnscratch.io.architecture import to_config
 
 FUZZ = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 X = np.random.default_rng(0).normal(size=(6, 3))
@@ -310,7 +310,7 @@ def test_damaged_checkpoints_load_or_raise_model_file_error(data):
             return
         model = ns.Sequential(ns.Linear(3, 4), ns.Tanh(), ns.Linear(4, 1))
         opt = ns.SGD(model.parameters(), lr=0.1, momentum=0.9)
-        state = ns.callbacks.FitState(model, opt, ns.MSELoss(), ns.History(), np.random.default_rng(0), 5)
+        state = ns.FitState(model, opt, ns.MSELoss(), ns.History(), np.random.default_rng(0), 5)
         with contextlib.suppress(ModelFileError):
             ckpt.restore(state)
 

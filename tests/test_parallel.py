@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch.errors import ClusterError, ConfigError, DataError, MissingDependencyError
+from nnscratch.base.errors import ClusterError, ConfigError, DataError, MissingDependencyError
 from nnscratch.experiments import load_config
 from nnscratch.experiments.cluster import ClusterSpec, check_address
 from nnscratch.experiments.parallel import resolve_jobs, run_tasks

@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 
 import nnscratch as ns
 from nnscratch import plots
-from nnscratch.errors import DataError, DTypeError, HyperparameterError, ShapeError
+from nnscratch.base.errors import DataError, DTypeError, HyperparameterError, ShapeError
 
 
 def check_png(fig, path, min_bytes=8000):

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nnscratch as ns
-from nnscratch.errors import HyperparameterError, ShapeError
-from nnscratch.layers import _reference as ref
+from nnscratch.base.errors import HyperparameterError, ShapeError
+from nnscratch.engine.layers import _reference as ref
 
 
 @st.composite

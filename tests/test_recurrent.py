@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nnscratch as ns
-from nnscratch.errors import HyperparameterError, ShapeError, StateError
-from nnscratch.layers import _reference as ref
-from nnscratch.module import Module
-from nnscratch.parameter import Parameter
+from nnscratch.base.errors import HyperparameterError, ShapeError, StateError
+from nnscratch.engine.layers import _reference as ref
+from nnscratch.engine.module import Module
+from nnscratch.engine.parameter import Parameter
 
 KINDS = {
     "tanh": (ns.RNN, {}),

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nnscratch as ns
-from nnscratch.errors import HyperparameterError, ShapeError
+from nnscratch.base.errors import HyperparameterError, ShapeError
 
 
 @settings(max_examples=15, deadline=None)

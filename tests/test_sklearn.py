@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import nnscratch as ns
-from nnscratch.errors import HyperparameterError, LabelError
+from nnscratch.base.errors import HyperparameterError, LabelError
 from nnscratch.sklearn import MLPClassifier, MLPRegressor
 
 # Like scikit-learn's own MLP, ours warns when max_iter ends training before convergence; these

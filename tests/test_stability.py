@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import nnscratch as ns
-from nnscratch.layers import log_softmax, sigmoid, softmax
+from nnscratch.engine.layers import log_softmax, sigmoid, softmax
 
 FAST = settings(max_examples=30, deadline=None)
 DTYPES = [np.float32, np.float64]

@@ -7,8 +7,8 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
 import nnscratch as ns
-from nnscratch.errors import DivergenceError, HyperparameterError
-from nnscratch.train import predict, predict_proba
+from nnscratch.base.errors import DivergenceError, HyperparameterError
+from nnscratch.training.loop import predict, predict_proba
 
 ALL = ("accuracy", "precision", "recall", "f1")
 

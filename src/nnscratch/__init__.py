@@ -1,15 +1,21 @@
 """nnscratch: neural networks from scratch in NumPy, every gradient derived by hand.
 
+This module only re-exports the public API (``ns.*``); nothing inside the package imports it.
+The layers of the package, from the bottom up: ``base`` → ``engine`` → ``io`` (model files)
+→ ``training`` → ``data``, ``evaluation``, ``plots``, ``report`` → ``experiments``, ``worked``,
+``sklearn``, ``playground``, ``cli``. See docs/architecture.md.
+
 import nnscratch as ns
 model = ns.Sequential(ns.Linear(2, 2), ns.Tanh(), ns.Linear(2, 1), ns.Sigmoid())
 history = ns.fit(model, X, y, loss=ns.BCELoss(), optimizer=ns.SGD(model.parameters(), lr=0.5),
                  epochs=2000)
 """
 
-from . import errors, init
-from .backend import as_generator
-from .checkpoint import ModelCheckpoint, load_checkpoint, save_checkpoint
-from .errors import (
+from nnscratch import data
+from nnscratch._version import __version__
+from nnscratch.base import errors
+from nnscratch.base.backend import as_generator
+from nnscratch.base.errors import (
     ClusterError,
     ConfigError,
     DataError,
@@ -24,10 +30,9 @@ from .errors import (
     StateDictError,
     StateError,
 )
-from .explain import WorkedExample, check_work, derivation, explain
-from .gradcheck import GradcheckError, GradcheckReport, gradcheck
-from .io import load, load_with_info, register_activation, save
-from .layers import (
+from nnscratch.engine import init
+from nnscratch.engine.gradcheck import GradcheckError, GradcheckReport, gradcheck
+from nnscratch.engine.layers import (
     GRU,
     LSTM,
     RNN,
@@ -52,9 +57,9 @@ from .layers import (
     Tanh,
     Unflatten,
 )
-from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
-from .module import Module
-from .optim import (
+from nnscratch.engine.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
+from nnscratch.engine.module import Module
+from nnscratch.engine.optim.optimizers import (
     SGD,
     Adam,
     AdamW,
@@ -66,10 +71,15 @@ from .optim import (
     RMSprop,
     StepLR,
 )
-from .parameter import Parameter
-from .train import History, evaluate, fit, predict, predict_proba
+from nnscratch.engine.parameter import Parameter
+from nnscratch.evaluation import CVResult, classification_metrics, cross_validate, evaluate_split
+from nnscratch.io import load, load_with_info, register_activation, save
+from nnscratch.training.callbacks import Callback, EarlyStopping, FitState, LRSchedulerCallback, ProgressBar
+from nnscratch.training.checkpoint import ModelCheckpoint, load_checkpoint, save_checkpoint
+from nnscratch.training.loop import History, evaluate, fit, predict, predict_proba
+from nnscratch.worked import WorkedExample, check_work, derivation, explain
 
-__version__ = "0.1.0"
+datasets = data  # ns.datasets.load(...) reads like the course notes; the same module
 
 __all__ = [
     "GRU",
@@ -84,6 +94,8 @@ __all__ = [
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "CVResult",
+    "Callback",
     "ClusterError",
     "ConfigError",
     "Conv2d",
@@ -93,8 +105,10 @@ __all__ = [
     "DataError",
     "DivergenceError",
     "Dropout",
+    "EarlyStopping",
     "Embedding",
     "ExponentialLR",
+    "FitState",
     "Flatten",
     "GradcheckError",
     "GradcheckReport",
@@ -103,6 +117,7 @@ __all__ = [
     "Identity",
     "L2Loss",
     "LRScheduler",
+    "LRSchedulerCallback",
     "LabelError",
     "LastTimeStep",
     "LeakyReLU",
@@ -118,6 +133,7 @@ __all__ = [
     "NonFiniteError",
     "Optimizer",
     "Parameter",
+    "ProgressBar",
     "RMSprop",
     "ReLU",
     "Reshape",
@@ -134,9 +150,14 @@ __all__ = [
     "__version__",
     "as_generator",
     "check_work",
+    "classification_metrics",
+    "cross_validate",
+    "data",
+    "datasets",
     "derivation",
     "errors",
     "evaluate",
+    "evaluate_split",
     "explain",
     "fit",
     "gradcheck",
@@ -149,22 +170,4 @@ __all__ = [
     "register_activation",
     "save",
     "save_checkpoint",
-]
-
-# -- experiments layer: datasets, evaluation, callbacks (kept as one additive block) -----------
-from . import data, datasets
-from .callbacks import Callback, EarlyStopping, LRSchedulerCallback, ProgressBar
-from .evaluation import CVResult, classification_metrics, cross_validate, evaluate_split
-
-__all__ += [
-    "CVResult",
-    "Callback",
-    "EarlyStopping",
-    "LRSchedulerCallback",
-    "ProgressBar",
-    "classification_metrics",
-    "cross_validate",
-    "data",
-    "datasets",
-    "evaluate_split",
 ]

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .errors import NNScratchError
+from nnscratch.base.errors import NNScratchError
 
 app = typer.Typer(
     name="nnscratch",
@@ -77,9 +77,9 @@ def _executor(
     """The parallel backend of cv and sweep: local processes or Dask, resumable from ``out/tasks``."""
     if mode == "train":
         return None
-    from .experiments.cluster import resolve_cluster
-    from .experiments.parallel import sweep_executor
-    from .experiments.runner import default_out
+    from nnscratch.experiments.cluster import resolve_cluster
+    from nnscratch.experiments.parallel import sweep_executor
+    from nnscratch.experiments.runner import default_out
 
     spec = resolve_cluster(cluster, cfg.cluster)
     run_dir = out if out is not None else default_out(cfg, mode)
@@ -99,9 +99,9 @@ def _run(
     jobs: int | None = None,
     cluster: str | None = None,
 ) -> Path:
-    from .experiments.config import load_config
-    from .experiments.runner import run
-    from .report import index_rows
+    from nnscratch.experiments.config import load_config
+    from nnscratch.experiments.runner import run
+    from nnscratch.report import index_rows
 
     try:
         cfg = load_config(experiment, sets or [])
@@ -174,13 +174,13 @@ def report(
     An experiment file is run first: as a sweep if it has [sweep], as cv if evaluation.cv is set,
     else trained.
     """
-    from .report import write_index, write_report
+    from nnscratch.report import write_index, write_report
 
     folders = []
     try:
         for path in paths:
             if path.is_file() and path.suffix == ".toml":
-                from .experiments.config import load_config
+                from nnscratch.experiments.config import load_config
 
                 cfg = load_config(path, set_ or [])
                 mode = "sweep" if cfg.sweep else "cv" if cfg.evaluation.cv else "train"
@@ -202,7 +202,7 @@ def report(
 @datasets_app.command("list")
 def datasets_list() -> None:
     """The built-in datasets with their size and task."""
-    from .data import describe, list_datasets
+    from nnscratch.data import describe, list_datasets
 
     typer.echo(f"{'name':<14} {'task':<11} {'samples':>7} {'features':>8} {'classes':>7}  description")
     for name in list_datasets():
@@ -221,8 +221,8 @@ def datasets_describe(
     ] = None,
 ) -> None:
     """What a dataset holds and the options it takes (usable as [data] params)."""
-    from .data import describe
-    from .experiments.overrides import parse_set
+    from nnscratch.data import describe
+    from nnscratch.experiments.overrides import parse_set
 
     try:
         options = dict(parse_set(item) for item in set_ or [])
@@ -257,7 +257,7 @@ def inspect(
     """Load a model file (refusing anything unsafe), describe it, and optionally predict a CSV."""
     import numpy as np
 
-    from .io import load_with_info
+    from nnscratch.io.model import load_with_info
 
     try:
         model, info = load_with_info(model_file)
@@ -268,8 +268,8 @@ def inspect(
         if info.history is not None and len(info.history):
             typer.echo(f"  history: {len(info.history)} epochs, last loss {info.history.last('loss'):.6g}")
         if data is not None:
-            from .data import from_csv
-            from .train import predict
+            from nnscratch.data import from_csv
+            from nnscratch.training.loop import predict
 
             ds = from_csv(data)
             pred = predict(model, ds.X)
@@ -290,13 +290,13 @@ def playground(
 ) -> None:
     """Watch a network learn in the browser, with the worked math behind every weight."""
     try:
-        from .playground.server import serve
+        from nnscratch.playground.server import serve
     except NNScratchError as exc:
         raise _fail(str(exc)) from None
     serve(host=host, port=port, open_browser=open_browser)
 
 
-from .explain.cli import explain_command  # noqa: E402 - registered after the commands above
+from nnscratch.worked.cli import explain_command  # noqa: E402 - registered after the commands above
 
 app.command("explain")(explain_command)
 

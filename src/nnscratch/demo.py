@@ -107,9 +107,9 @@ def run_examples(
     out: Path, examples: Path, which: list[tuple[str, str]], *, echo: bool = True
 ) -> list[dict[str, object]]:
     """Run each example into ``out/<name>``, write the index report, print and return the summary."""
-    from .experiments.config import load_config
-    from .experiments.runner import run
-    from .report import index_rows, write_index
+    from nnscratch.experiments.config import load_config
+    from nnscratch.experiments.runner import run
+    from nnscratch.report import index_rows, write_index
 
     rows: list[dict[str, object]] = []
     folders = []

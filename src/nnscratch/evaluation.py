@@ -19,14 +19,20 @@ from typing import Any
 
 import numpy as np
 
-from ._labels import labeler_for, n_outputs
-from ._validation import as_array, check_positive_int, describe
-from .errors import DataError, DTypeError, HyperparameterError, LabelError, ShapeError
-from .losses import Loss
-from .metrics import AVERAGES, _plain, classification_metrics, confusion_matrix, precision_recall_f1
-from .module import Module
-from .optim import OPTIMIZERS, Optimizer
-from .train import History, fit, prepare_data
+from nnscratch.base.errors import DataError, DTypeError, HyperparameterError, LabelError, ShapeError
+from nnscratch.base.validation import as_array, check_positive_int, describe
+from nnscratch.engine.losses import Loss
+from nnscratch.engine.metrics import (
+    AVERAGES,
+    _plain,
+    classification_metrics,
+    confusion_matrix,
+    precision_recall_f1,
+)
+from nnscratch.engine.module import Module
+from nnscratch.engine.optim.optimizers import OPTIMIZERS, Optimizer
+from nnscratch.training.labels import labeler_for, n_outputs
+from nnscratch.training.loop import History, fit, prepare_data
 
 _METRIC_KEYS = ("accuracy", "precision", "recall", "f1")
 
@@ -332,7 +338,7 @@ def cross_validate(
     seeds = fold_seeds(seed, folds)
     runs = range(len(splits))
     if progress:
-        from .callbacks import tqdm_class
+        from nnscratch.training.callbacks import tqdm_class
 
         runs = tqdm_class()(runs, desc="cross-validation", unit="fold")
     fold_rows: list[dict[str, float]] = []

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .backend import blas_threads as limit_blas  # the argument name is taken
-from .layers import (
+from nnscratch.base.backend import blas_threads as limit_blas  # the argument name is taken
+from nnscratch.engine.layers import (
     GRU,
     LSTM,
     RNN,
@@ -34,9 +34,9 @@ from .layers import (
     ReLU,
     Sequential,
 )
-from .losses import CrossEntropyLoss, MSELoss
-from .optim import Adam, CosineAnnealingLR
-from .train import fit, predict
+from nnscratch.engine.losses import CrossEntropyLoss, MSELoss
+from nnscratch.engine.optim.optimizers import Adam, CosineAnnealingLR
+from nnscratch.training.loop import fit, predict
 
 
 def _digits(seed: int, test_size: float = 0.25) -> tuple[np.ndarray, ...]:
@@ -133,7 +133,7 @@ def rnn_digits(
 
 def noisy_sine(n: int = 1200, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """t and sin(2π t / 50) + 0.5 sin(2π t / 17) + Gaussian noise of std ``noise``, t = 0..n-1."""
-    from .data import sine_series  # the same series as the experiment files' ``dataset = "sine"``
+    from nnscratch.data import sine_series  # the same series as the experiment files' ``dataset = "sine"``
 
     return np.arange(n, dtype=np.float64), sine_series(n, noise, seed)
 

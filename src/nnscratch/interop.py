@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from ._container import atomic_write
-from .errors import DTypeError, MissingDependencyError, ModelFileError, StateDictError
-from .module import Module
+from nnscratch._version import __version__
+from nnscratch.base.errors import DTypeError, MissingDependencyError, ModelFileError, StateDictError
+from nnscratch.engine.module import Module
+from nnscratch.io.container import atomic_write
 
 # PyTorch's BatchNorm counts its updates in a buffer nnscratch may not keep; it carries no weights.
 _TORCH_ONLY_BUFFERS = ("num_batches_tracked",)
@@ -104,9 +105,9 @@ def save_safetensors(
     """
     st = _safetensors_numpy()
     model = _check_model(model)
-    meta = {"format": "pt", "producer": f"nnscratch {_version()}"}
+    meta = {"format": "pt", "producer": f"nnscratch {__version__}"}
     try:
-        from ._architecture import to_config
+        from nnscratch.io.architecture import to_config
 
         meta["nnscratch_architecture"] = json.dumps(to_config(model))
     except ModelFileError:
@@ -147,10 +148,6 @@ def load_safetensors(model: Module, path: str | os.PathLike[str], *, strict: boo
         raise ModelFileError(f"{path} does not fit the model: {exc}") from exc
 
 
-def _version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 __all__ = ["from_torch_state_dict", "load_safetensors", "save_safetensors", "to_torch_state_dict"]

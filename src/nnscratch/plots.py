@@ -19,11 +19,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-from ._validation import as_array, describe
-from .errors import DataError, DTypeError, HyperparameterError, ShapeError
-from .layers.container import Sequential
-from .layers.linear import Linear
-from .module import Module
+from nnscratch.base.errors import DataError, DTypeError, HyperparameterError, ShapeError
+from nnscratch.base.validation import as_array, describe
+from nnscratch.engine.layers.container import Sequential
+from nnscratch.engine.layers.linear import Linear
+from nnscratch.engine.module import Module
 
 
 class _Figure(Figure):
@@ -59,7 +59,7 @@ def plot_history(
 ) -> Figure:
     """One panel per metric: the training curve and, when recorded, the validation curve.
 
-    ``history`` is a :class:`~nnscratch.train.History` or its ``to_dict()``.
+    ``history`` is a :class:`~nnscratch.engine.history.History` or its ``to_dict()``.
     """
     data = history.to_dict() if hasattr(history, "to_dict") else dict(history)
     names = (metrics,) if isinstance(metrics, str) else tuple(metrics)
@@ -106,7 +106,7 @@ def plot_decision_boundary(
     Binary models (one output) are shaded by P(y=1) with the ``threshold`` contour drawn;
     multi-class models are coloured by their arg-max class.
     """
-    from .train import predict_proba
+    from nnscratch.training.loop import predict_proba
 
     X_arr = as_array(X, "X", np.dtype(np.float64))
     y_arr = as_array(y, "y").reshape(-1)

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from nnscratch.base.errors import ConfigError
 
 Block = tuple[str, Any]  # ("h1"|"h2"|"p"|"list"|"table"|"code"|"image"|"link", payload)
 

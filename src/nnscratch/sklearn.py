@@ -31,13 +31,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from .callbacks import Callback, FitState
-from .errors import HyperparameterError, LabelError
-from .layers import Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
-from .layers.activations import log_softmax, softmax
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss
-from .optim import SGD, Adam, Optimizer, RMSprop
-from .train import fit
+from nnscratch.base.errors import HyperparameterError, LabelError
+from nnscratch.engine.functional import log_softmax, softmax
+from nnscratch.engine.layers import Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
+from nnscratch.engine.losses import BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss
+from nnscratch.engine.optim.optimizers import SGD, Adam, Optimizer, RMSprop
+from nnscratch.training.callbacks import Callback, FitState
+from nnscratch.training.loop import fit
 
 ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "logistic": Sigmoid, "identity": Identity}
 SOLVERS = ("sgd", "momentum", "adam", "rmsprop")

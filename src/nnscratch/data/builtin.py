@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_in_range, check_positive, check_positive_int
-from ..errors import DataError, HyperparameterError
+from nnscratch.base.errors import DataError, HyperparameterError
+from nnscratch.base.validation import check_in_range, check_positive, check_positive_int
+
 from .dataset import Dataset
 
 _XY = ["x0", "x1"]

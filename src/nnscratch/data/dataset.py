@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_array, check_finite, describe
-from ..errors import DataError, HyperparameterError, LabelError, ShapeError
+from nnscratch.base.errors import DataError, HyperparameterError, LabelError, ShapeError
+from nnscratch.base.validation import as_array, check_finite, describe
 
 TASKS = ("binary", "multiclass", "regression")
 
@@ -172,7 +172,7 @@ class Standardizer:
 
     def _check_fitted(self, X: Any) -> np.ndarray:
         if self.mean_ is None or self.scale_ is None:
-            from ..errors import StateError
+            from nnscratch.base.errors import StateError
 
             raise StateError("Standardizer.transform was called before fit: call fit(X_train) first.")
         X = _as_matrix(X)

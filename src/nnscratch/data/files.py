@@ -1,5 +1,5 @@
 """Loading the user's own data: CSV (one file with a target column, or separate X and y files)
-and NPZ. Every problem is reported as a :class:`~nnscratch.errors.DataError` naming the file and,
+and NPZ. Every problem is reported as a :class:`~nnscratch.base.errors.DataError` naming the file and,
 for CSV, the line and column.
 """
 
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError
+from nnscratch.base.errors import DataError
+
 from .dataset import Dataset
 
 #: Column names taken as the target when ``target`` is not given (compared case-insensitively).

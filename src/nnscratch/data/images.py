@@ -11,7 +11,7 @@ IDX layout (big-endian), as described on the MNIST page:
 Files may be gzip-compressed (``train-images-idx3-ubyte.gz``); this is detected from the content.
 Every problem — a bad magic number, an unknown type code, a truncated or over-long file, images and
 labels of different lengths, a missing NPZ key, an object array — raises
-:class:`nnscratch.errors.DataError` naming the file and what was expected. NPZ files are read with
+:class:`nnscratch.base.errors.DataError` naming the file and what was expected. NPZ files are read with
 ``allow_pickle=False``: they can never execute code.
 """
 
@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import as_float_dtype
-from ..errors import DataError
+from nnscratch.base.backend import as_float_dtype
+from nnscratch.base.errors import DataError
+
 from .dataset import Dataset
 
 #: IDX type code -> big-endian NumPy dtype.

@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ..errors import ConfigError
+from nnscratch.base.errors import ConfigError
+
 from ._toml import _value
 
 

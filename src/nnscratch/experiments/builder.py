@@ -11,12 +11,20 @@ from typing import Any
 
 import numpy as np
 
-from ..callbacks import Callback, EarlyStopping
-from ..data import Dataset, Standardizer, from_csv, from_idx, from_npz, load, one_hot
-from ..layers.container import Sequential
-from ..losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
-from ..module import Module
-from ..optim import OPTIMIZERS, CosineAnnealingLR, ExponentialLR, MultiStepLR, Optimizer, StepLR
+from nnscratch.data import Dataset, Standardizer, from_csv, from_idx, from_npz, load, one_hot
+from nnscratch.engine.layers.container import Sequential
+from nnscratch.engine.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
+from nnscratch.engine.module import Module
+from nnscratch.engine.optim.optimizers import (
+    OPTIMIZERS,
+    CosineAnnealingLR,
+    ExponentialLR,
+    MultiStepLR,
+    Optimizer,
+    StepLR,
+)
+from nnscratch.training.callbacks import Callback, EarlyStopping
+
 from . import registry
 from .config import ExperimentConfig
 
@@ -76,7 +84,7 @@ def fold_indices(cfg: ExperimentConfig, y: np.ndarray, task: str) -> list[tuple[
     if stratified:
         smallest = int(np.bincount(y).min(initial=len(y)) if len(y) else 0)
         if smallest < k:
-            from ..errors import ConfigError
+            from nnscratch.base.errors import ConfigError
 
             raise ConfigError(
                 f"evaluation.cv: stratified {k}-fold needs at least {k} samples of every class; the "
@@ -89,7 +97,7 @@ def ordered_split(rows: np.ndarray, fraction: float, key: str) -> tuple[np.ndarr
     """``rows`` without and with its last ``ceil(fraction · n)`` entries (``[data] split = "ordered"``)."""
     n_last = math.ceil(fraction * len(rows))
     if n_last >= len(rows):
-        from ..errors import ConfigError
+        from nnscratch.base.errors import ConfigError
 
         raise ConfigError(
             f"{key}: holding out {fraction:g} of {len(rows)} rows leaves nothing to train on. "
@@ -109,7 +117,7 @@ def make_split(cfg: ExperimentConfig, data: Dataset, test: Dataset | None, fold:
     if cfg.data.test_size and cfg.data.split == "ordered":
         index, held = ordered_split(index, cfg.data.test_size, "data.test_size")
     elif cfg.data.test_size:
-        from ..data import train_test_split
+        from nnscratch.data import train_test_split
 
         index, held = train_test_split(
             index,
@@ -193,7 +201,7 @@ def build_model(
     width = n_features
     hidden = m.hidden or []
     acts = m.activation if isinstance(m.activation, list) else [m.activation] * len(hidden)
-    from ..layers.linear import Linear
+    from nnscratch.engine.layers.linear import Linear
 
     for size, act in zip(hidden, acts, strict=True):
         layers.append(Linear(width, size, m.bias, dtype=dtype, init=m.init, rng=rng))
@@ -223,7 +231,7 @@ def _from_layer_list(
     next one knows the shape of its input: ``in_features`` after a Flatten, ``in_channels`` of a
     Conv2d, ``input_size`` of a recurrent layer are filled in, and a layer that cannot take the
     data reaching it is reported by its place in the list (now, not in the middle of training)."""
-    from ..errors import ConfigError, NNScratchError
+    from nnscratch.base.errors import ConfigError, NNScratchError
 
     classes = registry.layer_classes()
     layers: list[Module] = []

@@ -25,8 +25,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ClusterError, ConfigError, MissingDependencyError
+from nnscratch.base.errors import ClusterError, ConfigError, MissingDependencyError
+
 from .store import TaskSpec
+from .tasks import execute_task
 
 _ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx)://[^\s/]+:\d{1,5}$")
 _TABLE_KEYS = ("address", "timeout", "retries")
@@ -178,8 +180,6 @@ def _stream(
     if not pending:
         return
     from distributed import as_completed
-
-    from .parallel import execute_task
 
     futures = []
     try:

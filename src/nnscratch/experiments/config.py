@@ -16,7 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import ConfigError
+from nnscratch.base.errors import ConfigError
+
 from . import _toml
 from ._errors import Located, to_config_error
 from .overrides import flatten_sweep, parse_set, with_overrides

@@ -20,7 +20,7 @@ from .config import ExperimentConfig
 
 
 def _plots() -> Any:
-    from .. import plots
+    from nnscratch import plots
 
     return plots
 
@@ -161,7 +161,8 @@ def prediction_figure(y_true: Any, y_pred: Any, index: Any = None, *, title: str
 
 def _boundary_data(cfg: ExperimentConfig, result: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """All the data (and test file), scaled as the plotted model saw it."""
-    from ..data import Standardizer
+    from nnscratch.data import Standardizer
+
     from .builder import load_data
 
     data, test = load_data(cfg)

@@ -12,7 +12,7 @@ import re
 import tomllib
 from typing import Any
 
-from ..errors import ConfigError
+from nnscratch.base.errors import ConfigError
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _BARE_WORD = re.compile(r"^[A-Za-z_./~][A-Za-z0-9_./~+-]*$")

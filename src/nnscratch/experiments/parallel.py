@@ -25,16 +25,18 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigError
-from .store import ResultStore, TaskSpec, normalize_result
+from nnscratch.base.errors import ConfigError
 
-TaskFn = Callable[[dict[str, Any], int | None, int], Mapping[str, Any]]
+from . import sweep
+from .cluster import ClusterSpec, stream_dask
+from .store import ResultStore, TaskSpec
+from .tasks import OneThread, TaskFn, execute_task
+
 #: Called in this process after each result is stored: ``on_result(index, task, result)``, with
 #: the task object as given to :func:`run_tasks`.
 ResultCallback = Callable[[int, Any, dict[str, Any]], None]
@@ -84,55 +86,6 @@ def resolve_jobs(jobs: int | None) -> int:
             f"jobs must be a positive number of processes, or -1 for every core. Received: jobs={jobs!r}"
         )
     return jobs if jobs > 0 else max(1, cores + 1 + jobs)
-
-
-class OneThread:
-    """Keeps BLAS and OpenMP thread pools at one thread (threadpoolctl), cheaply.
-
-    Setting the limit walks every loaded native library (milliseconds), so it is redone only
-    when Python modules were imported since the last time (a new module may have loaded a new
-    library). :meth:`restore` gives back the limits found before the first :meth:`ensure`.
-    """
-
-    def __init__(self) -> None:
-        self._seen = -1
-        self._limiters: list[Any] = []
-
-    def ensure(self) -> None:
-        if len(sys.modules) == self._seen:
-            return
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # threadpoolctl ships with scikit-learn; without it, env vars must do
-            return
-        self._limiters.append(threadpool_limits(limits=1))
-        self._seen = len(sys.modules)
-
-    def restore(self) -> None:
-        for limiter in reversed(self._limiters):  # newest first: the oldest holds the originals
-            limiter.restore_original_limits()
-        self._limiters, self._seen = [], -1
-
-
-#: A worker process exists to run tasks: its limit is set on its first task and kept.
-_WORKER_THREADS = OneThread()
-
-
-def execute_task(
-    fn: TaskFn, config: dict[str, Any], fold: int | None, seed: int, threads: OneThread | None = None
-) -> dict[str, Any]:
-    """Run one task and return its result as plain JSON values. This is what a worker executes.
-
-    ``fn`` receives its own copy of ``config``, so a function that edits it cannot change the
-    task (or the next task in the same process). ``threads`` keeps BLAS at one thread (default:
-    this worker process's own keeper, never restored).
-    """
-    threads = _WORKER_THREADS if threads is None else threads
-    threads.ensure()
-    try:
-        return normalize_result(fn(copy.deepcopy(config), fold, seed))
-    finally:
-        threads.ensure()  # libraries the first task imported are limited for the next ones
 
 
 def _indexed(fn: TaskFn, index: int, task: TaskSpec) -> tuple[int, dict[str, Any]]:
@@ -283,7 +236,6 @@ def _open_stream(
 ) -> tuple[Iterator[tuple[int, dict[str, Any]]], str]:
     """Pick the backend; returns a generator of ``(task index, result)`` and the backend's name."""
     if cluster is not None:
-        from .cluster import ClusterSpec, stream_dask
 
         spec = ClusterSpec.parse(cluster)
         return stream_dask(fn, pending, spec), f"dask[{spec.describe()}]"
@@ -326,9 +278,7 @@ def sweep_executor(
     ``log``, if given, receives one line before the tasks start (see :func:`run_tasks`).
     """
     if fn is None:
-        from .sweep import run_point
-
-        fn = run_point
+        fn = sweep.run_point  # read at call time, so a patched run_point is the one that runs
 
     def execute(
         tasks: list[Any], on_done: Callable[[Any, dict[str, Any]], None] | None = None

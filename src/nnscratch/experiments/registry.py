@@ -44,7 +44,7 @@ def activation_class(name: str) -> type:
 
 
 def check_init(name: str) -> None:
-    from ..init import INITIALIZERS
+    from nnscratch.engine.init import INITIALIZERS
 
     if name not in INITIALIZERS:
         options = sorted(INITIALIZERS)
@@ -56,9 +56,8 @@ def check_init(name: str) -> None:
 def layer_classes() -> dict[str, type]:
     """Every Module subclass exported by ``nnscratch`` (containers excepted), by class name."""
     import nnscratch
-
-    from ..layers.container import Sequential
-    from ..module import Module
+    from nnscratch.engine.layers.container import Sequential
+    from nnscratch.engine.module import Module
 
     found = {}
     for name in dir(nnscratch):
@@ -115,7 +114,7 @@ def check_layer(type_name: str, kwargs: dict[str, Any]) -> None:
 def dataset_loaders() -> dict[str, Callable[..., Any]] | None:
     """Built-in dataset loaders by name, or None when the datasets module is not available."""
     try:
-        from .. import datasets
+        from nnscratch import data as datasets
     except ImportError:
         return None
     for attr in ("LOADERS", "DATASETS", "REGISTRY"):

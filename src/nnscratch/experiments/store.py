@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from nnscratch.base.errors import ConfigError, DataError
 
 #: Sub-folder of the run folder holding one file per finished task.
 TASKS_DIR = "tasks"

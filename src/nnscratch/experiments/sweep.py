@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import blas_threads
-from ..callbacks import Callback
-from ..errors import DivergenceError
-from ..evaluation import classification_metrics, confusion_matrix
-from ..train import fit
-from ..train import predict as ns_predict
-from ..train import predict_proba as ns_predict_proba
+from nnscratch.base.backend import blas_threads
+from nnscratch.base.errors import DivergenceError
+from nnscratch.evaluation import classification_metrics, confusion_matrix
+from nnscratch.training.callbacks import Callback
+from nnscratch.training.loop import fit
+from nnscratch.training.loop import predict as ns_predict
+from nnscratch.training.loop import predict_proba as ns_predict_proba
+
 from . import builder
 from .config import ExperimentConfig, grid_points, point_config, validate
 
@@ -166,7 +167,7 @@ def _train(
         X_fit, X_val, y_fit, y_val = X_fit[fit_rows], X_fit[val_rows], y_fit[fit_rows], y_fit[val_rows]
         validation = (X_val, builder.targets(y_val, loss_key, outputs))
     elif cfg.training.validation_split:
-        from ..data import train_test_split
+        from nnscratch.data import train_test_split
 
         X_fit, X_val, y_fit, y_val = train_test_split(
             X_fit,

@@ -13,10 +13,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from nnscratch._version import __version__
+from nnscratch.report import write_report
+
 from . import figures
 from .config import ExperimentConfig
-from .runner import dataset_info, dump_json, write_config, write_history, write_single
+from .run_folder import dataset_info, dump_json, write_config, write_history, write_single
 from .sweep import Task
 
 
@@ -53,8 +55,6 @@ def write_sweep(
     draw: bool = True,
 ) -> None:
     """Write every point's run folder and the sweep's own files into ``folder`` (``draw``: the PNGs)."""
-    from ..report import write_report
-
     write_config(folder, cfg.to_dict())
     points: list[dict[str, Any]] = []
     kind = "cv" if use_cv else "train"

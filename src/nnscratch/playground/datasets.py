@@ -10,8 +10,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from ..data import Dataset
-from ..errors import DataError
+from nnscratch.base.errors import DataError
+from nnscratch.data import Dataset
 
 PLAYGROUND_DATASETS = ("xor", "circles", "moons", "spirals", "gaussians", "linear")
 #: the page's dataset names that differ from the library's
@@ -26,7 +26,7 @@ def parse_upload(raw: bytes, filename: str = "upload.csv") -> Dataset:
     Size limits are checked first; the library's :func:`~nnscratch.data.from_csv` then gives its
     located errors (line, column) for ragged rows, non-numeric values and empty cells.
     """
-    from ..data import from_csv
+    from nnscratch.data import from_csv
 
     if len(raw) > MAX_UPLOAD_BYTES:
         raise DataError(f"the file is {len(raw)} bytes; the limit is {MAX_UPLOAD_BYTES} bytes")

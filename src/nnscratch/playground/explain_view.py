@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import HyperparameterError
-from ..explain import explain
-from ..layers import Linear
+from nnscratch.base.errors import HyperparameterError
+from nnscratch.engine.layers import Linear
+from nnscratch.worked import explain
+
 from .session import Session
 
 MARK = "\x01"

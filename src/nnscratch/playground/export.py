@@ -22,7 +22,7 @@ def _history(session: Session) -> dict[str, list[float]] | None:
 
 def model_file(session: Session) -> bytes:
     """The trained network as an nnscratch model file (``ns.load`` reads it back)."""
-    from ..io import save
+    from nnscratch.io.model import save
 
     buffer = io.BytesIO()
     metrics = {
@@ -43,7 +43,7 @@ def model_file(session: Session) -> bytes:
 
 def experiment_toml(session: Session) -> str:
     """The experiment file that reproduces the session with ``nnscratch train`` (same weights)."""
-    from ..experiments._toml import dumps
+    from nnscratch.experiments._toml import dumps
 
     header = "# Exported from the nnscratch playground. Run it with:  nnscratch train playground.toml\n"
     if session.config.dataset == "upload":

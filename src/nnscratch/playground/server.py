@@ -13,7 +13,8 @@ from collections import OrderedDict
 from importlib import resources
 from typing import Any
 
-from ..errors import MissingDependencyError, NNScratchError
+from nnscratch.base.errors import MissingDependencyError, NNScratchError
+
 from .datasets import MAX_UPLOAD_BYTES, parse_upload
 from .session import PlaygroundConfig, Session
 

@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import layers as L
-from ..data import Dataset
-from ..errors import HyperparameterError, NNScratchError
+from nnscratch.base.errors import HyperparameterError, NNScratchError
+from nnscratch.data import Dataset
+from nnscratch.engine import layers as L
+
 from .datasets import LIBRARY_NAMES, PLAYGROUND_DATASETS
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu", "identity")
@@ -191,9 +192,9 @@ class Session:
 
     def configure(self, config: PlaygroundConfig) -> None:
         """Build data, split, network, loss and optimizer exactly as ``nnscratch train`` would."""
-        from ..experiments import builder
-        from ..experiments.config import load_config
-        from ..experiments.sweep import point_seeds
+        from nnscratch.experiments import builder
+        from nnscratch.experiments.config import load_config
+        from nnscratch.experiments.sweep import point_seeds
 
         if config.dataset == "upload" and self.upload is None:
             raise HyperparameterError("dataset 'upload' needs a CSV uploaded first")
@@ -234,7 +235,7 @@ class Session:
 
     def reset(self) -> None:
         """Back to epoch 0 with the same initial weights and the same mini-batch order."""
-        from ..experiments import builder
+        from nnscratch.experiments import builder
 
         model_rng, self.rng = (np.random.default_rng(s) for s in np.random.SeedSequence(self._seed).spawn(2))
         self.model = builder.build_model(
@@ -266,8 +267,8 @@ class Session:
     # -- training --------------------------------------------------------------------------------
     def _targets(self, y: np.ndarray) -> np.ndarray:
         """``y`` as the loss compares it with the output: checked and shaped once, as ``fit`` does."""
-        from ..experiments import builder
-        from ..train import prepare_data
+        from nnscratch.experiments import builder
+        from nnscratch.training.loop import prepare_data
 
         X_probe = np.zeros((len(y), self.X_train.shape[1]))
         return prepare_data(

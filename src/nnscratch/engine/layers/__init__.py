@@ -1,0 +1,49 @@
+"""Layers: each a Module with a hand-derived backward."""
+
+from ..functional import log_softmax, sigmoid, softmax
+from .activations import (
+    Activation,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from .container import Sequential
+from .conv import Conv2d
+from .embedding import Embedding
+from .linear import Linear
+from .pooling import AvgPool2d, MaxPool2d
+from .recurrent import GRU, LSTM, RNN
+from .regularization import BatchNorm1d, BatchNorm2d, Dropout
+from .shape import Flatten, LastTimeStep, Reshape, Unflatten
+
+__all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Activation",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "Identity",
+    "LastTimeStep",
+    "LeakyReLU",
+    "Linear",
+    "MaxPool2d",
+    "ReLU",
+    "Reshape",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "Unflatten",
+    "log_softmax",
+    "sigmoid",
+    "softmax",
+]

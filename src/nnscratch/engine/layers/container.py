@@ -1,0 +1,89 @@
+"""Sequential: a chain of modules, forward in order and backward in reverse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from nnscratch.base.errors import DTypeError, ShapeError
+from nnscratch.base.validation import describe
+
+from ..inference import predict, predict_proba
+from ..module import Module
+
+
+class Sequential(Module):
+    r"""Apply modules one after the other.
+
+    Forward:  a⁽⁰⁾ = x,  a⁽ˡ⁾ = f_l(a⁽ˡ⁻¹⁾),  output a⁽ᴸ⁾
+    Backward: the chain rule in reverse: g⁽ᴸ⁾ = dL/da⁽ᴸ⁾, g⁽ˡ⁻¹⁾ = f_l.backward(g⁽ˡ⁾)
+
+    Children are named ``"0"``, ``"1"``, ... so ``state_dict`` keys are PyTorch's
+    (``"0.weight"``, ``"2.bias"``...).
+    """
+
+    def __init__(self, *layers: Module) -> None:
+        super().__init__()
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise DTypeError(
+                    f"Sequential takes Module instances; argument {i} is {layer!r} of type "
+                    f"{type(layer).__name__}. Did you forget to call it, e.g. ns.ReLU()?"
+                )
+        self.layers: list[Module] = list(layers)
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for i, layer in enumerate(self.layers):
+            yield str(i), layer
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
+        return self.layers[index]
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+    def append(self, layer: Module) -> Sequential:
+        if not isinstance(layer, Module):
+            raise DTypeError(f"append takes a Module. Received: {layer!r}")
+        self.layers.append(layer)
+        return self
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x)
+        self._cache = x.shape
+        return x
+
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        out_shape = self._cached()
+        if not isinstance(grad_out, np.ndarray) or grad_out.shape != out_shape:
+            raise ShapeError(
+                f"Sequential.backward: grad_out must have the shape of the network's output "
+                f"{out_shape}. Received: {describe(grad_out)}"
+            )
+        layers = self.layers
+        for layer in layers[:0:-1]:
+            grad_out = layer.backward(grad_out)
+        if layers:
+            return layers[0].backward(grad_out, input_grad=input_grad)
+        return grad_out if input_grad else None
+
+    def output_module(self) -> Module:
+        return self.layers[-1].output_module() if self.layers else self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities: :func:`nnscratch.predict_proba` on this model."""
+        return predict_proba(self, X)
+
+    def predict(self, X: Any, threshold: float = 0.5) -> np.ndarray:
+        """Predicted labels: :func:`nnscratch.predict` on this model."""
+        return predict(self, X, threshold=threshold)

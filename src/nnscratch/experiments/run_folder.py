@@ -1,0 +1,159 @@
+"""The files of one train / cv run folder (see :mod:`.runner` for the whole layout)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnscratch._version import __version__
+from nnscratch.io.model import save as io_save
+
+from . import _toml, figures
+from .builder import build_model, load_data, loss_name
+from .config import ExperimentConfig, validate
+from .sweep import summarize
+
+
+# -- writing one train / cv run ----------------------------------------------------------------
+def write_config(folder: Path, config: dict[str, Any]) -> None:
+    (folder / "config.toml").write_text(_toml.dumps(config), encoding="utf-8")
+    (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+
+
+def dump_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def write_single(
+    folder: Path,
+    cfg: ExperimentConfig,
+    config: dict[str, Any],
+    results: list[dict[str, Any]],
+    kind: str,
+    seconds: float,
+    params: dict[str, Any] | None = None,
+    *,
+    draw: bool = True,
+) -> dict[str, Any]:
+    """Write a train (one result) or cv (one result per fold) run; return its metrics."""
+    point_cfg = validate(config)
+    write_config(folder, config)
+    first = results[0]
+    metrics: dict[str, Any] = {
+        "kind": kind,
+        "experiment": point_cfg.experiment.name,
+        "params": params or {},
+        "seed": first["seed"],
+        "task": first["task"],
+        "labels": first["labels"],
+    }
+    if kind == "train":
+        metrics.update(
+            train=first["train"],
+            test=first["test"],
+            evaluated_on=first["evaluated_on"],
+            epochs_run=first["epochs_run"],
+            final_loss=first["history"]["loss"][-1],
+        )
+        if "confusion_matrix" in first:
+            metrics["confusion_matrix"] = first["confusion_matrix"]
+    else:
+        metrics.update(summarize(results))
+        metrics["folds_count"] = len(results)
+        metrics["n_samples"] = sum(len(r["predictions"]["y_true"]) for r in results)
+    dump_json(folder / "metrics.json", metrics)
+    write_history(folder / "history.csv", results, kind)
+    _write_predictions(folder / "predictions.csv", results, kind)
+    models = _save_models(folder, point_cfg, results, kind)
+    if draw:
+        figures.run_figures(folder, point_cfg, results, metrics, models, point=bool(params))
+    data_info = dataset_info(point_cfg)
+    dump_json(
+        folder / "run.json",
+        {
+            "kind": kind,
+            "name": point_cfg.experiment.name,
+            "description": point_cfg.experiment.description,
+            "params": params or {},
+            "dataset": data_info,
+            "model": first["model"],
+            "n_parameters": first["n_parameters"],
+            "loss": first["loss"],
+            "optimizer": point_cfg.optimizer.model_dump(exclude_none=True),
+            "training": point_cfg.training.model_dump(exclude_none=True),
+            "seconds": round(seconds, 3),
+            "nnscratch": __version__,
+        },
+    )
+    return metrics
+
+
+def dataset_info(cfg: ExperimentConfig) -> dict[str, Any]:
+    data, test = load_data(cfg)
+    info = data.summary()
+    info.pop("feature_names", None) if info.get("n_features", 0) > 12 else None
+    if test is not None:
+        info["test_samples"] = len(test)
+    info["test_size"] = cfg.data.test_size
+    info["split"] = cfg.data.split
+    info["standardize"] = cfg.data.standardize
+    return info
+
+
+def write_history(path: Path, results: list[dict[str, Any]], kind: str) -> None:
+    keys: list[str] = []
+    for r in results:
+        keys += [k for k in r["history"] if k != "epoch" and k not in keys]
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow((["fold"] if kind == "cv" else []) + ["epoch", *keys])
+        for r in results:
+            h = r["history"]
+            for i, epoch in enumerate(h["epoch"]):
+                row = [repr(h[k][i]) if k in h else "" for k in keys]
+                writer.writerow(([r["fold"] + 1] if kind == "cv" else []) + [epoch, *row])
+
+
+def _write_predictions(path: Path, results: list[dict[str, Any]], kind: str) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow((["fold"] if kind == "cv" else []) + ["index", "y_true", "y_pred", "score"])
+        for r in results:
+            p = r["predictions"]
+            scores = p["score"] or [""] * len(p["index"])
+            for row in zip(p["index"], p["y_true"], p["y_pred"], scores, strict=True):
+                writer.writerow(([r["fold"] + 1] if kind == "cv" else []) + [*row])
+
+
+def rebuild_model(cfg: ExperimentConfig, result: dict[str, Any]) -> Any:
+    """The trained network of a result: rebuilt from the config, then its weights loaded."""
+    model = build_model(
+        cfg,
+        result["n_features"],
+        result["n_outputs"],
+        loss_name(cfg, result["task"]),
+        np.random.default_rng(0),
+    )
+    model.load_state_dict(result["state_dict"])
+    return model
+
+
+def _save_models(folder: Path, cfg: ExperimentConfig, results: list[dict[str, Any]], kind: str) -> list[Any]:
+    """Save each trained model with :func:`nnscratch.save` (its history and seed in the header)."""
+    models = []
+    for r in results:
+        model = rebuild_model(cfg, r)
+        models.append(model)
+        path = folder / ("model.npz" if kind == "train" else f"model_folds/fold_{r['fold'] + 1}.npz")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"experiment": cfg.experiment.name, "seed": r["seed"], "fold": r["fold"]}
+        meta["scaler"] = r["scaler"]
+        io_save(model, path, history=r["history"], meta=meta)
+    return models
+
+
+__all__ = ["dataset_info", "dump_json", "rebuild_model", "write_config", "write_history", "write_single"]

@@ -1,0 +1,112 @@
+"""From network outputs to class labels, for the metrics ``fit`` records each epoch.
+
+Decided once per training run from the loss and the prepared targets, then applied per batch
+with one vectorised operation (a threshold or an arg-max), never per sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from nnscratch.base.errors import HyperparameterError
+from nnscratch.engine.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
+from nnscratch.engine.module import Module
+
+#: The metrics ``fit(metrics=...)`` can record (train, and with a ``val_`` prefix on validation).
+METRICS: tuple[str, ...] = ("accuracy", "precision", "recall", "f1")
+
+
+def check_metrics(metrics: Iterable[str] | str | None) -> tuple[str, ...]:
+    """Validate ``fit(metrics=...)``: a subset of :data:`METRICS`, in the given order."""
+    if metrics is None:
+        return ()
+    names = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    bad = [m for m in names if m not in METRICS]
+    if bad:
+        raise HyperparameterError(f"metrics must be among {', '.join(METRICS)}. Received: metrics={names!r}")
+    return tuple(dict.fromkeys(names))
+
+
+class Labeler:
+    """Turns outputs ``pred`` and prepared targets into class labels.
+
+    kind "binary":     one output column, label = pred > threshold (0.5 on probabilities, 0 on logits)
+    kind "multiclass": several output columns, label = arg-max of the row
+    kind "multilabel": several independent sigmoid outputs, each thresholded (metrics over all cells)
+    """
+
+    def __init__(self, kind: str, threshold: float, n_classes: int) -> None:
+        self.kind, self.threshold, self.n_classes = kind, threshold, n_classes
+
+    @property
+    def labels(self) -> list[int]:
+        return list(range(self.n_classes))
+
+    def pred_labels(self, pred: np.ndarray) -> np.ndarray:
+        if self.kind == "multiclass":
+            return pred.argmax(axis=1)
+        if self.kind == "binary":
+            return (pred[:, 0] > self.threshold).astype(np.int64)
+        return (pred > self.threshold).astype(np.int64)
+
+    def true_labels(self, target: np.ndarray) -> np.ndarray:
+        if self.kind == "multiclass":
+            return target if target.ndim == 1 else target.argmax(axis=1)
+        if self.kind == "binary":
+            return (target.reshape(len(target), -1)[:, 0] > 0.5).astype(np.int64)
+        return (target > 0.5).astype(np.int64)
+
+
+def labeler_for(loss: Loss, y: np.ndarray, n_outputs: int | None = None) -> Labeler | None:
+    """The :class:`Labeler` for a run with ``loss`` on prepared targets ``y`` (and a network with
+    ``n_outputs`` output columns), or ``None`` when the targets are not classes (regression)."""
+    if isinstance(loss, CrossEntropyLoss):
+        n_classes = y.shape[1] if y.ndim == 2 else (n_outputs or int(y.max(initial=0)) + 1)
+        return Labeler("multiclass", 0.0, max(n_classes, 2))
+    cols = 1 if y.ndim == 1 else y.shape[1]
+    if isinstance(loss, (BCELoss, BCEWithLogitsLoss)):
+        threshold = 0.0 if isinstance(loss, BCEWithLogitsLoss) else 0.5
+        return Labeler("binary" if cols == 1 else "multilabel", threshold, 2)
+    if isinstance(loss, (MSELoss, L2Loss)) and y.size and np.isin(y, (0.0, 1.0)).all():
+        # Squared error on 0/1 targets, as in the course notes: a sigmoid output thresholded
+        # at 0.5, or one-hot rows read by arg-max.
+        if cols == 1:
+            return Labeler("binary", 0.5, 2)
+        if np.all(y.sum(axis=1) == 1):
+            return Labeler("multiclass", 0.0, cols)
+    return None
+
+
+def n_outputs(model: Module, X_arr: np.ndarray) -> int:
+    """Width of the model's output (one probe sample, eval mode)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = model.forward(X_arr[:1])
+    finally:
+        model.train(was_training)
+    return int(out.shape[1]) if out.ndim == 2 else 1
+
+
+def epoch_metrics(
+    labeler: Labeler, y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str], prefix: str = ""
+) -> dict[str, float]:
+    """The requested metrics of one epoch's predicted labels (accuracy in NumPy: it is the mean
+    of a comparison; precision/recall/F1 from scikit-learn)."""
+    y_true, y_pred = y_true.reshape(-1), y_pred.reshape(-1)
+    out: dict[str, float] = {}
+    if "accuracy" in names:
+        out[prefix + "accuracy"] = np.count_nonzero(y_true == y_pred) / len(y_true)
+    prf = [m for m in names if m != "accuracy"]
+    if prf:
+        from nnscratch.engine.metrics import precision_recall_f1
+
+        values = precision_recall_f1(y_true, y_pred, labels=labeler.labels)
+        out.update({prefix + m: values[m] for m in prf})
+    return out
+
+
+__all__ = ["METRICS", "Labeler", "check_metrics", "epoch_metrics", "labeler_for", "n_outputs"]

@@ -1,0 +1,261 @@
+"""Training: the ``fit`` loop and ``evaluate``.
+
+The loop validates the data once (shapes, finiteness, labels against the output), then runs
+unchecked ``forward``/``backward`` calls per batch — the checks are not repeated per step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnscratch.base.backend import as_generator
+from nnscratch.base.errors import DivergenceError, DTypeError
+from nnscratch.base.validation import check_positive_int
+from nnscratch.engine.history import History
+from nnscratch.engine.inference import predict, predict_proba, prepare_data
+from nnscratch.engine.losses import Loss
+from nnscratch.engine.module import Module
+from nnscratch.engine.optim.optimizers import OPTIMIZERS, LRScheduler, Optimizer
+
+from .callbacks import Callback, FitState, LRSchedulerCallback, ProgressBar, as_callback
+from .checkpoint import attach_checkpointing
+from .labels import Labeler, check_metrics, epoch_metrics, labeler_for, n_outputs
+
+
+def _resolve_optimizer(model: Module, optimizer: Optimizer | str | None, lr: float | None) -> Optimizer:
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    name = "sgd" if optimizer is None else str(optimizer).lower()
+    if name not in OPTIMIZERS:
+        raise DTypeError(
+            f"optimizer must be an Optimizer or one of {sorted(OPTIMIZERS)}. Received: {optimizer!r}"
+        )
+    kwargs: dict[str, Any] = {} if lr is None else {"lr": lr}
+    if name == "momentum":
+        kwargs["momentum"] = 0.9
+    return OPTIMIZERS[name](model.parameters(), **kwargs)
+
+
+def fit(
+    model: Module,
+    X: Any,
+    y: Any,
+    *,
+    loss: Loss,
+    optimizer: Optimizer | str | None = None,
+    lr: float | None = None,
+    epochs: int = 100,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    validation_data: tuple[Any, Any] | None = None,
+    callbacks: Iterable[Any] = (),
+    seed: int | np.random.Generator | None = None,
+    progress: bool = False,
+    verbose: int = 0,
+    metrics: Sequence[str] | str | None = ("accuracy",),
+    scheduler: LRScheduler | Callable[[Optimizer], LRScheduler] | None = None,
+    resume: str | Path | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 1,
+) -> History:
+    """Train ``model`` on ``(X, y)`` and return the per-epoch :class:`History`.
+
+    Parameters
+    ----------
+    model : Module
+        The network (e.g. a :class:`Sequential`).
+    X : array_like, shape (n_samples, n_features)
+    y : array_like
+        Targets: ``(n_samples,)`` labels or ``(n_samples, n_outputs)``.
+    loss : Loss
+        E.g. ``BCELoss()``, ``CrossEntropyLoss()``, ``MSELoss()``.
+    optimizer : Optimizer or str
+        An optimizer built on ``model.parameters()``, or a name (``"sgd"``, ``"momentum"``,
+        ``"adam"``, ``"rmsprop"``) used with ``lr``.
+    epochs : int
+        Passes over the data.
+    batch_size : int, optional
+        Mini-batch size; ``None`` trains full-batch (one step per epoch, as in the course notes).
+    shuffle : bool
+        Reshuffle the samples every epoch (mini-batch only), with ``seed``.
+    validation_data : (X_val, y_val), optional
+        Evaluated after every epoch into ``val_loss`` (and ``val_accuracy`` for classifiers).
+    seed : int or Generator, optional
+        Seeds the shuffling; the same seed gives the same numbers.
+    callbacks : sequence of Callback or fn(state, logs)
+        Hooks run at the start, after every epoch and at the end (see :mod:`nnscratch.training.callbacks`);
+        a callback stops training with ``state.stop_training = True``.
+    progress : bool
+        Show a ``tqdm`` progress bar (a widget in Jupyter) with the latest record; silent if False.
+    verbose : int
+        Print the loss every ``verbose`` epochs (0: silent).
+    metrics : sequence of {"accuracy", "precision", "recall", "f1"}
+        Recorded every epoch for classifiers (train, and ``val_``-prefixed on validation data):
+        accuracy as the fraction of correct labels, precision/recall/F1 with scikit-learn (binary
+        average for one output, macro over all classes otherwise). Labels come from a threshold
+        (0.5 on probabilities, 0 on logits) or the arg-max. Squared-error losses on 0/1 targets
+        count as classifiers too. Precision/recall/F1 cost ~1 ms per epoch.
+    scheduler : LRScheduler or fn(optimizer) -> LRScheduler, optional
+        Stepped after every epoch (see :class:`~nnscratch.training.callbacks.LRSchedulerCallback`); the
+        learning rate of each epoch is then recorded as ``"lr"``.
+    resume : path, optional
+        Continue the run saved in this checkpoint (weights, optimizer, scheduler, generator,
+        history, epoch): the result is bit-identical to an uninterrupted run.
+    checkpoint, checkpoint_every : path, int
+        Save a checkpoint there every ``checkpoint_every`` epochs (see ``ModelCheckpoint``).
+
+    The recorded epoch loss (and train metrics) are those *before* each of that epoch's updates,
+    averaged over batches; validation values are computed after the epoch.
+    A NaN or infinite loss raises :class:`DivergenceError` naming the epoch.
+    """
+    if not isinstance(model, Module):
+        raise DTypeError(f"model must be an nnscratch Module. Received: {model!r}")
+    if not isinstance(loss, Loss):
+        raise DTypeError(f"loss must be an nnscratch Loss such as ns.BCELoss(). Received: {loss!r}")
+    epochs = check_positive_int(epochs, "epochs", allow_zero=True)
+    opt = _resolve_optimizer(model, optimizer, lr)
+    X_arr, y_arr = prepare_data(model, X, y, loss)
+    n = len(X_arr)
+    if batch_size is not None:
+        batch_size = min(check_positive_int(batch_size, "batch_size"), n)
+    is_pair = isinstance(validation_data, (tuple, list)) and len(validation_data) == 2
+    if validation_data is not None and not is_pair:
+        raise DTypeError(
+            f"validation_data must be a pair (X_val, y_val). Received: {type(validation_data).__name__}"
+        )
+    val = prepare_data(model, *validation_data, loss, name="X_val") if validation_data is not None else None
+    rng = as_generator(seed)
+    metric_names = check_metrics(metrics)
+    labeler = labeler_for(loss, y_arr, n_outputs(model, X_arr)) if metric_names else None
+    cbs: list[Callback] = [as_callback(cb) for cb in callbacks]
+    if scheduler is not None:
+        if not isinstance(scheduler, LRScheduler) and callable(scheduler):
+            scheduler = scheduler(opt)
+        cbs.append(LRSchedulerCallback(scheduler))
+    if progress:
+        cbs.append(ProgressBar())
+    y_true = labeler.true_labels(y_arr) if labeler is not None else None  # decoded once per run
+    track_lr = any(isinstance(cb, LRSchedulerCallback) for cb in cbs)
+    state = FitState(model=model, optimizer=opt, loss=loss, history=History(), rng=rng, epochs=epochs)
+    # after every other callback is in cbs: the checkpoint records their state too
+    attach_checkpointing(state, cbs, resume=resume, checkpoint=checkpoint, every=checkpoint_every)
+    model.train()
+    try:
+        for cb in cbs:
+            cb.on_train_begin(state)
+        for epoch in range(state.epoch + 1, epochs + 1):
+            state.epoch = epoch
+            lr_used = opt.lr
+            record = _train_one_epoch(state, X_arr, y_arr, batch_size, shuffle, labeler, metric_names, y_true)
+            if val is not None:
+                record.update(evaluate(model, val[0], val[1], loss, prefix="val_", metrics=metric_names))
+                if not math.isfinite(record["val_loss"]):
+                    raise DivergenceError(
+                        f"training diverged at epoch {epoch}: the validation loss became "
+                        f"{record['val_loss']}. Try a smaller learning rate (lr={opt.lr:g})."
+                    )
+            if track_lr:
+                record["lr"] = lr_used
+            state.history.append(epoch, **record)
+            if verbose and (epoch % verbose == 0 or epoch == 1 or epoch == epochs):
+                print(f"epoch {epoch:>5}  " + "  ".join(f"{k} {v:.6g}" for k, v in record.items()))
+            for cb in cbs:
+                cb.on_epoch_end(state, record)
+            if state.stop_training:
+                break
+        for cb in cbs:
+            cb.on_train_end(state)
+    finally:
+        for cb in cbs:  # an error mid-training must not leave a half-drawn bar behind
+            if isinstance(cb, ProgressBar):
+                cb.close()
+    history = state.history
+    model.eval()
+    return history
+
+
+def _train_one_epoch(
+    state: FitState,
+    X_arr: np.ndarray,
+    y_arr: np.ndarray,
+    batch_size: int | None,
+    shuffle: bool,
+    labeler: Labeler | None = None,
+    metric_names: Sequence[str] = ("accuracy",),
+    y_true: np.ndarray | None = None,
+) -> dict[str, float]:
+    """One pass over the data; returns the epoch's record (mean loss and metrics before each step)."""
+    model, loss, opt = state.model, state.loss, state.optimizer
+    n = len(X_arr)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if batch_size is None or batch_size >= n:
+            batches: Iterable[np.ndarray | slice] = [slice(None)]
+        else:
+            order = state.rng.permutation(n) if shuffle else np.arange(n)
+            batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+        total_loss = 0.0
+        pred_labels = None
+        for idx in batches:
+            xb, yb = X_arr[idx], y_arr[idx]
+            pred = model.forward(xb)
+            batch_loss = loss.forward(pred, yb)
+            if not math.isfinite(batch_loss):
+                raise DivergenceError(
+                    f"training diverged at epoch {state.epoch}: the loss became {batch_loss}. "
+                    f"The learning rate (lr={opt.lr:g}) is probably too large: try a smaller one "
+                    f"(e.g. lr={opt.lr / 10:g}), standardise the inputs, or use a loss on logits."
+                )
+            weight = len(xb) / n if loss.reduction == "mean" else 1.0
+            total_loss += batch_loss * weight
+            if labeler is not None:
+                batch_labels = labeler.pred_labels(pred)
+                if pred_labels is None:
+                    pred_labels = np.empty((n, *batch_labels.shape[1:]), dtype=np.int64)
+                pred_labels[idx] = batch_labels
+            opt.zero_grad()
+            model.backward(loss.backward(), input_grad=False)
+            opt.step()
+    record = {"loss": total_loss}
+    if labeler is not None and pred_labels is not None:
+        if y_true is None:
+            y_true = labeler.true_labels(y_arr)
+        record.update(epoch_metrics(labeler, y_true, pred_labels, metric_names))
+    return record
+
+
+def evaluate(
+    model: Module,
+    X: np.ndarray,
+    y: np.ndarray,
+    loss: Loss,
+    prefix: str = "",
+    *,
+    metrics: Sequence[str] | str | None = ("accuracy",),
+) -> dict[str, float]:
+    """Loss (and the ``metrics`` for classifiers) of ``model`` on prepared data, in eval mode.
+
+    ``X`` and ``y`` are as returned by :func:`prepare_data`.
+    """
+    names = check_metrics(metrics)
+    was_training = model.training
+    model.eval()
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            pred = model.forward(X)
+            result = {prefix + "loss": loss.forward(pred, y)}
+    finally:
+        model.train(was_training)
+    labeler = labeler_for(loss, y, pred.shape[1] if pred.ndim == 2 else 1) if names else None
+    if labeler is not None:
+        result.update(
+            epoch_metrics(labeler, labeler.true_labels(y), labeler.pred_labels(pred), names, prefix)
+        )
+    return result
+
+
+__all__ = ["History", "evaluate", "fit", "predict", "predict_proba", "prepare_data"]

@@ -1,0 +1,154 @@
+"""Training state to and from checkpoint files: optimizer, scheduler and random generators.
+
+Everything read back from a file is checked before it touches the run: optimizer arrays against
+the parameters they belong to, hyperparameters against the optimizer's own names (a file cannot
+set arbitrary attributes), generator states through NumPy's validating setter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from nnscratch.base.errors import DTypeError, ModelFileError, StateDictError
+from nnscratch.engine.module import Module
+from nnscratch.engine.optim.optimizers import LRScheduler, Optimizer
+
+BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+
+
+def generator_state(gen: Any) -> dict[str, Any]:
+    if not isinstance(gen, np.random.Generator):
+        raise DTypeError(f"state.rng must be a numpy.random.Generator. Received: {gen!r:.80}")
+    state = gen.bit_generator.state
+    if state.get("bit_generator") not in BIT_GENERATORS:
+        raise DTypeError(
+            f"cannot checkpoint a {state.get('bit_generator')} generator; use one of {BIT_GENERATORS}"
+        )
+    return state
+
+
+def module_generators(model: Module, prefix: str = "") -> Iterator[tuple[str, np.random.Generator]]:
+    """Generators held by layers (e.g. a dropout mask stream), keyed ``"<layer path>.<attribute>"``."""
+    for attr, value in vars(model).items():
+        if isinstance(value, np.random.Generator):
+            yield prefix + attr, value
+    for name, child in model.named_children():
+        yield from module_generators(child, f"{prefix}{name}.")
+
+
+def read_optimizer(
+    c: Any, specs: dict[str, Any], header: Any, model: Module, src: str
+) -> dict[str, Any] | None:
+    if header is None:
+        if specs:
+            raise ModelFileError(f"{src}: optimizer arrays without an optimizer header.")
+        return None
+    fields = {"type", "hyperparameters", "step_count", "params", "state_keys"}
+    if not isinstance(header, dict) or set(header) != fields:
+        raise ModelFileError(f"{src}: the optimizer header must have exactly the fields {sorted(fields)}.")
+    params = dict(model.named_parameters())
+    names, keys, step = header["params"], header["state_keys"], header["step_count"]
+    if (
+        not isinstance(header["type"], str)
+        or not isinstance(header["hyperparameters"], dict)
+        or isinstance(step, bool)
+        or not isinstance(step, int)
+        or step < 0
+        or not isinstance(names, list)
+        or not all(isinstance(n, str) and n in params for n in names)
+        or len(set(names)) != len(names)
+        or not isinstance(keys, dict)
+        or set(keys) != set(names)
+        or not all(isinstance(k, list) and all(isinstance(s, str) for s in k) for k in keys.values())
+    ):
+        raise ModelFileError(f"{src}: the optimizer header is malformed.")
+    expected = {f"optimizer/{n}/{k}": params[n] for n in names for k in keys[n]}
+    if set(expected) != set(specs):
+        raise ModelFileError(
+            f"{src}: optimizer arrays do not match the header: missing {sorted(set(expected) - set(specs))}, "
+            f"unexpected {sorted(set(specs) - set(expected))}."
+        )
+    for key, p in expected.items():
+        spec = specs[key]
+        if spec.shape not in (p.shape, ()) or spec.dtype.kind != "f":
+            raise ModelFileError(
+                f"{src}: optimizer array {key!r} has shape {spec.shape} and dtype {spec.dtype}; "
+                f"expected floats of shape {p.shape}."
+            )
+    states = {n: {k: c.read(f"optimizer/{n}/{k}") for k in keys[n]} for n in names}
+    for n, entry in states.items():
+        for k, arr in entry.items():
+            if not np.isfinite(arr).all():
+                raise ModelFileError(f"{src}: optimizer state {n}/{k} holds NaN or infinite values.")
+    return {**header, "by_name": states}
+
+
+def restore_optimizer(opt: Optimizer, model: Module, saved: dict[str, Any], src: str) -> None:
+    if saved["type"] != type(opt).__name__:
+        raise ModelFileError(
+            f"{src} holds {saved['type']} state; the run's optimizer is {type(opt).__name__}."
+        )
+    names = {id(p): name for name, p in model.named_parameters()}
+    order = [names.get(id(p)) for p in opt.params]
+    if None in order or sorted(order) != sorted(saved["params"]):
+        raise ModelFileError(
+            f"{src}: the optimizer's parameters do not match the checkpoint's {saved['params']}."
+        )
+    allowed = opt.hyperparameters()
+    hyper = {}
+    for key, value in saved["hyperparameters"].items():
+        if key not in allowed or not is_number_or_numbers(value):
+            raise ModelFileError(f"{src}: unexpected optimizer hyperparameter {key!r:.40}={value!r:.40}.")
+        hyper[key] = tuple(value) if isinstance(value, list) else value
+    try:
+        opt.load_state_dict(
+            {
+                "type": saved["type"],
+                "hyperparameters": hyper,
+                "step_count": saved["step_count"],
+                "state": [saved["by_name"][name] for name in order],
+            }
+        )
+    except StateDictError as exc:
+        raise ModelFileError(f"{src}: {exc}") from exc
+
+
+def is_number_or_numbers(value: Any) -> bool:
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and (isinstance(v, bool) or math.isfinite(v))
+
+    return number(value) or (isinstance(value, list) and len(value) <= 16 and all(number(v) for v in value))
+
+
+def restore_scheduler(scheduler: LRScheduler, saved: dict[str, Any], src: str) -> None:
+    if saved.get("type") != type(scheduler).__name__:
+        raise ModelFileError(
+            f"{src} holds {saved.get('type')!r:.40} scheduler state; the run uses {type(scheduler).__name__}."
+        )
+    if not all(is_number_or_numbers(v) or k == "type" for k, v in saved.items()):
+        raise ModelFileError(f"{src}: scheduler state must hold numbers only.")
+    try:
+        scheduler.load_state_dict(saved)
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise ModelFileError(f"{src}: cannot restore the scheduler ({exc}).") from exc
+
+
+def restore_generator(gen: np.random.Generator | None, saved: dict[str, Any], src: str, what: str) -> None:
+    """Set ``gen``'s bit generator state in place (``gen=None``: only check that it is valid)."""
+    kind = saved.get("bit_generator")
+    if kind not in BIT_GENERATORS:
+        raise ModelFileError(f"{src}: {what} has an unknown bit generator {kind!r:.40}.")
+    if gen is None:
+        gen = np.random.Generator(getattr(np.random, kind)())
+    elif type(gen.bit_generator).__name__ != kind:
+        raise ModelFileError(
+            f"{src}: {what} was a {kind}; the run's is a {type(gen.bit_generator).__name__}."
+        )
+    try:
+        gen.bit_generator.state = saved
+    except (KeyError, TypeError, ValueError, OverflowError, IndexError) as exc:
+        raise ModelFileError(f"{src}: {what}'s saved state is invalid ({exc}).") from exc

@@ -1,0 +1,126 @@
+"""The general derivations, one Markdown page per layer, activation, loss and topic.
+
+The pages live in the package (``derivation_pages/*.md``, shipped in the wheel) and are the
+source of ``docs/derivations/``; regenerate the docs with
+``python -c "from nnscratch.worked.derivations import write_docs; write_docs('docs/derivations')"``.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from nnscratch.base.errors import ConfigError
+
+PAGES: dict[str, str] = {
+    "chain": "Backpropagation through a network (the chain rule)",
+    "linear": "Linear layer",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "relu": "ReLU and LeakyReLU",
+    "softmax": "Softmax",
+    "identity": "Identity (no activation)",
+    "custom_activation": "Custom and symbolic activations",
+    "mse": "Mean squared error",
+    "l2": "L2 loss (homework form)",
+    "bce": "Binary cross-entropy (and sigmoid + BCE)",
+    "bce_with_logits": "Binary cross-entropy on logits",
+    "cross_entropy": "Cross-entropy (and softmax + cross-entropy)",
+    "optimizers": "One optimizer step (SGD, momentum, Adam)",
+}
+
+_ALIASES = {
+    "backprop": "chain",
+    "backpropagation": "chain",
+    "network": "chain",
+    "sequential": "chain",
+    "dense": "linear",
+    "fullyconnected": "linear",
+    "leakyrelu": "relu",
+    "leaky_relu": "relu",
+    "none": "identity",
+    "activation": "custom_activation",
+    "symbolic": "custom_activation",
+    "symbolicactivation": "custom_activation",
+    "custom": "custom_activation",
+    "mseloss": "mse",
+    "l2loss": "l2",
+    "bceloss": "bce",
+    "binary_cross_entropy": "bce",
+    "sigmoid_bce": "bce",
+    "bcewithlogitsloss": "bce_with_logits",
+    "bcewithlogits": "bce_with_logits",
+    "crossentropyloss": "cross_entropy",
+    "crossentropy": "cross_entropy",
+    "ce": "cross_entropy",
+    "softmax_ce": "cross_entropy",
+    "sgd": "optimizers",
+    "adam": "optimizers",
+    "momentum": "optimizers",
+    "optimizer": "optimizers",
+}
+
+
+def list_derivations() -> list[str]:
+    """The names of the available pages."""
+    return list(PAGES)
+
+
+def _key(name: Any) -> str:
+    if not isinstance(name, str):  # a layer, loss or optimizer instance or class
+        cls = name if isinstance(name, type) else type(name)
+        if any(c.__name__ == "Activation" for c in cls.__mro__):
+            return "custom_activation"
+        name = cls.__name__
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    if key in PAGES:
+        return key
+    if key in _ALIASES:
+        return _ALIASES[key]
+    if key.replace("_", "") in _ALIASES:
+        return _ALIASES[key.replace("_", "")]
+    raise ConfigError(f"no derivation named {name!r}. Available: {', '.join(PAGES)}")
+
+
+def derivation(name: Any) -> str:
+    """The Markdown derivation of a layer, activation, loss or topic.
+
+    ``name`` is a page name (``"bce"``, ``"softmax"``, ``"chain"``...; see :func:`list_derivations`),
+    a class name such as ``"BCELoss"``, or an nnscratch object or class (``ns.Sigmoid()``).
+    """
+    key = _key(name)
+    return resources.files(__package__).joinpath("derivation_pages", f"{key}.md").read_text(encoding="utf-8")
+
+
+def index_markdown() -> str:
+    lines = [
+        "# Derivations",
+        "",
+        "One page per layer, activation, loss and topic: the general formulas behind every step of",
+        "`ns.explain` (`nnscratch.worked`). The same text is available in Python as",
+        "`nnscratch.derivation(name)`",
+        "and, for the layers of one worked example, as `ns.explain(...).derivations()`.",
+        "",
+        "These files are generated from `src/nnscratch/worked/derivation_pages/` (edit those) by",
+        '`python -c "from nnscratch.worked.derivations import write_docs; '
+        "write_docs('docs/derivations')\"`.",
+        "",
+    ]
+    lines += [f"- [{title}]({key}.md) — `derivation({key!r})`" for key, title in PAGES.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_docs(folder: str | Path) -> list[Path]:
+    """Write every page and a README index into ``folder``; return the paths written."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for key in PAGES:
+        path = out / f"{key}.md"
+        path.write_text(derivation(key), encoding="utf-8")
+        written.append(path)
+    readme = out / "README.md"
+    readme.write_text(index_markdown(), encoding="utf-8")
+    written.append(readme)
+    return written
