@@ -31,6 +31,7 @@ from nnscratch.engine.metrics import (
 )
 from nnscratch.engine.module import Module
 from nnscratch.engine.optim.optimizers import OPTIMIZERS, Optimizer
+from nnscratch.training.callbacks import tqdm_class
 from nnscratch.training.labels import labeler_for, n_outputs
 from nnscratch.training.loop import History, fit, prepare_data
 
@@ -338,8 +339,6 @@ def cross_validate(
     seeds = fold_seeds(seed, folds)
     runs = range(len(splits))
     if progress:
-        from nnscratch.training.callbacks import tqdm_class
-
         runs = tqdm_class()(runs, desc="cross-validation", unit="fold")
     fold_rows: list[dict[str, float]] = []
     histories: list[History] = []

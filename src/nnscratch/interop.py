@@ -29,6 +29,7 @@ import numpy as np
 from nnscratch._version import __version__
 from nnscratch.base.errors import DTypeError, MissingDependencyError, ModelFileError, StateDictError
 from nnscratch.engine.module import Module
+from nnscratch.io.architecture import to_config
 from nnscratch.io.container import atomic_write
 
 # PyTorch's BatchNorm counts its updates in a buffer nnscratch may not keep; it carries no weights.
@@ -107,8 +108,6 @@ def save_safetensors(
     model = _check_model(model)
     meta = {"format": "pt", "producer": f"nnscratch {__version__}"}
     try:
-        from nnscratch.io.architecture import to_config
-
         meta["nnscratch_architecture"] = json.dumps(to_config(model))
     except ModelFileError:
         pass  # a layer nnscratch cannot describe: the weights alone are still useful

@@ -24,6 +24,7 @@ from nnscratch.base.validation import as_array, describe
 from nnscratch.engine.layers.container import Sequential
 from nnscratch.engine.layers.linear import Linear
 from nnscratch.engine.module import Module
+from nnscratch.training.loop import predict_proba
 
 
 class _Figure(Figure):
@@ -106,8 +107,6 @@ def plot_decision_boundary(
     Binary models (one output) are shaded by P(y=1) with the ``threshold`` contour drawn;
     multi-class models are coloured by their arg-max class.
     """
-    from nnscratch.training.loop import predict_proba
-
     X_arr = as_array(X, "X", np.dtype(np.float64))
     y_arr = as_array(y, "y").reshape(-1)
     if X_arr.ndim != 2 or X_arr.shape[1] != 2:

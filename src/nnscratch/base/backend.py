@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from nnscratch.base.errors import DTypeError
+
 xp = np
 
 #: The floating-point dtypes every layer supports.
@@ -23,8 +25,6 @@ DEFAULT_DTYPE = np.dtype(np.float64)
 
 def as_float_dtype(dtype: Any) -> np.dtype:
     """Return ``dtype`` as a NumPy dtype, checking it is float32 or float64."""
-    from .errors import DTypeError
-
     try:
         resolved = np.dtype(dtype)
     except TypeError as exc:
@@ -40,8 +40,6 @@ def as_generator(rng: int | np.random.Generator | np.random.SeedSequence | None)
     ``None`` draws fresh entropy from the OS: results are then not reproducible, which is only
     ever what the caller asked for. There is no hidden global random state.
     """
-    from .errors import DTypeError
-
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from nnscratch.base.errors import DataError, HyperparameterError, LabelError, ShapeError
+from nnscratch.base.errors import DataError, HyperparameterError, LabelError, ShapeError, StateError
 from nnscratch.base.validation import as_array, check_finite, describe
 
 TASKS = ("binary", "multiclass", "regression")
@@ -172,8 +172,6 @@ class Standardizer:
 
     def _check_fitted(self, X: Any) -> np.ndarray:
         if self.mean_ is None or self.scale_ is None:
-            from nnscratch.base.errors import StateError
-
             raise StateError("Standardizer.transform was called before fit: call fit(X_train) first.")
         X = _as_matrix(X)
         if X.shape[1] != len(self.mean_):

@@ -17,6 +17,7 @@ import numpy as np
 
 from nnscratch.base.backend import blas_threads
 from nnscratch.base.errors import DivergenceError
+from nnscratch.data import train_test_split
 from nnscratch.evaluation import classification_metrics, confusion_matrix
 from nnscratch.training.callbacks import Callback
 from nnscratch.training.loop import fit
@@ -167,8 +168,6 @@ def _train(
         X_fit, X_val, y_fit, y_val = X_fit[fit_rows], X_fit[val_rows], y_fit[fit_rows], y_fit[val_rows]
         validation = (X_val, builder.targets(y_val, loss_key, outputs))
     elif cfg.training.validation_split:
-        from nnscratch.data import train_test_split
-
         X_fit, X_val, y_fit, y_val = train_test_split(
             X_fit,
             y_fit,

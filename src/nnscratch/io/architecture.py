@@ -22,9 +22,11 @@ import numpy as np
 
 from nnscratch.base.errors import ModelFileError
 from nnscratch.engine import names as _registry
+from nnscratch.engine.layers import activations
 from nnscratch.engine.layers.activations import Activation
 from nnscratch.engine.module import Module
 from nnscratch.engine.names import layer_types
+from nnscratch.io.expression import expression_from_json, expression_to_json
 
 _SKIPPED_ARGS = frozenset({"rng", "seed", "generator", "init", "initializer"})
 _DTYPES = ("float32", "float64", "float16", "int32", "int64", "uint8", "bool")
@@ -46,8 +48,6 @@ def module_dtype(module: Module) -> np.dtype | None:
 
 def activation_names(model: Module) -> list[str]:
     """Names of the activation layers in order (``"tanh"``, ``"sigmoid"``, a custom name...)."""
-    from nnscratch.engine.layers import activations
-
     names = []
     for m in model.modules():
         if isinstance(m, Activation):
@@ -136,8 +136,6 @@ def _encode(value: Any, path: str) -> Any:
 
 
 def _activation_config(act: Activation, path: str) -> dict[str, Any]:
-    from .expression import expression_to_json
-
     node: dict[str, Any] = {
         "type": "Activation",
         "args": {"name": act.name, "kinks": [float(k) for k in act.kinks]},
@@ -266,8 +264,6 @@ def _decode(value: Any, limits: BuildLimits, path: str, depth: int) -> Any:
 
 
 def _build_activation(node: dict[str, Any], path: str) -> Activation:
-    from .expression import expression_from_json
-
     args, function = node.get("args", {}), node.get("function")
     name, kinks = args.get("name"), args.get("kinks", [])
     if set(args) - {"name", "kinks"} or not isinstance(name, str) or not isinstance(kinks, list):

@@ -23,6 +23,8 @@ from typing import IO, Any
 import numpy as np
 
 from nnscratch.base.errors import DTypeError, ModelFileError
+from nnscratch.engine.losses import Loss
+from nnscratch.engine.optim.optimizers import LRScheduler, Optimizer
 
 HEADER_KEY = "__header__"
 MAX_HEADER_BYTES = 64 * 2**20  # a header is JSON text: anything bigger is not one of ours
@@ -64,9 +66,6 @@ def _parsing(what: str, source: str) -> Iterator[None]:
 # -- writing ---------------------------------------------------------------------------------------
 def _json_default(value: Any) -> Any:
     """Encode the NumPy scalars/arrays and library objects that users naturally put in metadata."""
-    from nnscratch.engine.losses import Loss
-    from nnscratch.engine.optim.optimizers import LRScheduler, Optimizer
-
     if isinstance(value, (np.bool_,)):
         return bool(value)
     if isinstance(value, np.integer):

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from nnscratch.base.errors import DataError
-from nnscratch.data import Dataset
+from nnscratch.data import Dataset, from_csv
 
 PLAYGROUND_DATASETS = ("xor", "circles", "moons", "spirals", "gaussians", "linear")
 #: the page's dataset names that differ from the library's
@@ -26,8 +26,6 @@ def parse_upload(raw: bytes, filename: str = "upload.csv") -> Dataset:
     Size limits are checked first; the library's :func:`~nnscratch.data.from_csv` then gives its
     located errors (line, column) for ragged rows, non-numeric values and empty cells.
     """
-    from nnscratch.data import from_csv
-
     if len(raw) > MAX_UPLOAD_BYTES:
         raise DataError(f"the file is {len(raw)} bytes; the limit is {MAX_UPLOAD_BYTES} bytes")
     if raw.count(b"\n") > MAX_UPLOAD_ROWS + 1:

@@ -7,6 +7,9 @@ import math
 
 import numpy as np
 
+from nnscratch.experiments._toml import dumps
+from nnscratch.io.model import save
+
 from .session import UPLOAD_CSV, Session
 
 
@@ -22,8 +25,6 @@ def _history(session: Session) -> dict[str, list[float]] | None:
 
 def model_file(session: Session) -> bytes:
     """The trained network as an nnscratch model file (``ns.load`` reads it back)."""
-    from nnscratch.io.model import save
-
     buffer = io.BytesIO()
     metrics = {
         k: v
@@ -43,8 +44,6 @@ def model_file(session: Session) -> bytes:
 
 def experiment_toml(session: Session) -> str:
     """The experiment file that reproduces the session with ``nnscratch train`` (same weights)."""
-    from nnscratch.experiments._toml import dumps
-
     header = "# Exported from the nnscratch playground. Run it with:  nnscratch train playground.toml\n"
     if session.config.dataset == "upload":
         header += f"# It reads the uploaded data from {UPLOAD_CSV} (download it too) next to this file.\n"

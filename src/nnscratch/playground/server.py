@@ -14,6 +14,8 @@ from importlib import resources
 from typing import Any
 
 from nnscratch.base.errors import MissingDependencyError, NNScratchError
+from nnscratch.playground.explain_view import explain_parameter
+from nnscratch.playground.export import data_csv, experiment_toml, model_file
 
 from .datasets import MAX_UPLOAD_BYTES, parse_upload
 from .session import PlaygroundConfig, Session
@@ -142,16 +144,12 @@ def create_app() -> Flask:
 
     @app.post("/api/explain")
     def explain():
-        from .explain_view import explain_parameter
-
         s = session()
         with s.lock:
             return jsonify(explain_parameter(s, body()))
 
     @app.get("/api/export/model")
     def export_model():
-        from .export import model_file
-
         s = session()
         with s.lock:
             data = model_file(s)
@@ -164,8 +162,6 @@ def create_app() -> Flask:
 
     @app.get("/api/export/experiment")
     def export_experiment():
-        from .export import experiment_toml
-
         s = session()
         with s.lock:
             text = experiment_toml(s)
@@ -177,8 +173,6 @@ def create_app() -> Flask:
 
     @app.get("/api/export/data")
     def export_data():
-        from .export import data_csv
-
         s = session()
         with s.lock:
             text = data_csv(s)

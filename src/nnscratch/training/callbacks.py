@@ -14,6 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nnscratch.base.errors import DTypeError, HyperparameterError, MissingDependencyError
+from nnscratch.base.validation import check_choice, check_positive, check_positive_int
+from nnscratch.engine.optim.optimizers import LRScheduler
+
 if TYPE_CHECKING:
     from nnscratch.engine.history import History
     from nnscratch.engine.losses import Loss
@@ -92,8 +96,6 @@ class EarlyStopping(Callback):
         mode: str = "auto",
         restore_best_weights: bool = True,
     ) -> None:
-        from nnscratch.base.validation import check_choice, check_positive, check_positive_int
-
         self.monitor = str(monitor)
         self.patience = check_positive_int(patience, "patience", allow_zero=True)
         self.min_delta = check_positive(min_delta, "min_delta", allow_zero=True)
@@ -121,8 +123,6 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, state: FitState, logs: dict[str, float]) -> None:
         if self.monitor not in logs:
-            from nnscratch.base.errors import HyperparameterError
-
             hint = " (pass validation_data to fit)" if self.monitor.startswith("val_") else ""
             raise HyperparameterError(
                 f"EarlyStopping monitors {self.monitor!r}, which this run does not record{hint}. "
@@ -158,9 +158,6 @@ class LRSchedulerCallback(Callback):
     """
 
     def __init__(self, scheduler: Any) -> None:
-        from nnscratch.base.errors import DTypeError
-        from nnscratch.engine.optim.optimizers import LRScheduler
-
         if not isinstance(scheduler, LRScheduler):
             raise DTypeError(
                 "LRSchedulerCallback needs an nnscratch LRScheduler such as ns.StepLR(opt, 10). "
@@ -170,8 +167,6 @@ class LRSchedulerCallback(Callback):
 
     def on_train_begin(self, state: FitState) -> None:
         if self.scheduler.optimizer is not state.optimizer:
-            from nnscratch.base.errors import HyperparameterError
-
             raise HyperparameterError(
                 "the scheduler was built on a different optimizer than the one fit trains with: "
                 "build it on the same one (ns.StepLR(opt, ...) with fit(..., optimizer=opt)), or pass "
@@ -191,8 +186,6 @@ def tqdm_class() -> Any:
             warnings.simplefilter("ignore")
             from tqdm.auto import tqdm
     except ImportError as exc:  # tqdm is an optional dependency (the "experiments" extra)
-        from nnscratch.base.errors import MissingDependencyError
-
         raise MissingDependencyError(
             "progress bars need tqdm: pip install 'nnscratch[experiments]' (or pass progress=False)."
         ) from exc
@@ -251,8 +244,6 @@ class ProgressBar(Callback):
 
 def as_callback(cb: Callback | Callable[[FitState, dict[str, float]], Any]) -> Callback:
     """Accept a Callback or a plain function ``fn(state, logs)``."""
-    from nnscratch.base.errors import DTypeError
-
     if isinstance(cb, Callback):
         return cb
     if callable(cb):

@@ -12,6 +12,7 @@ import numpy as np
 
 from nnscratch.base.errors import HyperparameterError
 from nnscratch.engine.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
+from nnscratch.engine.metrics import precision_recall_f1
 from nnscratch.engine.module import Module
 
 #: The metrics ``fit(metrics=...)`` can record (train, and with a ``val_`` prefix on validation).
@@ -102,8 +103,6 @@ def epoch_metrics(
         out[prefix + "accuracy"] = np.count_nonzero(y_true == y_pred) / len(y_true)
     prf = [m for m in names if m != "accuracy"]
     if prf:
-        from nnscratch.engine.metrics import precision_recall_f1
-
         values = precision_recall_f1(y_true, y_pred, labels=labeler.labels)
         out.update({prefix + m: values[m] for m in prf})
     return out

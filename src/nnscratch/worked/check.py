@@ -16,6 +16,8 @@ import numpy as np
 
 from nnscratch.base.errors import ConfigError, DTypeError
 from nnscratch.base.validation import as_array, check_positive, describe
+from nnscratch.worked.render_markdown import render_step_markdown
+from nnscratch.worked.render_text import render_step
 
 from .explainer import explain
 from .mathfmt import fmt_num, inline_array
@@ -93,8 +95,6 @@ class CheckReport:
         return lines
 
     def to_text(self) -> str:
-        from .render_text import render_step
-
         out = ["Check of your work", "==================", self._summary(), ""]
         width = max((len(e.key) for e in self.entries), default=4)
         for e in self.entries:
@@ -111,8 +111,6 @@ class CheckReport:
         return "\n".join(out) + "\n"
 
     def to_markdown(self) -> str:
-        from .render_markdown import render_step_markdown
-
         out = [
             "## Check of your work",
             "",
