@@ -3,12 +3,12 @@
     python examples/cnn_digits.py [--seed 0] [--epochs 20]
 
 conv(1→32, 3×3, padding 1) → ReLU → max-pool 2 → conv(32→64) → ReLU → max-pool 2 → dense(256→10),
-Adam, softmax cross-entropy, every gradient hand-derived (see nnscratch.layers.conv).
+Adam, softmax cross-entropy, every gradient hand-derived (see nnscratch.engine.layers.conv).
 """
 
 import argparse
 
-from nnscratch.examples_convrnn import cnn_digits
+from convrnn_examples import cnn_digits
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -3,12 +3,12 @@
     python examples/rnn_digits.py [--seed 0] [--cell lstm|gru|rnn] [--epochs 40]
 
 LSTM(8 → 64) → LastTimeStep → Linear(64 → 10), Adam with a cosine learning-rate schedule,
-back-propagation through time written by hand (see nnscratch.layers.recurrent).
+back-propagation through time written by hand (see nnscratch.engine.layers.recurrent).
 """
 
 import argparse
 
-from nnscratch.examples_convrnn import rnn_digits
+from convrnn_examples import rnn_digits
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

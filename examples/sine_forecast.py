@@ -8,7 +8,7 @@ MSE on the first 75% of the series; the plot shows the forecast on the held-out 
 
 import argparse
 
-from nnscratch.examples_convrnn import sine_forecast
+from convrnn_examples import sine_forecast
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

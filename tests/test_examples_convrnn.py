@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from nnscratch.examples_convrnn import cnn_digits, noisy_sine, rnn_digits, sine_forecast
+from convrnn_examples import cnn_digits, noisy_sine, rnn_digits, sine_forecast
 
 ROOT = Path(__file__).resolve().parents[1]
 

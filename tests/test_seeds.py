@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from demo import moons
 
 import nnscratch as ns
-from nnscratch.demo import moons
 
 # -- seed 002: the worked network -------------------------------------------------------------------
 # w_ij connects node i of the previous layer to node j of the current one: (in, out), as in the seed

@@ -1,9 +1,9 @@
 """End-to-end smoke tests of the course networks (the seeds' worked results)."""
 
 import numpy as np
+from demo import moons_demo, xor_demo
 
 import nnscratch as ns
-from nnscratch.demo import moons_demo, xor_demo
 
 
 def test_xor_221_reaches_0110_with_plain_gradient_descent(capsys):

@@ -7,7 +7,7 @@
 3. The quick experiment files of ``examples/`` (about a minute together), each written to its run
    folder under ``runs/demo/``, with ``runs/demo/report.html`` linking all of them.
 
-    python -m nnscratch.demo [--out runs/demo] [--examples examples] [--all]
+    python examples/demo.py [--out runs/demo] [--examples examples] [--all]
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from pathlib import Path
 import numpy as np
 
 import nnscratch as ns
+from nnscratch.experiments import load_config, run
+from nnscratch.report import index_rows, write_index
 
 
 def moons(n: int = 200, noise: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """make_moons as in the notebook (``np.random.seed(0); make_moons(200, noise=0.20)``)."""
-    from sklearn.datasets import make_moons
-
-    return make_moons(n, noise=noise, random_state=seed)
+    data = ns.data.load("moons", n_samples=n, noise=noise, seed=seed)
+    return data.X, data.y
 
 
 def xor_demo() -> float:
@@ -98,19 +99,14 @@ MORE_EXAMPLES: list[tuple[str, str]] = [
 
 
 def examples_dir() -> Path:
-    """``examples/`` of the source tree (the project is installed editable by ``make``), else ./examples."""
-    here = Path(__file__).resolve().parents[2] / "examples"
-    return here if here.is_dir() else Path("examples")
+    """The folder this script is in: the bundled experiment files lie beside it."""
+    return Path(__file__).resolve().parent
 
 
 def run_examples(
     out: Path, examples: Path, which: list[tuple[str, str]], *, echo: bool = True
 ) -> list[dict[str, object]]:
     """Run each example into ``out/<name>``, write the index report, print and return the summary."""
-    from nnscratch.experiments.config import load_config
-    from nnscratch.experiments.runner import run
-    from nnscratch.report import index_rows, write_index
-
     rows: list[dict[str, object]] = []
     folders = []
     for name, mode in which:
@@ -134,7 +130,7 @@ def run_examples(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m nnscratch.demo", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python examples/demo.py", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--out", type=Path, default=Path("runs/demo"), help="report folder (default runs/demo)"
     )

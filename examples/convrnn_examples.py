@@ -1,6 +1,6 @@
 """Worked CNN and RNN examples: digits as images, digits as sequences, and sine-wave forecasting.
 
-Each function trains from a fixed seed and returns its numbers, so the scripts in ``examples/`` and
+Each function trains from a fixed seed and returns its numbers, so the scripts beside this file and
 the tests run exactly the same code:
 
 - :func:`cnn_digits` — a small CNN on scikit-learn's 8×8 ``digits`` (>= 97% test accuracy);
@@ -21,34 +21,17 @@ from typing import Any
 
 import numpy as np
 
+import nnscratch as ns
 from nnscratch.base.backend import blas_threads as limit_blas  # the argument name is taken
-from nnscratch.engine.layers import (
-    GRU,
-    LSTM,
-    RNN,
-    Conv2d,
-    Flatten,
-    LastTimeStep,
-    Linear,
-    MaxPool2d,
-    ReLU,
-    Sequential,
-)
-from nnscratch.engine.losses import CrossEntropyLoss, MSELoss
-from nnscratch.engine.optim.optimizers import Adam, CosineAnnealingLR
-from nnscratch.training.loop import fit, predict
 
 
 def _digits(seed: int, test_size: float = 0.25) -> tuple[np.ndarray, ...]:
-    """scikit-learn's 8×8 digits scaled to [0, 1], split stratified with ``seed``."""
-    from sklearn.datasets import load_digits
+    """scikit-learn's 8×8 digits scaled to [0, 1] (``ns.data.digits``), split stratified with ``seed``."""
     from sklearn.model_selection import train_test_split
 
-    data = load_digits()
-    X = (data.data / 16.0).astype(np.float32)
-    return tuple(
-        train_test_split(X, data.target, test_size=test_size, stratify=data.target, random_state=seed)
-    )
+    data = ns.data.digits()
+    X = data.X.astype(np.float32)
+    return tuple(train_test_split(X, data.y, test_size=test_size, stratify=data.y, random_state=seed))
 
 
 def cnn_digits(
@@ -63,29 +46,29 @@ def cnn_digits(
     X_train, X_test = X_train.reshape(-1, 1, 8, 8), X_test.reshape(-1, 1, 8, 8)
     rng = np.random.default_rng(seed)
     f32 = np.float32
-    model = Sequential(
-        Conv2d(1, 32, 3, padding=1, dtype=f32, rng=rng),
-        ReLU(),
-        MaxPool2d(2),
-        Conv2d(32, 64, 3, padding=1, dtype=f32, rng=rng),
-        ReLU(),
-        MaxPool2d(2),
-        Flatten(),
-        Linear(64 * 2 * 2, 10, dtype=f32, rng=rng),
+    model = ns.Sequential(
+        ns.Conv2d(1, 32, 3, padding=1, dtype=f32, rng=rng),
+        ns.ReLU(),
+        ns.MaxPool2d(2),
+        ns.Conv2d(32, 64, 3, padding=1, dtype=f32, rng=rng),
+        ns.ReLU(),
+        ns.MaxPool2d(2),
+        ns.Flatten(),
+        ns.Linear(64 * 2 * 2, 10, dtype=f32, rng=rng),
     )
     with limit_blas(blas_threads):
-        history = fit(
+        history = ns.fit(
             model,
             X_train,
             y_train,
-            loss=CrossEntropyLoss(),
-            optimizer=Adam(model.parameters(), lr=3e-3),
+            loss=ns.CrossEntropyLoss(),
+            optimizer=ns.Adam(model.parameters(), lr=3e-3),
             epochs=epochs,
             batch_size=batch_size,
             seed=seed,
             verbose=verbose,
         )
-    accuracy = float(np.mean(predict(model, X_test) == y_test))
+    accuracy = float(np.mean(ns.predict(model, X_test) == y_test))
     return {"test_accuracy": accuracy, "history": history, "model": model}
 
 
@@ -106,20 +89,20 @@ def rnn_digits(
     X_train, X_test, y_train, y_test = _digits(seed)
     X_train, X_test = X_train.reshape(-1, 8, 8), X_test.reshape(-1, 8, 8)
     rng = np.random.default_rng(seed)
-    cls = {"lstm": LSTM, "gru": GRU, "rnn": RNN}[cell]
-    model = Sequential(
+    cls = {"lstm": ns.LSTM, "gru": ns.GRU, "rnn": ns.RNN}[cell]
+    model = ns.Sequential(
         cls(8, hidden, dtype=np.float32, rng=rng),
-        LastTimeStep(),
-        Linear(hidden, 10, dtype=np.float32, rng=rng),
+        ns.LastTimeStep(),
+        ns.Linear(hidden, 10, dtype=np.float32, rng=rng),
     )
-    opt = Adam(model.parameters(), lr=5e-3)
-    schedule = CosineAnnealingLR(opt, T_max=epochs)
+    opt = ns.Adam(model.parameters(), lr=5e-3)
+    schedule = ns.CosineAnnealingLR(opt, T_max=epochs)
     with limit_blas(blas_threads):
-        history = fit(
+        history = ns.fit(
             model,
             X_train,
             y_train,
-            loss=CrossEntropyLoss(),
+            loss=ns.CrossEntropyLoss(),
             optimizer=opt,
             epochs=epochs,
             batch_size=batch_size,
@@ -127,15 +110,14 @@ def rnn_digits(
             verbose=verbose,
             callbacks=[lambda state, logs: schedule.step()],
         )
-    accuracy = float(np.mean(predict(model, X_test) == y_test))
+    accuracy = float(np.mean(ns.predict(model, X_test) == y_test))
     return {"test_accuracy": accuracy, "history": history, "model": model}
 
 
 def noisy_sine(n: int = 1200, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """t and sin(2π t / 50) + 0.5 sin(2π t / 17) + Gaussian noise of std ``noise``, t = 0..n-1."""
-    from nnscratch.data import sine_series  # the same series as the experiment files' ``dataset = "sine"``
-
-    return np.arange(n, dtype=np.float64), sine_series(n, noise, seed)
+    # the same series as the experiment files' ``dataset = "sine"``
+    return np.arange(n, dtype=np.float64), ns.data.sine_series(n, noise, seed)
 
 
 def sine_forecast(
@@ -160,18 +142,18 @@ def sine_forecast(
     X, y = windows[:, :window, None].copy(), windows[:, window:].copy()
     split = int(0.75 * len(X))
     rng = np.random.default_rng(seed)
-    model = Sequential(
-        LSTM(1, hidden, dtype=np.float32, rng=rng),
-        LastTimeStep(),
-        Linear(hidden, 1, dtype=np.float32, rng=rng),
+    model = ns.Sequential(
+        ns.LSTM(1, hidden, dtype=np.float32, rng=rng),
+        ns.LastTimeStep(),
+        ns.Linear(hidden, 1, dtype=np.float32, rng=rng),
     )
     with limit_blas(blas_threads):
-        history = fit(
+        history = ns.fit(
             model,
             X[:split],
             y[:split],
-            loss=MSELoss(),
-            optimizer=Adam(model.parameters(), lr=5e-3),
+            loss=ns.MSELoss(),
+            optimizer=ns.Adam(model.parameters(), lr=5e-3),
             epochs=epochs,
             batch_size=32,
             seed=seed,
