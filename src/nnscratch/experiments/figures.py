@@ -16,10 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from nnscratch.data import Standardizer
+
+from .builder import load_data
 from .config import ExperimentConfig
 
 
 def _plots() -> Any:
+    # plots imports matplotlib (an optional extra, slow to import): only when a figure is drawn
     from nnscratch import plots
 
     return plots
@@ -161,10 +165,6 @@ def prediction_figure(y_true: Any, y_pred: Any, index: Any = None, *, title: str
 
 def _boundary_data(cfg: ExperimentConfig, result: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """All the data (and test file), scaled as the plotted model saw it."""
-    from nnscratch.data import Standardizer
-
-    from .builder import load_data
-
     data, test = load_data(cfg)
     X, y = data.X, data.y
     if test is not None:

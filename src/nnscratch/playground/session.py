@@ -24,6 +24,10 @@ import numpy as np
 from nnscratch.base.errors import HyperparameterError, NNScratchError
 from nnscratch.data import Dataset
 from nnscratch.engine import layers as L
+from nnscratch.experiments import builder
+from nnscratch.experiments.config import load_config
+from nnscratch.experiments.sweep import point_seeds
+from nnscratch.training.loop import prepare_data
 
 from .datasets import LIBRARY_NAMES, PLAYGROUND_DATASETS
 
@@ -192,10 +196,6 @@ class Session:
 
     def configure(self, config: PlaygroundConfig) -> None:
         """Build data, split, network, loss and optimizer exactly as ``nnscratch train`` would."""
-        from nnscratch.experiments import builder
-        from nnscratch.experiments.config import load_config
-        from nnscratch.experiments.sweep import point_seeds
-
         if config.dataset == "upload" and self.upload is None:
             raise HyperparameterError("dataset 'upload' needs a CSV uploaded first")
         previous = getattr(self, "config", None)
@@ -235,8 +235,6 @@ class Session:
 
     def reset(self) -> None:
         """Back to epoch 0 with the same initial weights and the same mini-batch order."""
-        from nnscratch.experiments import builder
-
         model_rng, self.rng = (np.random.default_rng(s) for s in np.random.SeedSequence(self._seed).spawn(2))
         self.model = builder.build_model(
             self._cfg, self.X_train.shape[1], self._outputs, self._loss_key, model_rng
@@ -267,9 +265,6 @@ class Session:
     # -- training --------------------------------------------------------------------------------
     def _targets(self, y: np.ndarray) -> np.ndarray:
         """``y`` as the loss compares it with the output: checked and shaped once, as ``fit`` does."""
-        from nnscratch.experiments import builder
-        from nnscratch.training.loop import prepare_data
-
         X_probe = np.zeros((len(y), self.X_train.shape[1]))
         return prepare_data(
             self.model, X_probe, builder.targets(y, self._loss_key, self._outputs), self.loss
