@@ -14,8 +14,6 @@ import numpy as np
 
 from nnscratch.base.errors import DTypeError
 
-xp = np
-
 #: The floating-point dtypes every layer supports.
 FLOAT_DTYPES: tuple[np.dtype, ...] = (np.dtype(np.float32), np.dtype(np.float64))
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DTypeError, HyperparameterError, NonFiniteError, ShapeError
+from .errors import DTypeError, HyperparameterError, NonFiniteError
 
 
 def describe(x: Any) -> str:
@@ -53,15 +53,6 @@ def check_finite(x: np.ndarray, name: str) -> None:
             f"{name} holds {int(bad.sum())} non-finite value(s) (NaN or inf); the first is at "
             f"index {first}: {x[first]}. Expected only finite numbers: clean or impute the data."
         )
-
-
-def check_ndim(x: np.ndarray, name: str, ndims: int | Sequence[int], meaning: str = "") -> None:
-    """Raise :class:`ShapeError` unless ``x.ndim`` is one of ``ndims``."""
-    allowed = (ndims,) if isinstance(ndims, int) else tuple(ndims)
-    if x.ndim not in allowed:
-        want = " or ".join(f"{n}-D" for n in allowed)
-        hint = f" {meaning}" if meaning else ""
-        raise ShapeError(f"{name} must be {want}{hint}. Received: {describe(x)}")
 
 
 def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:

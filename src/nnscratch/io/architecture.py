@@ -303,16 +303,10 @@ def _build_activation(node: dict[str, Any], path: str) -> Activation:
 def _from_formula(formula: Any, name: str, kinks: list[float], path: str) -> Activation:
     """Rebuild with ``Activation.from_expression(formula)``, whose parser walks a whitelist of
     syntax (nothing is evaluated); any refusal of the formula is a refusal of the file."""
-    factory = getattr(Activation, "from_expression", None)
-    if factory is None:
-        raise ModelFileError(
-            f"the model's activation {name!r:.80} is a formula; rebuilding it needs "
-            "Activation.from_expression (needs sympy: pip install 'nnscratch[explain]')."
-        )
     if not isinstance(formula, str) or len(formula) > 10_000:
         raise _refuse(path, "an activation formula must be a (short) string")
     try:
-        act = factory(formula, name=name)
+        act = Activation.from_expression(formula, name=name)
     except Exception as exc:  # the parser's own error (ConfigError), or sympy's
         raise _refuse(path, f"the activation formula cannot be rebuilt: {exc}") from exc
     if not isinstance(act, Activation):

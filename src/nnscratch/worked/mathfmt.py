@@ -9,7 +9,6 @@ rounded for display only — the values themselves keep full precision.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,16 +145,6 @@ def text_matrix(value: np.ndarray, decimals: int) -> list[str]:
         out.append(f"{left}{line}{right}")
     return out
 
-
-def inline_text(tokens: Sequence[Token], decimals: int) -> str:
-    """A line on one row of text (matrices as nested brackets), for tables and messages."""
-    parts = []
-    for tok in tokens:
-        if isinstance(tok, Tex):
-            parts.append(tok.text)
-        else:
-            parts.append(inline_array(tok.value, decimals))
-    return "".join(parts)
 
 
 def inline_array(value: Any, decimals: int) -> str:
