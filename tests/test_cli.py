@@ -280,8 +280,7 @@ def test_report_runs_an_experiment_file(tmp_path):
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["kind"] == "cv"
 
 
-def test_csv_data_source(tmp_path):
-    rng = np.random.default_rng(0)
+def test_csv_data_source(tmp_path, rng):
     X = rng.normal(size=(40, 3))
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
     with open(tmp_path / "train.csv", "w") as fh:

@@ -36,8 +36,7 @@ def multi_builder(rng):
 
 
 # -- metrics -----------------------------------------------------------------------------------
-def test_classification_metrics_equal_scikit_learn():
-    rng = np.random.default_rng(0)
+def test_classification_metrics_equal_scikit_learn(rng):
     yb, pb = rng.integers(0, 2, 50), rng.integers(0, 2, 50)
     assert classification_metrics(yb, pb) == pytest.approx(sk(yb, pb, "binary"))
     ym, pm = rng.integers(0, 4, 60), rng.integers(0, 4, 60)

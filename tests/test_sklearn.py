@@ -113,8 +113,7 @@ def test_stopping_rules(moons):
         small(max_iter=3).fit(X, y)
 
 
-def test_regressor_single_and_multi_output():
-    rng = np.random.default_rng(0)
+def test_regressor_single_and_multi_output(rng):
     X = rng.uniform(-2, 2, size=(200, 2))
     y = np.column_stack([np.sin(X[:, 0]) + X[:, 1], X[:, 0] * X[:, 1]])
     reg = small(MLPRegressor, hidden_layer_sizes=(32,), max_iter=500).fit(X, y)

@@ -13,7 +13,7 @@ import nnscratch as ns
 from nnscratch.worked import explain_problem
 from nnscratch.worked.mathfmt import fmt_num, latex_num
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "explain"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "explain"
 
 
 def _examples():
@@ -161,7 +161,7 @@ def test_save_picks_the_format_from_the_extension(tmp_path):
 def test_markdown_renders_in_a_notebook(tmp_path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
-    src = Path(__file__).resolve().parents[1] / "src"
+    src = Path(__file__).resolve().parents[2] / "src"
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(f"import sys; sys.path.insert(0, {str(src)!r})\nimport nnscratch as ns"),

@@ -33,8 +33,7 @@ def test_save_and_load_round_trip(tmp_path, dtype, name):
     np.testing.assert_array_equal(load_idx(tmp_path / name), arr)
 
 
-def test_load_idx_images_pair(tmp_path):
-    rng = np.random.default_rng(0)
+def test_load_idx_images_pair(tmp_path, rng):
     images = rng.integers(0, 256, size=(5, 4, 3), dtype=np.uint8)
     labels = np.array([0, 3, 9, 1, 1], dtype=np.uint8)
     save_idx(tmp_path / "img.gz", images)
@@ -73,8 +72,7 @@ def test_load_idx_missing_file(tmp_path):
         load_idx(tmp_path / "nope")
 
 
-def test_load_image_npz(tmp_path):
-    rng = np.random.default_rng(0)
+def test_load_image_npz(tmp_path, rng):
     x, y = rng.random((6, 8, 8)), np.arange(6)
     np.savez(tmp_path / "d.npz", x_train=x, y_train=y)
     X, Y = load_image_npz(tmp_path / "d.npz", "x_train", "y_train")

@@ -13,7 +13,7 @@ import pytest
 
 import nnscratch as ns
 import nnscratch.io.container as container
-from _io_files import pack, rewrite, to_bytes, unpack
+from helpers.io_files import pack, rewrite, to_bytes, unpack
 from nnscratch.base.errors import DTypeError, HyperparameterError, ModelFileError
 from nnscratch.engine import layers, names
 from nnscratch.io.architecture import layer_types, to_config

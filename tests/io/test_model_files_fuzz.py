@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import nnscratch as ns
-from _io_files import pack, to_bytes, unpack
+from helpers.io_files import pack, to_bytes, unpack
 from nnscratch.base.errors import ModelFileError, NNScratchError
 from nnscratch.io.architecture import to_config
 

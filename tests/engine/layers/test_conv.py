@@ -108,9 +108,8 @@ def test_conv_string_padding_matches_reference(padding, kernel):
         dict(kernel_size=1, stride=2, bias=False),
     ],
 )
-def test_conv_matches_pytorch(kwargs):
+def test_conv_matches_pytorch(kwargs, rng):
     torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(0)
     layer = ns.Conv2d(3, 4, rng=0, **kwargs)
     t = torch.nn.Conv2d(3, 4, **kwargs).double()
     t.weight.data = torch.tensor(layer.weight.data.copy())

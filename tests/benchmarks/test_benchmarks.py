@@ -13,7 +13,7 @@ pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 pytestmark = pytest.mark.torch
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
 import cases  # noqa: E402

@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from _io_files import rewrite, to_bytes
-from _resume_run import EPOCHS, build, data, train
+from helpers.io_files import rewrite, to_bytes
+from helpers.resume_run import EPOCHS, build, data, train
 from nnscratch.base.errors import HyperparameterError, ModelFileError
 from nnscratch.training.checkpoint import Checkpoint
 
 SRC = str(Path(ns.__file__).resolve().parents[1])
-SCRIPT = str(Path(__file__).with_name("_resume_run.py"))
+SCRIPT = str(Path(__file__).resolve().parents[1] / "helpers" / "resume_run.py")
 
 
 def assert_same_run(a, b):

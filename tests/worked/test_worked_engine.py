@@ -1,12 +1,12 @@
 """explain() on every supported activation and loss, one sample and small batches, both layouts:
-its numbers against the independent reference (tests/explain_reference.py), finite differences
+its numbers against the independent reference (tests/helpers/worked_reference.py), finite differences
 and PyTorch; the user's model, loss and optimizer left untouched; bad input rejected clearly."""
 
 import numpy as np
 import pytest
 
 import nnscratch as ns
-from explain_reference import TWO_LAYER_KEYS, numeric_param_grads, reference
+from helpers.worked_reference import TWO_LAYER_KEYS, numeric_param_grads, reference
 
 ACTS = {
     "sigmoid": ns.Sigmoid,

@@ -1,5 +1,5 @@
 """The seeds' worked questions (examples/explain/*.toml) against independent computations:
-hand-written NumPy (tests/explain_reference.py), finite differences of the loss, and PyTorch."""
+hand-written NumPy (tests/helpers/worked_reference.py), finite differences of the loss, and PyTorch."""
 
 from pathlib import Path
 
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from explain_reference import TWO_LAYER_KEYS, numeric_param_grads, reference
+from helpers.worked_reference import TWO_LAYER_KEYS, numeric_param_grads, reference
 from nnscratch.worked import explain_problem, load_problem
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "explain"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "explain"
 
 # Seed 002, Q1, exactly as printed (w_ij from node i to node j: (in, out) matrices).
 S2_W1 = np.array([[0.4, 0.6, 0.2], [0.3, 0.9, 0.5]])

@@ -126,8 +126,7 @@ def test_scheduler_on_another_optimizer_is_refused():
 
 
 # -- divergence ------------------------------------------------------------------------------------
-def test_divergence_names_the_epoch_and_suggests_a_smaller_lr():
-    rng = np.random.default_rng(0)
+def test_divergence_names_the_epoch_and_suggests_a_smaller_lr(rng):
     X = rng.normal(size=(32, 3)) * 50
     y = X @ np.array([1.0, -2.0, 3.0])
     model = ns.Sequential(ns.Linear(3, 1, rng=0))

@@ -208,8 +208,7 @@ def test_network_forward_and_backward_with_extreme_inputs(dtype, data):
     assert_finite(out, dx, *(p.grad for p in model.parameters()))
 
 
-def test_training_on_unscaled_inputs_does_not_warn():
-    rng = np.random.default_rng(0)
+def test_training_on_unscaled_inputs_does_not_warn(rng):
     X = rng.normal(size=(32, 2)) * BIG
     y = (X[:, 0] > 0).astype(float)
     model = ns.Sequential(ns.Linear(2, 4, rng=0), ns.Sigmoid(), ns.Linear(4, 1, rng=1), ns.Sigmoid())

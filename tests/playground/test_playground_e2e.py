@@ -13,7 +13,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 pytest.importorskip("flask")
@@ -24,7 +23,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="no system Chromium: run `make browser` (Debian's chromium)"),
 ]
-SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "playground"
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "playground"
 
 
 @pytest.fixture(scope="module")
@@ -125,11 +124,10 @@ def test_train_xor_click_weight_and_export(server_url, browser, tmp_path):
     page.close()
 
 
-def test_upload_good_and_broken_csv(server_url, browser, tmp_path):
+def test_upload_good_and_broken_csv(server_url, browser, tmp_path, rng):
     page = browser.new_page(viewport={"width": 1280, "height": 1100})
     page.goto(server_url)
     _wait_ready(page)
-    rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 2))
     y = (X[:, 0] > 0).astype(int)
     good = tmp_path / "good.csv"

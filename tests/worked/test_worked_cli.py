@@ -9,7 +9,7 @@ from typer.testing import CliRunner  # noqa: E402
 
 from nnscratch.worked.cli import explain_command  # noqa: E402
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "explain"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "explain"
 SEED002 = EXAMPLES / "seed002_q1.toml"
 
 

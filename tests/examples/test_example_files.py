@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from nnscratch.cli import app
 from nnscratch.experiments.config import load_config
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 # file -> (command, --set overrides that keep the test fast)
 CASES: dict[str, tuple[str, list[str]]] = {
@@ -161,7 +161,7 @@ def execute_notebook(name, tmp_path, monkeypatch):
         json.dumps({"argv": argv, "display_name": "test", "language": "python"})
     )
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    src = str(Path(__file__).resolve().parents[1] / "src")
+    src = str(Path(__file__).resolve().parents[2] / "src")
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     )

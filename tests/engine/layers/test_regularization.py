@@ -105,9 +105,8 @@ def test_batchnorm_train_matches_loop_reference(cfg, seed):
 @pytest.mark.parametrize(("kind", "shape"), [("1d", (6, 3)), ("1d", (4, 3, 5)), ("2d", (4, 3, 5, 2))])
 @pytest.mark.parametrize("momentum", [0.1, None])
 @pytest.mark.parametrize("affine", [True, False])
-def test_batchnorm_matches_pytorch_train_eval_and_running_stats(kind, shape, momentum, affine):
+def test_batchnorm_matches_pytorch_train_eval_and_running_stats(kind, shape, momentum, affine, rng):
     torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(0)
     layer = _bn(kind, 3, momentum=momentum, affine=affine)
     tcls = torch.nn.BatchNorm2d if kind == "2d" else torch.nn.BatchNorm1d
     t = tcls(3, momentum=momentum, affine=affine).double()

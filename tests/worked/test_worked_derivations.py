@@ -10,7 +10,7 @@ import pytest
 import nnscratch as ns
 from nnscratch.worked.derivations import PAGES, index_markdown, list_derivations, write_docs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = [
     "linear",
     "sigmoid",

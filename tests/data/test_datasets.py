@@ -321,8 +321,7 @@ def test_from_npz_missing_and_corrupt_files(tmp_path):
 
 
 # -- preprocessing -------------------------------------------------------------------------------
-def test_standardize_uses_reference_statistics_and_handles_constant_columns():
-    rng = np.random.default_rng(0)
+def test_standardize_uses_reference_statistics_and_handles_constant_columns(rng):
     X = rng.normal(3.0, 2.0, size=(50, 3))
     X[:, 2] = 7.0
     Z = standardize(X)

@@ -391,8 +391,7 @@ def test_linear_init_is_deterministic_and_uses_no_global_state():
     np.testing.assert_array_equal(np.random.get_state()[1], before)  # noqa: NPY002 -- untouched
 
 
-def test_a_shared_generator_gives_different_layers():
-    rng = np.random.default_rng(0)
+def test_a_shared_generator_gives_different_layers(rng):
     a, b = ns.Linear(4, 4, rng=rng), ns.Linear(4, 4, rng=rng)
     assert not np.array_equal(a.weight.data, b.weight.data)
 

@@ -26,7 +26,7 @@ from nnscratch.experiments.parallel import resolve_jobs, run_tasks
 from nnscratch.experiments.store import ResultStore, TaskSpec
 from nnscratch.experiments.sweep import plan, run_point
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DASK = Path(sys.executable).parent / "dask"
 
 
@@ -67,7 +67,9 @@ class DaskProcesses:
     def __init__(self, tmp: Path, n_workers: int = 2) -> None:
         if not DASK.exists():
             pytest.skip(f"no dask executable next to {sys.executable}")
-        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "tests")])}
+        # the workers unpickle functions of this test module: its folder is on their path too
+        paths = [ROOT / "src", ROOT / "tests", Path(__file__).resolve().parent]
+        self.env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, paths))}
         self.tmp = tmp
         self.procs: list[subprocess.Popen] = []
         self.workers: list[subprocess.Popen] = []

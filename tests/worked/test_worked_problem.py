@@ -10,7 +10,7 @@ import nnscratch as ns
 from nnscratch.worked import explain_problem, load_problem
 from nnscratch.worked.problem import parse_problem
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "explain"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "explain"
 
 GOOD = textwrap.dedent(
     """

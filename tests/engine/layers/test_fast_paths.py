@@ -77,8 +77,7 @@ def test_sigmoid_is_accurate_in_the_tail_where_tanh_form_gave_zero():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_relu_on_strided_and_transposed_inputs(dtype):
-    rng = np.random.default_rng(0)
+def test_relu_on_strided_and_transposed_inputs(dtype, rng):
     base = rng.standard_normal((4, 3, 5, 6)).astype(dtype)
     for z in (base, base.transpose(1, 0, 2, 3), base[:, :, ::2], base[..., 1:]):
         a = ns.ReLU().forward(z)
@@ -188,9 +187,8 @@ def test_cross_entropy_cached_softmax_matches_the_formula(data, n, c, reduction,
     np.testing.assert_array_equal(loss.backward(), grad)  # the cache is not consumed
 
 
-def test_cross_entropy_rows_cache_follows_the_batch_size():
+def test_cross_entropy_rows_cache_follows_the_batch_size(rng):
     loss = ns.CrossEntropyLoss()
-    rng = np.random.default_rng(0)
     for n in (4, 2, 7, 2):
         z = rng.standard_normal((n, 3))
         y = rng.integers(0, 3, n)
@@ -270,10 +268,9 @@ def test_training_steps_match_hand_written_numpy(hidden, sizes, momentum):
 
 # -- lazy zero_grad -------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_lazy_zero_grad_reads_as_zeros_and_accumulates_like_plus_equals(dtype):
+def test_lazy_zero_grad_reads_as_zeros_and_accumulates_like_plus_equals(dtype, rng):
     """zero_grad only marks the gradient; reads see zeros, writes after it equal 0 + value, and
     accumulating twice (two backward passes, or a weight used twice) sums."""
-    rng = np.random.default_rng(0)
     layer = ns.Linear(4, 3, dtype=dtype, rng=0)
     x, g = rng.standard_normal((5, 4)).astype(dtype), rng.standard_normal((5, 3)).astype(dtype)
     layer.weight.grad[...] = 7.0  # stale values that zero_grad must hide

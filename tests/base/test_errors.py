@@ -649,8 +649,7 @@ def test_failed_state_dict_load_changes_nothing():
         np.testing.assert_array_equal(value, before[key])
 
 
-def test_divergence_names_the_epoch_and_suggests_a_smaller_lr():
-    rng = np.random.default_rng(0)
+def test_divergence_names_the_epoch_and_suggests_a_smaller_lr(rng):
     X = rng.normal(size=(20, 2)) * 10
     y = (X[:, 0] > 0).astype(float)
     model = ns.Sequential(ns.Linear(2, 8, rng=0), ns.ReLU(), ns.Linear(8, 1, rng=1))

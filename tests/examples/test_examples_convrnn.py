@@ -11,7 +11,7 @@ pytest.importorskip("sklearn")
 
 from convrnn_examples import cnn_digits, noisy_sine, rnn_digits, sine_forecast
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_cnn_digits_reaches_97_percent():

@@ -92,9 +92,8 @@ def test_overlapping_max_windows_accumulate():
         ("avg", dict(kernel_size=3, stride=2, padding=1, count_include_pad=False)),
     ],
 )
-def test_pooling_matches_pytorch(kind, kwargs):
+def test_pooling_matches_pytorch(kind, kwargs, rng):
     torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(0)
     x = np.maximum(rng.standard_normal((2, 3, 9, 7)), 0.0)  # ReLU-like input, with ties
     layer = ns.MaxPool2d(**kwargs) if kind == "max" else ns.AvgPool2d(**kwargs)
     t = torch.nn.MaxPool2d(**kwargs) if kind == "max" else torch.nn.AvgPool2d(**kwargs)
