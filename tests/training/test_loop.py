@@ -223,3 +223,15 @@ def test_float32_models_record_the_same_metrics():
     h32 = ns.fit(m32, X, y, loss=ns.BCELoss(), lr=0.5, epochs=3, metrics=ALL)
     assert m32.dtype == np.float32
     assert h32["f1"] == pytest.approx(h64["f1"]) and h32["loss"] == pytest.approx(h64["loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize("loss", [ns.MSELoss(), ns.MSELoss("sum"), ns.L2Loss(), ns.BCEWithLogitsLoss()])
+def test_evaluate_validates_like_fit_lists_and_1d_targets_give_the_losss_own_value(loss, rng):
+    X = rng.normal(size=(100, 2))
+    y = (X.sum(axis=1) > 0).astype(np.float64)
+    model = ns.Sequential(ns.Linear(2, 1, rng=0))
+    expected = loss(model(X), y[:, None])
+    assert ns.evaluate(model, X, y, loss)["loss"] == pytest.approx(expected, rel=1e-12)
+    assert ns.evaluate(model, X.tolist(), y.tolist(), loss)["loss"] == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ns.ShapeError, match="same number of samples"):
+        ns.evaluate(model, X, y[:-1], loss)

@@ -153,7 +153,7 @@ def fit(
             lr_used = opt.lr
             record = _train_one_epoch(state, X_arr, y_arr, batch_size, shuffle, labeler, metric_names, y_true)
             if val is not None:
-                record.update(evaluate(model, val[0], val[1], loss, prefix="val_", metrics=metric_names))
+                record.update(evaluate_prepared(model, *val, loss, prefix="val_", metrics=metric_names))
                 if not math.isfinite(record["val_loss"]):
                     raise DivergenceError(
                         f"training diverged at epoch {epoch}: the validation loss became "
@@ -230,6 +230,24 @@ def _train_one_epoch(
 
 def evaluate(
     model: Module,
+    X: Any,
+    y: Any,
+    loss: Loss,
+    prefix: str = "",
+    *,
+    metrics: Sequence[str] | str | None = ("accuracy",),
+) -> dict[str, float]:
+    """Loss (and the ``metrics`` for classifiers) of ``model`` on ``X``, ``y``, in eval mode.
+
+    The data are validated as ``fit`` validates them (:func:`prepare_data`): lists are accepted,
+    and a target of shape ``(N,)`` for a one-column output is read as ``(N, 1)``.
+    """
+    X_arr, y_arr = prepare_data(model, X, y, loss)
+    return evaluate_prepared(model, X_arr, y_arr, loss, prefix, metrics=metrics)
+
+
+def evaluate_prepared(
+    model: Module,
     X: np.ndarray,
     y: np.ndarray,
     loss: Loss,
@@ -237,10 +255,7 @@ def evaluate(
     *,
     metrics: Sequence[str] | str | None = ("accuracy",),
 ) -> dict[str, float]:
-    """Loss (and the ``metrics`` for classifiers) of ``model`` on prepared data, in eval mode.
-
-    ``X`` and ``y`` are as returned by :func:`prepare_data`.
-    """
+    """:func:`evaluate` on data already returned by :func:`prepare_data` (``fit`` checks once)."""
     names = check_metrics(metrics)
     was_training = model.training
     model.eval()
