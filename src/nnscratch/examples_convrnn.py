@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from nnscratch.base.backend import blas_threads as limit_blas  # the argument name is taken
+from nnscratch.base.files import atomic_open
 from nnscratch.engine.layers import (
     GRU,
     LSTM,
@@ -210,9 +211,14 @@ def _plot_forecast(pred: np.ndarray, truth: np.ndarray, path: Path) -> Path:
     ax.set_title("Noisy sine wave: prediction vs truth")
     ax.legend(loc="upper right")
     fig.tight_layout()
+    if not path.suffix:
+        path = path.with_suffix(".png")  # where savefig(path) put it: it adds the format's suffix
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        with atomic_open(path, "wb") as fh:  # a file handle: matplotlib needs the format spelled out
+            fig.savefig(fh, format=path.suffix[1:].lower(), dpi=100)
+    finally:
+        plt.close(fig)
     return path
 
 
