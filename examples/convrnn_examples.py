@@ -183,6 +183,8 @@ def _plot_forecast(pred: np.ndarray, truth: np.ndarray, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from nnscratch.plots import save_figure
+
     fig, ax = plt.subplots(figsize=(9, 3.5))
     steps = np.arange(len(truth))
     ax.plot(steps, truth, label="truth (noisy)", color="0.6", linewidth=1)
@@ -192,10 +194,10 @@ def _plot_forecast(pred: np.ndarray, truth: np.ndarray, path: Path) -> Path:
     ax.set_title("Noisy sine wave: prediction vs truth")
     ax.legend(loc="upper right")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    try:
+        return save_figure(fig, path, dpi=100)  # atomic; PNG unless the suffix says otherwise
+    finally:
+        plt.close(fig)
 
 
 __all__ = ["cnn_digits", "noisy_sine", "rnn_digits", "sine_forecast"]

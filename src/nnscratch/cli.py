@@ -10,7 +10,8 @@
     nnscratch inspect runs/xor_221/model.npz
     nnscratch playground --port 8765
 
-Every error prints one line starting with ``error:`` and exits with status 2.
+Every mistake of the user's (a bad file, option or config) prints one line starting with
+``error:`` and exits with status 2, whichever the command.
 """
 
 from __future__ import annotations
@@ -19,9 +20,22 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 from nnscratch.base.errors import NNScratchError
+from nnscratch.base.files import atomic_write
+from nnscratch.data import describe, from_csv, list_datasets
+from nnscratch.experiments.cluster import resolve_cluster
+from nnscratch.experiments.config import load_config
+from nnscratch.experiments.overrides import parse_set
+from nnscratch.experiments.parallel import sweep_executor
+from nnscratch.experiments.runner import default_out, run
+from nnscratch.io.model import load_with_info
+from nnscratch.report import index_rows, write_index, write_report
+from nnscratch.training.loop import predict
+from nnscratch.worked.problem import explain_problem
+from nnscratch.worked.worked import FORMATS
 
 app = typer.Typer(
     name="nnscratch",
@@ -54,8 +68,13 @@ ExperimentArg = Annotated[Path, typer.Argument(help="A TOML experiment file (see
 
 
 def _fail(message: str) -> typer.Exit:
+    """Print ``error: <message>`` on one line; raise the returned Exit (status 2)."""
     typer.echo(f"error: {' '.join(str(message).split())}", err=True)
     return typer.Exit(code=2)
+
+
+def _os_error(exc: OSError, path: Path | None = None) -> typer.Exit:
+    return _fail(f"{exc.strerror or exc}: {exc.filename or path or ''}")
 
 
 JobsOption = Annotated[
@@ -77,10 +96,6 @@ def _executor(
     """The parallel backend of cv and sweep: local processes or Dask, resumable from ``out/tasks``."""
     if mode == "train":
         return None
-    from nnscratch.experiments.cluster import resolve_cluster
-    from nnscratch.experiments.parallel import sweep_executor
-    from nnscratch.experiments.runner import default_out
-
     spec = resolve_cluster(cluster, cfg.cluster)
     run_dir = out if out is not None else default_out(cfg, mode)
     return sweep_executor(
@@ -99,10 +114,6 @@ def _run(
     jobs: int | None = None,
     cluster: str | None = None,
 ) -> Path:
-    from nnscratch.experiments.config import load_config
-    from nnscratch.experiments.runner import run
-    from nnscratch.report import index_rows
-
     try:
         cfg = load_config(experiment, sets or [])
         if mode == "train" and (cfg.sweep or cfg.evaluation.cv):
@@ -115,7 +126,7 @@ def _run(
     except NNScratchError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
-        raise _fail(f"{exc.strerror or exc}: {exc.filename or ''}") from None
+        raise _os_error(exc) from None
     typer.echo(f"{row['result']}  ->  {folder / 'report.html'}")
     return folder
 
@@ -174,14 +185,10 @@ def report(
     An experiment file is run first: as a sweep if it has [sweep], as cv if evaluation.cv is set,
     else trained.
     """
-    from nnscratch.report import write_index, write_report
-
     folders = []
     try:
         for path in paths:
             if path.is_file() and path.suffix == ".toml":
-                from nnscratch.experiments.config import load_config
-
                 cfg = load_config(path, set_ or [])
                 mode = "sweep" if cfg.sweep else "cv" if cfg.evaluation.cv else "train"
                 single_out = out if len(paths) == 1 else None
@@ -196,14 +203,14 @@ def report(
             typer.echo(write_index(out or Path("runs") / "index", folders, title))
     except NNScratchError as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _os_error(exc) from None
 
 
 # -- datasets ----------------------------------------------------------------------------------
 @datasets_app.command("list")
 def datasets_list() -> None:
     """The built-in datasets with their size and task."""
-    from nnscratch.data import describe, list_datasets
-
     typer.echo(f"{'name':<14} {'task':<11} {'samples':>7} {'features':>8} {'classes':>7}  description")
     for name in list_datasets():
         info = describe(name)
@@ -221,9 +228,6 @@ def datasets_describe(
     ] = None,
 ) -> None:
     """What a dataset holds and the options it takes (usable as [data] params)."""
-    from nnscratch.data import describe
-    from nnscratch.experiments.overrides import parse_set
-
     try:
         options = dict(parse_set(item) for item in set_ or [])
         info = describe(name, **options)
@@ -255,10 +259,6 @@ def inspect(
     ] = None,
 ) -> None:
     """Load a model file (refusing anything unsafe), describe it, and optionally predict a CSV."""
-    import numpy as np
-
-    from nnscratch.io.model import load_with_info
-
     try:
         model, info = load_with_info(model_file)
         typer.echo(f"{model_file}: {model.num_parameters()} parameters, {model.dtype}")
@@ -268,16 +268,13 @@ def inspect(
         if info.history is not None and len(info.history):
             typer.echo(f"  history: {len(info.history)} epochs, last loss {info.history.last('loss'):.6g}")
         if data is not None:
-            from nnscratch.data import from_csv
-            from nnscratch.training.loop import predict
-
             ds = from_csv(data)
             pred = predict(model, ds.X)
             typer.echo(f"  {data}: {len(pred)} rows, accuracy {float(np.mean(pred == ds.y)):.4f}")
     except NNScratchError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
-        raise _fail(f"{exc.strerror or exc}: {exc.filename or model_file}") from None
+        raise _os_error(exc, model_file) from None
 
 
 @app.command()
@@ -289,16 +286,41 @@ def playground(
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in a browser.")] = False,
 ) -> None:
     """Watch a network learn in the browser, with the worked math behind every weight."""
-    try:
+    try:  # deferred: the server needs Flask, an optional package the other commands do without
         from nnscratch.playground.server import serve
     except NNScratchError as exc:
         raise _fail(str(exc)) from None
     serve(host=host, port=port, open_browser=open_browser)
 
 
-from nnscratch.worked.cli import explain_command  # noqa: E402 - registered after the commands above
-
-app.command("explain")(explain_command)
+@app.command("explain")
+def explain_command(
+    problem: Annotated[
+        Path, typer.Argument(help="TOML problem file: network, weights, input, target, loss.")
+    ],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="Output format: md (Markdown + LaTeX math), latex or text.")
+    ] = "md",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write to this file instead of printing.")
+    ] = None,
+) -> None:
+    """Work a problem file's forward pass, backward pass and update out step by step."""
+    if format not in FORMATS:
+        raise _fail(f"--format: format must be one of md, latex, text. Received: {format!r}")
+    try:
+        text = explain_problem(problem).render(format)
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(out, text)
+    except NNScratchError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _os_error(exc, out) from None
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        typer.echo(f"wrote {out}", err=True)
 
 
 def main(argv: list[str] | None = None) -> Any:

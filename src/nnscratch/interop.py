@@ -28,9 +28,9 @@ import numpy as np
 
 from nnscratch._version import __version__
 from nnscratch.base.errors import DTypeError, MissingDependencyError, ModelFileError, StateDictError
+from nnscratch.base.files import atomic_write
 from nnscratch.engine.module import Module
 from nnscratch.io.architecture import to_config
-from nnscratch.io.container import atomic_write
 
 # PyTorch's BatchNorm counts its updates in a buffer nnscratch may not keep; it carries no weights.
 _TORCH_ONLY_BUFFERS = ("num_batches_tracked",)

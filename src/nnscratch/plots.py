@@ -20,6 +20,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from nnscratch.base.errors import DataError, DTypeError, HyperparameterError, ShapeError
+from nnscratch.base.files import atomic_open
 from nnscratch.base.validation import as_array, describe
 from nnscratch.engine.layers.container import Sequential
 from nnscratch.engine.layers.linear import Linear
@@ -43,14 +44,19 @@ def _figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (6.0, 4.
 
 
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
-    """Write ``fig`` to ``path`` (PNG unless the suffix says otherwise), creating parent folders."""
+    """Write ``fig`` to ``path`` (PNG unless the suffix says otherwise), creating parent folders.
+
+    The file is replaced atomically (:func:`nnscratch.base.files.atomic_open`): a failed or
+    interrupted save leaves the previous figure, never half an image.
+    """
     if not isinstance(fig, Figure):
         raise DTypeError(f"save_figure needs a matplotlib Figure. Received: {fig!r}")
     out = Path(path)
     if not out.suffix:
         out = out.with_suffix(".png")
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
+    with atomic_open(out, "wb") as fh:  # a file handle: matplotlib needs the format spelled out
+        fig.savefig(fh, format=out.suffix[1:].lower(), dpi=dpi)
     return out
 
 

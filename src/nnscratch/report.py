@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nnscratch.base.errors import ConfigError
+from nnscratch.base.files import atomic_write
 
 Block = tuple[str, Any]  # ("h1"|"h2"|"p"|"list"|"table"|"code"|"image"|"link", payload)
 
@@ -289,10 +290,8 @@ def write_report(folder: str | Path) -> Path:
     """Write ``report.html`` and ``report.md`` into a run folder; return the HTML path."""
     folder = Path(folder)
     blocks = report_blocks(folder)
-    (folder / "report.md").write_text(to_markdown(blocks, folder), encoding="utf-8")
-    path = folder / "report.html"
-    path.write_text(to_html(blocks), encoding="utf-8")
-    return path
+    atomic_write(folder / "report.md", to_markdown(blocks, folder))
+    return atomic_write(folder / "report.html", to_html(blocks))
 
 
 # -- an index over several runs ------------------------------------------------------------------
@@ -374,10 +373,8 @@ def write_index(folder: str | Path, runs: list[str | Path], title: str = "nnscra
                 ("h2", f"{r['name']} ({r['kind']}): {r['result']}"),
                 ("image", (picture, picture.name)),
             ]
-    (folder / "report.md").write_text(to_markdown(blocks, folder), encoding="utf-8")
-    path = folder / "report.html"
-    path.write_text(to_html(blocks), encoding="utf-8")
-    return path
+    atomic_write(folder / "report.md", to_markdown(blocks, folder))
+    return atomic_write(folder / "report.html", to_html(blocks))
 
 
 __all__ = ["report_blocks", "to_html", "to_markdown", "write_index", "write_report"]

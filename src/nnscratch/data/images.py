@@ -29,6 +29,7 @@ import numpy as np
 
 from nnscratch.base.backend import as_float_dtype
 from nnscratch.base.errors import DataError
+from nnscratch.base.files import atomic_write
 
 from .dataset import Dataset
 
@@ -118,7 +119,7 @@ def save_idx(path: str | os.PathLike, array: Any, *, compress: bool | None = Non
     payload += np.ascontiguousarray(arr, dtype=IDX_DTYPES[code]).tobytes()
     if compress or (compress is None and str(path).endswith(".gz")):
         payload = gzip.compress(payload)
-    Path(path).write_bytes(payload)
+    atomic_write(path, payload)
 
 
 def load_idx_images(

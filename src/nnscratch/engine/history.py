@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from nnscratch.base.errors import DataError
+from nnscratch.base.files import atomic_open, atomic_write
 
 
 class History:
@@ -53,12 +54,12 @@ class History:
     def to_json(self, path: str | Path | None = None) -> str:
         text = json.dumps(self.to_dict(), indent=2)
         if path is not None:
-            Path(path).write_text(text)
+            atomic_write(path, text, encoding=None)
         return text
 
     def to_csv(self, path: str | Path) -> None:
         keys = list(self.history)
-        with open(path, "w", newline="") as fh:
+        with atomic_open(path, "w", encoding=None, newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(["epoch", *keys])
             for i, epoch in enumerate(self.epoch):

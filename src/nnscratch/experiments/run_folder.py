@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from nnscratch._version import __version__
+from nnscratch.base.files import atomic_open, atomic_write
 from nnscratch.io.model import save as io_save
 
 from . import _toml, figures
@@ -20,12 +21,12 @@ from .sweep import summarize
 
 # -- writing one train / cv run ----------------------------------------------------------------
 def write_config(folder: Path, config: dict[str, Any]) -> None:
-    (folder / "config.toml").write_text(_toml.dumps(config), encoding="utf-8")
-    (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    atomic_write(folder / "config.toml", _toml.dumps(config))
+    atomic_write(folder / "config.json", json.dumps(config, indent=2))
 
 
 def dump_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 def write_single(
@@ -108,7 +109,7 @@ def write_history(path: Path, results: list[dict[str, Any]], kind: str) -> None:
     keys: list[str] = []
     for r in results:
         keys += [k for k in r["history"] if k != "epoch" and k not in keys]
-    with open(path, "w", newline="") as fh:
+    with atomic_open(path, "w", encoding=None, newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow((["fold"] if kind == "cv" else []) + ["epoch", *keys])
         for r in results:
@@ -119,7 +120,7 @@ def write_history(path: Path, results: list[dict[str, Any]], kind: str) -> None:
 
 
 def _write_predictions(path: Path, results: list[dict[str, Any]], kind: str) -> None:
-    with open(path, "w", newline="") as fh:
+    with atomic_open(path, "w", encoding=None, newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow((["fold"] if kind == "cv" else []) + ["index", "y_true", "y_pred", "score"])
         for r in results:

@@ -1,10 +1,11 @@
 """Resumable sweeps: one small JSON file per finished task in the run folder.
 
 A sweep is a list of independent tasks (one sweep point × one fold, with its seed). As each task
-finishes its result is written to ``<run_dir>/tasks/<key>.json`` at once, atomically (a temporary
-file in the same folder, then ``os.replace``), so an interrupted or crashed sweep leaves only whole
-files behind. The key is a stable hash of the task's (point config, fold, seed): rerunning the same
-command computes the same keys and skips every task whose file is already there.
+finishes its result is written to ``<run_dir>/tasks/<key>.json`` at once, atomically
+(:func:`nnscratch.base.files.atomic_write`: a temporary file in the same folder, then
+``os.replace``), so an interrupted or crashed sweep leaves only whole files behind. The key is a
+stable hash of the task's (point config, fold, seed): rerunning the same command computes the
+same keys and skips every task whose file is already there.
 
 Results go through a JSON round trip whether they were just computed or read back from disk, so a
 resumed sweep hands exactly the same Python values (same floats, bit for bit) to whatever aggregates
@@ -17,7 +18,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from nnscratch.base.errors import ConfigError, DataError
+from nnscratch.base.files import atomic_write
 
 #: Sub-folder of the run folder holding one file per finished task.
 TASKS_DIR = "tasks"
@@ -184,14 +185,5 @@ class ResultStore:
         payload = {"format": FORMAT, "key": task.key, "task": task.descriptor(), "result": dict(result)}
         text = to_json(payload, "the task's result", error=DataError)
         self.dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{task.key}.", suffix=".tmp", dir=self.dir)
-        try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path(task))  # atomic: readers see the old file or the whole new one
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(self.path(task), text)  # readers see the old file or the whole new one
         return json.loads(text)["result"]

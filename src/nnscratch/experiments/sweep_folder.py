@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nnscratch._version import __version__
+from nnscratch.base.files import atomic_open
 from nnscratch.report import write_report
 
 from . import figures
@@ -132,7 +133,7 @@ def _write_csv(path: Path, cfg: ExperimentConfig, points: list[dict[str, Any]]) 
     finished = [p for p in points if p["mean"]]
     metric_keys = list(finished[0]["mean"]) if finished else []
     std_keys = list(finished[0]["std"]) if finished else []
-    with open(path, "w", newline="") as fh:
+    with atomic_open(path, "w", encoding=None, newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(
             ["point", *cfg.sweep, *metric_keys, *(f"{k}_std" for k in std_keys), "diverged", "folder"]

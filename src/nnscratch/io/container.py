@@ -13,16 +13,16 @@ import json
 import math
 import os
 import struct
-import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
 from nnscratch.base.errors import DTypeError, ModelFileError
+from nnscratch.base.files import atomic_write
 from nnscratch.engine.losses import Loss
 from nnscratch.engine.optim.optimizers import LRScheduler, Optimizer
 
@@ -111,8 +111,8 @@ def write_container(
     *,
     compress: bool = False,
 ) -> Path | None:
-    """Write ``header`` and ``arrays`` as one ``.npz``; atomically (:func:`atomic_write`) when
-    ``target`` is a path."""
+    """Write ``header`` and ``arrays`` as one ``.npz``; atomically (:func:`nnscratch.base.files.atomic_write`)
+    when ``target`` is a path."""
     members = {HEADER_KEY: encode_header(header)}
     for key, value in arrays.items():
         if key == HEADER_KEY or key.startswith("__"):
@@ -122,44 +122,6 @@ def write_container(
         _write_npz(target, members, compress)  # type: ignore[arg-type]
         return None
     return atomic_write(target, lambda fh: _write_npz(fh, members, compress))
-
-
-def atomic_write(target: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> Path:
-    """Call ``write(fh)`` on a temporary file next to ``target``, then atomically replace ``target``.
-
-    The temporary file is flushed and fsync'ed, ``os.replace``'d over the destination, and the
-    directory fsync'ed: a crash at any point leaves either the old file or the new one, never a
-    mixture, and an exception removes the temporary file.
-    """
-    path = Path(target)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    _fsync_directory(directory)
-    return path
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Persist the rename itself (POSIX); a no-op where directories cannot be opened (Windows)."""
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -302,7 +264,6 @@ __all__ = [
     "HEADER_KEY",
     "ArraySpec",
     "Container",
-    "atomic_write",
     "encode_header",
     "open_container",
     "write_container",

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from nnscratch.base.errors import DataError
+from nnscratch.base.files import atomic_write
 from nnscratch.data import Dataset, from_csv
 
 PLAYGROUND_DATASETS = ("xor", "circles", "moons", "spirals", "gaussians", "linear")
@@ -37,7 +38,7 @@ def parse_upload(raw: bytes, filename: str = "upload.csv") -> Dataset:
     safe = "".join(c for c in Path(filename).name if c.isalnum() or c in "._-") or "upload.csv"
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / safe
-        path.write_bytes(raw)
+        atomic_write(path, raw)
         try:
             ds = from_csv(path)
         except DataError as exc:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from nnscratch.base.errors import HyperparameterError, NNScratchError
+from nnscratch.base.files import atomic_write
 from nnscratch.data import Dataset
 from nnscratch.engine import layers as L
 from nnscratch.experiments import builder
@@ -256,7 +257,7 @@ class Session:
         rows = "\n".join(
             f"{a!r},{b!r},{int(c)}" for (a, b), c in zip(data.X.tolist(), data.y.tolist(), strict=True)
         )
-        (Path(self._upload_dir) / UPLOAD_CSV).write_text("x0,x1,label\n" + rows + "\n")
+        atomic_write(Path(self._upload_dir) / UPLOAD_CSV, "x0,x1,label\n" + rows + "\n", encoding=None)
         self.upload = data
 
     def upload_csv(self) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from nnscratch.base.errors import ConfigError
+from nnscratch.base.files import atomic_write
 
 PAGES: dict[str, str] = {
     "chain": "Backpropagation through a network (the chain rule)",
@@ -118,9 +119,6 @@ def write_docs(folder: str | Path) -> list[Path]:
     written = []
     for key in PAGES:
         path = out / f"{key}.md"
-        path.write_text(derivation(key), encoding="utf-8")
-        written.append(path)
-    readme = out / "README.md"
-    readme.write_text(index_markdown(), encoding="utf-8")
-    written.append(readme)
+        written.append(atomic_write(path, derivation(key)))
+    written.append(atomic_write(out / "README.md", index_markdown()))
     return written

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from nnscratch.base.errors import ConfigError
+from nnscratch.base.files import atomic_write
 from nnscratch.base.validation import check_choice
 
 from .steps import Note, Section, Step
@@ -152,11 +153,7 @@ class WorkedExample:
         target = Path(path)
         if format is None:
             format = _EXTENSIONS.get(target.suffix.lower(), "md")
-        text = self.render(format)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
-        return target
+        return atomic_write(target, self.render(format))
 
     def derivations(self) -> str:
         """The general derivations (Markdown) of every layer, activation and loss used here."""
