@@ -12,6 +12,10 @@ import numpy as np
 from nnscratch.base.errors import ConfigError
 from nnscratch.base.files import atomic_write
 from nnscratch.base.validation import check_choice
+from nnscratch.worked.derivations import derivation
+from nnscratch.worked.render_latex import render_latex
+from nnscratch.worked.render_markdown import render_latex_fragment, render_markdown
+from nnscratch.worked.render_text import render_text
 
 from .steps import Note, Section, Step
 
@@ -128,19 +132,13 @@ class WorkedExample:
 
     # -- rendering -----------------------------------------------------------------------------------
     def to_markdown(self) -> str:
-        from .render_markdown import render_markdown
-
         return render_markdown(self)
 
     def to_latex(self, standalone: bool = True) -> str:
         """A complete LaTeX document (``standalone=True``) or just its body."""
-        from .render_latex import render_latex
-
         return render_latex(self, standalone=standalone)
 
     def to_text(self) -> str:
-        from .render_text import render_text
-
         return render_text(self)
 
     def render(self, format: str = "md") -> str:
@@ -157,16 +155,12 @@ class WorkedExample:
 
     def derivations(self) -> str:
         """The general derivations (Markdown) of every layer, activation and loss used here."""
-        from .derivations import derivation
-
         return "\n\n---\n\n".join(derivation(name) for name in self.topics)
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
 
     def _repr_latex_(self) -> str:
-        from .render_markdown import render_latex_fragment
-
         return render_latex_fragment(self)
 
     def __str__(self) -> str:
