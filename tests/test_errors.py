@@ -476,8 +476,8 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], list[str]]] = [
     (
         "unknown_initializer",
         lambda: ns.Linear(2, 2, init="glorot"),
-        errors.HyperparameterError,
-        ["init must be a callable or one of", "xavier_uniform", "Received: init='glorot'"],
+        errors.UnknownNameError,
+        ["unknown initializer 'glorot'", "xavier_uniform (or glorot_uniform)", "Received: init='glorot'"],
     ),
     (
         "negative_leaky_slope",
