@@ -563,8 +563,8 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], list[str]]] = [
     (
         "fit_unknown_optimizer_name",
         lambda: ns.fit(net(), X4, Y4, loss=ns.BCELoss(), optimizer="lbfgs", epochs=1),
-        errors.DTypeError,
-        ["optimizer must be an Optimizer or one of", "Received: 'lbfgs'"],
+        errors.UnknownNameError,
+        ["unknown optimizer 'lbfgs'", "sgd (or gd)", "Received: optimizer='lbfgs'"],
     ),
     (
         "fit_validation_data_not_a_pair",
