@@ -148,7 +148,7 @@ def test_verbose_prints_the_loss(moons, capsys):
     ("params", "name"),
     [
         ({"activation": "softplus"}, "activation"),
-        ({"solver": "lbfgs"}, "solver"),
+        ({"solver": "lbfgs"}, "optimizer"),  # the name tables' message: "unknown optimizer 'lbfgs'"
         ({"hidden_layer_sizes": (0,)}, "hidden_layer_sizes"),
         ({"hidden_layer_sizes": "wide"}, "hidden_layer_sizes"),
         ({"batch_size": 0}, "batch_size"),

@@ -29,6 +29,7 @@ from nnscratch.base.errors import (
     ShapeError,
     StateDictError,
     StateError,
+    UnknownNameError,
 )
 from nnscratch.engine import init
 from nnscratch.engine.gradcheck import GradcheckError, GradcheckReport, gradcheck
@@ -146,6 +147,7 @@ __all__ = [
     "StepLR",
     "Tanh",
     "Unflatten",
+    "UnknownNameError",
     "WorkedExample",
     "__version__",
     "as_generator",

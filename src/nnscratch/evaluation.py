@@ -21,6 +21,7 @@ import numpy as np
 
 from nnscratch.base.errors import DataError, DTypeError, HyperparameterError, LabelError, ShapeError
 from nnscratch.base.validation import as_array, check_positive_int, describe
+from nnscratch.engine import names
 from nnscratch.engine.losses import Loss
 from nnscratch.engine.metrics import (
     AVERAGES,
@@ -30,7 +31,7 @@ from nnscratch.engine.metrics import (
     precision_recall_f1,
 )
 from nnscratch.engine.module import Module
-from nnscratch.engine.optim.optimizers import OPTIMIZERS, Optimizer
+from nnscratch.engine.optim.optimizers import Optimizer
 from nnscratch.training.callbacks import tqdm_class
 from nnscratch.training.labels import labeler_for, n_outputs
 from nnscratch.training.loop import History, fit, prepare_data
@@ -72,9 +73,9 @@ def make_optimizer(
     lr: float = 0.1,
     optimizer_kwargs: dict[str, Any] | None = None,
 ) -> Optimizer:
-    """A fresh optimizer for ``model``: a name from ``OPTIMIZERS`` (``"sgd"``, ``"momentum"``
-    — SGD with momentum 0.9 unless given —, ``"adam"``...) or a factory ``fn(params)``."""
-    kwargs = dict(optimizer_kwargs or {})
+    """A fresh optimizer for ``model``: a name (``"sgd"``, ``"momentum"`` — SGD with momentum 0.9
+    unless given —, ``"adam"``...: :func:`nnscratch.engine.names.make_optimizer`) or a factory
+    ``fn(params)``."""
     if isinstance(optimizer, Optimizer):
         raise DTypeError(
             "pass the optimizer by name (optimizer='sgd', lr=..., optimizer_kwargs={...}) or as a "
@@ -84,17 +85,7 @@ def make_optimizer(
         if not callable(optimizer):
             raise DTypeError(f"optimizer must be a name or a factory fn(params). Received: {optimizer!r}")
         return optimizer(model.parameters())
-    name = optimizer.lower()
-    if name not in OPTIMIZERS:
-        raise HyperparameterError(
-            f"optimizer must be one of {sorted(OPTIMIZERS)}. Received: optimizer={optimizer!r}"
-        )
-    if name == "momentum":
-        kwargs.setdefault("momentum", 0.9)
-    try:
-        return OPTIMIZERS[name](model.parameters(), lr=lr, **kwargs)
-    except TypeError as exc:
-        raise HyperparameterError(f"optimizer {name!r} does not accept {kwargs}: {exc}") from exc
+    return names.make_optimizer(optimizer, model.parameters(), lr=lr, **dict(optimizer_kwargs or {}))
 
 
 _RESERVED_FIT_KEYS = ("loss", "optimizer", "lr", "epochs", "batch_size", "seed", "progress")

@@ -12,7 +12,9 @@ They follow scikit-learn's ``MLPClassifier``/``MLPRegressor`` (same parameter na
 Differences from scikit-learn: ``alpha`` is the optimizer's L2 ``weight_decay`` (added as
 ``alpha * w`` to every gradient, biases included — scikit-learn scales it by ``1/batch_size`` and
 skips biases); the solvers are ``"sgd"`` (with ``momentum``/``nesterovs_momentum``), ``"momentum"``
-(heavy-ball SGD), ``"adam"`` and ``"rmsprop"`` — no ``"lbfgs"`` and a constant learning rate;
+(heavy-ball SGD), ``"adam"``, ``"adamw"`` and ``"rmsprop"`` — no ``"lbfgs"`` and a constant
+learning rate; ``activation`` and ``solver`` take the names of :mod:`nnscratch.engine.names`
+(``"logistic"`` is ``"sigmoid"`` there, and every other activation is accepted too);
 the regression loss is ``L2Loss(reduction="mean")`` = ½·Σ_k (y - ŷ)² averaged over samples.
 The fitted network is ``model_`` (save it with :func:`nnscratch.save`).
 """
@@ -33,14 +35,13 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from nnscratch.base.errors import HyperparameterError, LabelError
 from nnscratch.engine.functional import log_softmax, softmax
-from nnscratch.engine.layers import Identity, Linear, ReLU, Sequential, Sigmoid, Tanh
+from nnscratch.engine.layers import Linear, Sequential
 from nnscratch.engine.losses import BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss
-from nnscratch.engine.optim.optimizers import SGD, Adam, Optimizer, RMSprop
+from nnscratch.engine.names import ACTIVATION_NAMES, OPTIMIZER_NAMES, make_optimizer
+from nnscratch.engine.names import activation as make_activation
+from nnscratch.engine.optim.optimizers import Optimizer
 from nnscratch.training.callbacks import Callback, FitState
 from nnscratch.training.loop import fit
-
-ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "logistic": Sigmoid, "identity": Identity}
-SOLVERS = ("sgd", "momentum", "adam", "rmsprop")
 
 
 def _check(ok: bool, name: str, expected: str, value: Any) -> None:
@@ -160,8 +161,8 @@ class _BaseMLP(BaseEstimator):
         return tuple(int(s) for s in sizes)
 
     def _validate_params(self) -> None:
-        _check(self.activation in ACTIVATIONS, "activation", f"one of {sorted(ACTIVATIONS)}", self.activation)
-        _check(self.solver in SOLVERS, "solver", f"one of {SOLVERS} ('lbfgs' is not provided)", self.solver)
+        ACTIVATION_NAMES.entry(self.activation)  # an unknown name: the names table's error
+        OPTIMIZER_NAMES.entry(self.solver)
         rules = {
             "alpha": (_is_real, lambda v: v >= 0, "a number >= 0"),
             "tol": (_is_real, lambda v: v >= 0, "a number >= 0"),
@@ -182,14 +183,16 @@ class _BaseMLP(BaseEstimator):
 
     def _optimizer(self, model: Sequential) -> Optimizer:
         lr, wd = self.learning_rate_init, self.alpha
-        if self.solver == "adam":
-            return Adam(
-                model.parameters(), lr=lr, betas=(self.beta_1, self.beta_2), eps=self.epsilon, weight_decay=wd
-            )
-        if self.solver == "rmsprop":
-            return RMSprop(model.parameters(), lr=lr, eps=self.epsilon, weight_decay=wd)
-        nesterov = self.solver == "sgd" and self.nesterovs_momentum and self.momentum > 0
-        return SGD(model.parameters(), lr=lr, momentum=self.momentum, nesterov=nesterov, weight_decay=wd)
+        solver = OPTIMIZER_NAMES.canonical(self.solver)
+        kwargs: dict[str, Any] = {"lr": lr, "weight_decay": wd}
+        if solver in ("adam", "adamw"):
+            kwargs.update(betas=(self.beta_1, self.beta_2), eps=self.epsilon)
+        elif solver == "rmsprop":
+            kwargs.update(eps=self.epsilon)
+        else:  # sgd (scikit-learn's: with momentum, Nesterov's by default) or heavy-ball momentum
+            nesterov = solver == "sgd" and self.nesterovs_momentum and self.momentum > 0
+            kwargs.update(momentum=self.momentum, nesterov=nesterov)
+        return make_optimizer(solver, model.parameters(), **kwargs)
 
     def _build(self, n_in: int, n_out: int, rng: np.random.Generator) -> Sequential:
         sizes = [n_in, *self._hidden_sizes(), n_out]
@@ -197,7 +200,7 @@ class _BaseMLP(BaseEstimator):
         for i in range(len(sizes) - 1):
             layers.append(Linear(sizes[i], sizes[i + 1], init="xavier_uniform", rng=rng))
             if i < len(sizes) - 2:
-                layers.append(ACTIVATIONS[self.activation]())
+                layers.append(make_activation(self.activation))
         return Sequential(*layers)
 
     def _seeds(self) -> list[np.random.Generator]:

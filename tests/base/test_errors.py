@@ -476,8 +476,8 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], list[str]]] = [
     (
         "unknown_initializer",
         lambda: ns.Linear(2, 2, init="glorot"),
-        errors.HyperparameterError,
-        ["init must be a callable or one of", "xavier_uniform", "Received: init='glorot'"],
+        errors.UnknownNameError,
+        ["unknown initializer 'glorot'", "xavier_uniform (or glorot_uniform)", "Received: init='glorot'"],
     ),
     (
         "negative_leaky_slope",
@@ -563,8 +563,8 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], list[str]]] = [
     (
         "fit_unknown_optimizer_name",
         lambda: ns.fit(net(), X4, Y4, loss=ns.BCELoss(), optimizer="lbfgs", epochs=1),
-        errors.DTypeError,
-        ["optimizer must be an Optimizer or one of", "Received: 'lbfgs'"],
+        errors.UnknownNameError,
+        ["unknown optimizer 'lbfgs'", "sgd (or gd)", "Received: optimizer='lbfgs'"],
     ),
     (
         "fit_validation_data_not_a_pair",

@@ -113,7 +113,7 @@ def test_unknown_dataset_option(tmp_path):
 
 def test_unknown_activation(tmp_path):
     msg = error_of(tmp_path, GOOD.replace('activation = "tanh"', 'activation = "tanhh"'))
-    assert "exp.toml:11: model.activation: expected an activation among" in msg
+    assert "exp.toml:11: model.activation: unknown activation 'tanhh'." in msg
     assert "Did you mean 'tanh'?" in msg
 
 

@@ -56,7 +56,7 @@ def test_multiclass_softmax_and_per_neuron_maps(client):
         ({"lr": -1}, "learning rate"),
         ({"hidden": [4], "activations": ["tanh", "relu"]}, "one activation per hidden layer"),
         ({"hidden": [1000], "activations": ["tanh"]}, "units per layer"),
-        ({"activations": ["swish", "tanh"]}, "activations must be among"),
+        ({"activations": ["swish", "tanh"]}, "unknown activation 'swish'"),
         ({"dataset": "mnist"}, "dataset must be one of"),
         ({"wings": 3}, "unknown setting"),
         ({"n_samples": "many"}, "invalid settings"),

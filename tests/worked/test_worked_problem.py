@@ -134,7 +134,7 @@ BAD = [
     (('title = "tiny"', 'title = "tiny"\ndecimal = 3'), ["unknown key 'decimal'"]),
     (("bias = [0.05]", "bias = [0.05]\nweights = 1"), ["layers[1]: unknown key 'weights'"]),
     (("lr = 0.5", "lr = -0.5"), ["optimizer.lr"]),
-    (("lr = 0.5", "lr = 0.5\nbetas = [0.9, 0.99]"), ["betas do(es) not apply to 'sgd'"]),
+    (("lr = 0.5", "lr = 0.5\nbetas = [0.9, 0.99]"), ["optimizer: optimizer 'sgd' does not accept betas"]),
     (("lr = 0.5", 'lr = 0.5\nname = "lbfgs"'), ["unknown optimizer 'lbfgs'"]),
     (("lr = 0.5", "lr = 0.5\nmomentum = -1"), ["optimizer", "momentum"]),
     (("y = 1", "y = 3"), ["x / y / loss do not fit together", "targets in [0, 1]"]),

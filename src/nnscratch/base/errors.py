@@ -32,6 +32,28 @@ class HyperparameterError(NNScratchError, ValueError):
     """A hyperparameter is outside its allowed range (negative learning rate, p > 1, ...)."""
 
 
+class UnknownNameError(HyperparameterError):
+    """A name no table knows: an activation, loss, optimizer, scheduler, initializer or layer type.
+
+    Raised with the same message wherever the name was given (a Python argument, an experiment
+    file, a problem file, a scikit-learn estimator...); files prefix it with the place. ``kind``,
+    ``name``, ``known`` (the canonical names) and ``suggestion`` (a close spelling, or None) say
+    the same in fields.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "",
+        name: str = "",
+        known: list[str] | None = None,
+        suggestion: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind, self.name, self.known, self.suggestion = kind, name, list(known or []), suggestion
+
+
 class StateError(NNScratchError, RuntimeError):
     """An operation was called in the wrong order, e.g. ``backward`` before ``forward``."""
 
@@ -82,4 +104,5 @@ __all__ = [
     "ShapeError",
     "StateDictError",
     "StateError",
+    "UnknownNameError",
 ]

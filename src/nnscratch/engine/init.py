@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from nnscratch.base.errors import HyperparameterError
+from nnscratch.base.naming import Entry, NameTable
 
 Initializer = Callable[[tuple[int, ...], np.random.Generator, np.dtype], np.ndarray]
 
@@ -92,29 +93,34 @@ def torch_default_bias(shape, rng, dtype=np.float64, fan_in: int = 1) -> np.ndar
     return uniform(shape, rng, dtype, -bound, bound)
 
 
-INITIALIZERS: dict[str, Initializer] = {
-    "uniform": uniform,
-    "normal": normal,
-    "zeros": zeros,
-    "xavier_uniform": xavier_uniform,
-    "glorot_uniform": xavier_uniform,
-    "xavier_normal": xavier_normal,
-    "glorot_normal": xavier_normal,
-    "kaiming_uniform": lambda s, r, d: kaiming_uniform(s, r, d, nonlinearity="relu"),
-    "he_uniform": lambda s, r, d: kaiming_uniform(s, r, d, nonlinearity="relu"),
-    "kaiming_normal": lambda s, r, d: kaiming_normal(s, r, d, nonlinearity="relu"),
-    "he_normal": lambda s, r, d: kaiming_normal(s, r, d, nonlinearity="relu"),
-    "torch": torch_default,
-    "default": torch_default,
-}
+def _kaiming_uniform_relu(shape, rng, dtype=np.float64) -> np.ndarray:
+    return kaiming_uniform(shape, rng, dtype, nonlinearity="relu")
+
+
+def _kaiming_normal_relu(shape, rng, dtype=np.float64) -> np.ndarray:
+    return kaiming_normal(shape, rng, dtype, nonlinearity="relu")
+
+
+#: The initializers by name (the table :mod:`nnscratch.engine.names` serves; it stands here because
+#: the layers look their ``init`` up when they are built). The kaiming/he names use ReLU's gain.
+INITIALIZERS: NameTable[Initializer] = NameTable(
+    "initializer",
+    [
+        Entry("uniform", uniform),
+        Entry("normal", normal),
+        Entry("zeros", zeros),
+        Entry("xavier_uniform", xavier_uniform, ("glorot_uniform",)),
+        Entry("xavier_normal", xavier_normal, ("glorot_normal",)),
+        Entry("kaiming_uniform", _kaiming_uniform_relu, ("he_uniform",)),
+        Entry("kaiming_normal", _kaiming_normal_relu, ("he_normal",)),
+        Entry("torch", torch_default, ("default",)),
+    ],
+    key="init",
+)
 
 
 def get_initializer(init: str | Initializer) -> Initializer:
-    """Resolve an initialiser given by name (see ``INITIALIZERS``) or as a callable."""
+    """Resolve an initializer given by name (see ``INITIALIZERS``) or as a callable."""
     if callable(init):
         return init
-    if init not in INITIALIZERS:
-        raise HyperparameterError(
-            f"init must be a callable or one of {sorted(INITIALIZERS)}. Received: init={init!r}"
-        )
-    return INITIALIZERS[init]
+    return INITIALIZERS.lookup(init)

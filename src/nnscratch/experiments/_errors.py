@@ -4,6 +4,12 @@ A message names the file (and line when it can be found), the dotted key, what w
 what was received::
 
     moons.toml:14: optimizer.lr: expected a number > 0. Received: lr = -1
+
+An unknown name (activation, loss, optimizer...) keeps the message of the engine's name tables
+(:class:`~nnscratch.base.errors.UnknownNameError`, the same wherever the name is given), after the
+place::
+
+    moons.toml:9: optimizer.name: unknown optimizer 'adamm'. Did you mean 'adam'? Known ...
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from nnscratch.base.errors import ConfigError
+from nnscratch.base.errors import ConfigError, UnknownNameError
 
 from ._toml import _value
 
@@ -199,13 +205,16 @@ def to_config_error(
             if last is not None and not isinstance(received, dict)
             else _show(received)
         )
-        expected = _expected(err, root)
-        if err["type"] == "missing" or isinstance(received, dict) or "Received:" in expected:
-            shown = ""
-        message = f"{where}: {prefix}{key}: expected {expected}"
-        message = (message if message.endswith("?") else message.rstrip(".") + ".") + (
-            f" Received: {shown}" if shown else ""
-        )
+        if isinstance(inner, UnknownNameError):  # the name tables' own message, after the place
+            message = f"{where}: {prefix}{key}: {inner}"
+        else:
+            expected = _expected(err, root)
+            if err["type"] == "missing" or isinstance(received, dict) or "Received:" in expected:
+                shown = ""
+            message = f"{where}: {prefix}{key}: expected {expected}"
+            message = (message if message.endswith("?") else message.rstrip(".") + ".") + (
+                f" Received: {shown}" if shown else ""
+            )
         details.append({"key": key, "line": line, "message": message, "type": err["type"]})
     first = details[0]["message"]
     if len(details) > 1:

@@ -12,29 +12,25 @@ from typing import Any
 import numpy as np
 
 from nnscratch.data import Dataset, Standardizer, from_csv, from_idx, from_npz, load, one_hot
+from nnscratch.engine.layers.activations import Softmax
 from nnscratch.engine.layers.container import Sequential
-from nnscratch.engine.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
+from nnscratch.engine.layers.linear import Linear
+from nnscratch.engine.losses import CrossEntropyLoss, Loss
 from nnscratch.engine.module import Module
-from nnscratch.engine.optim.optimizers import (
-    OPTIMIZERS,
-    CosineAnnealingLR,
-    ExponentialLR,
-    MultiStepLR,
-    Optimizer,
-    StepLR,
+from nnscratch.engine.names import (
+    activation,
+    layer_type,
+    loss_class,
+    make_loss,
+    make_optimizer,
+    make_scheduler,
+    scheduler_options,
 )
+from nnscratch.engine.optim.optimizers import LRScheduler, Optimizer
 from nnscratch.training.callbacks import Callback, EarlyStopping
 
 from . import registry
 from .config import ExperimentConfig
-
-LOSSES: dict[str, type[Loss]] = {
-    "bce": BCELoss,
-    "bce_logits": BCEWithLogitsLoss,
-    "cross_entropy": CrossEntropyLoss,
-    "mse": MSELoss,
-    "l2": L2Loss,
-}
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -149,23 +145,25 @@ def make_split(cfg: ExperimentConfig, data: Dataset, test: Dataset | None, fold:
 
 # -- loss and model ----------------------------------------------------------------------------
 def loss_name(cfg: ExperimentConfig, task: str) -> str:
-    """The configured loss, or for ``"auto"``: bce (binary), cross_entropy (multiclass), mse."""
+    """The configured loss by its canonical name (``bce_logits`` -> ``bce_with_logits``), or for
+    ``"auto"``: bce (binary), cross_entropy (multiclass), mse."""
     if cfg.loss.name != "auto":
-        return cfg.loss.name
+        return cfg.loss.canonical()
     return {"binary": "bce", "multiclass": "cross_entropy"}.get(task, "mse")
 
 
 def output_activation(cfg: ExperimentConfig, loss: str) -> str:
+    """``model.output``, or for ``"auto"`` what fits the loss (given by its canonical name)."""
     if cfg.model.output != "auto":
         return cfg.model.output
-    return {"bce": "sigmoid", "bce_logits": "none", "cross_entropy": "none"}.get(loss, "identity")
+    return {"bce": "sigmoid", "bce_with_logits": "none", "cross_entropy": "none"}.get(loss, "identity")
 
 
 def n_outputs(cfg: ExperimentConfig, loss: str, data: Dataset) -> int:
     """Output units: 1 for bce and regression, one per class otherwise (unless ``model.outputs``)."""
     if cfg.model.outputs is not None:
         return cfg.model.outputs
-    if loss in ("bce", "bce_logits") or data.task == "regression":
+    if loss in ("bce", "bce_with_logits") or data.task == "regression":
         return 1
     if loss in ("mse", "l2") and data.task == "binary":
         return 1
@@ -173,13 +171,12 @@ def n_outputs(cfg: ExperimentConfig, loss: str, data: Dataset) -> int:
 
 
 def build_loss(cfg: ExperimentConfig, loss: str) -> Loss:
-    cls = LOSSES[loss]
-    if cls is CrossEntropyLoss:
+    if loss_class(loss) is CrossEntropyLoss:
         from_logits = cfg.model.layers is not None or output_activation(cfg, loss) != "softmax"
-        if cfg.model.layers is not None and cfg.model.layers[-1].type == "Softmax":
+        if cfg.model.layers is not None and layer_type(cfg.model.layers[-1].type) is Softmax:
             from_logits = False
-        return CrossEntropyLoss(cfg.loss.reduction, from_logits=from_logits)
-    return cls(cfg.loss.reduction)
+        return make_loss(loss, reduction=cfg.loss.reduction, from_logits=from_logits)
+    return make_loss(loss, reduction=cfg.loss.reduction)
 
 
 def targets(y: np.ndarray, loss: str, outputs: int) -> np.ndarray:
@@ -201,16 +198,14 @@ def build_model(
     width = n_features
     hidden = m.hidden or []
     acts = m.activation if isinstance(m.activation, list) else [m.activation] * len(hidden)
-    from nnscratch.engine.layers.linear import Linear
-
     for size, act in zip(hidden, acts, strict=True):
         layers.append(Linear(width, size, m.bias, dtype=dtype, init=m.init, rng=rng))
-        layers.append(registry.activation_class(act)())
+        layers.append(activation(act))
         width = size
     layers.append(Linear(width, outputs, m.bias, dtype=dtype, init=m.init, rng=rng))
     out = output_activation(cfg, loss)
     if out not in ("none", "identity"):
-        layers.append(registry.activation_class(out)())
+        layers.append(activation(out))
     return Sequential(*layers)
 
 
@@ -233,12 +228,11 @@ def _from_layer_list(
     data reaching it is reported by its place in the list (now, not in the middle of training)."""
     from nnscratch.base.errors import ConfigError, NNScratchError
 
-    classes = registry.layer_classes()
     layers: list[Module] = []
     probe = np.zeros((2, n_features), dtype=dtype)  # two samples: BatchNorm needs > 1 to normalise
     for i, spec in enumerate(cfg.model.layers or []):
         where = f"model.layers[{i}] ({spec.type})"
-        cls = classes[spec.type]
+        cls = layer_type(spec.type)
         kwargs = spec.kwargs()
         names = registry._parameters(cls.__init__)[0]
         for arg, rule in INFERRED_ARGS.items():
@@ -286,23 +280,16 @@ def build_optimizer(cfg: ExperimentConfig, model: Module) -> Optimizer:
     kwargs: dict[str, Any] = {k: getattr(o, k) for k in keys if getattr(o, k) is not None}
     if "betas" in kwargs:
         kwargs["betas"] = tuple(kwargs["betas"])
-    if o.name == "momentum" and "momentum" not in kwargs:
-        kwargs["momentum"] = 0.9
-    return OPTIMIZERS[o.name](model.parameters(), lr=o.lr, **kwargs)
+    return make_optimizer(o.name, model.parameters(), lr=o.lr, **kwargs)
 
 
-def build_scheduler(cfg: ExperimentConfig, optimizer: Optimizer) -> Any:
+def build_scheduler(cfg: ExperimentConfig, optimizer: Optimizer) -> LRScheduler | None:
     """The ``[optimizer.scheduler]`` learning-rate schedule on ``optimizer``, or None."""
     s = cfg.optimizer.scheduler
     if s is None:
         return None
-    if s.name == "step":
-        return StepLR(optimizer, s.step_size, s.gamma or 0.1)
-    if s.name == "multistep":
-        return MultiStepLR(optimizer, s.milestones or [], s.gamma or 0.1)
-    if s.name == "exponential":
-        return ExponentialLR(optimizer, s.gamma)
-    return CosineAnnealingLR(optimizer, s.T_max, s.eta_min or 0.0)
+    given = {k: getattr(s, k) for k in scheduler_options(s.name) if getattr(s, k) is not None}
+    return make_scheduler(s.name, optimizer, **given)
 
 
 def build_callbacks(cfg: ExperimentConfig) -> list[Callback]:
@@ -322,7 +309,6 @@ def build_callbacks(cfg: ExperimentConfig) -> list[Callback]:
 
 __all__ = [
     "INFERRED_ARGS",
-    "LOSSES",
     "Split",
     "build_callbacks",
     "build_loss",

@@ -74,20 +74,15 @@ class ExperimentConfig(BaseModel):
     def _loss_matches_output(self) -> ExperimentConfig:
         if self.model.layers is not None:
             return self
-        loss, out = self.loss.name, self.model.output
+        loss, out, written = self.loss.canonical(), self.model.output, self.loss.name
         clash = {
-            (
-                "bce_logits",
-                "sigmoid",
-            ): 'bce_logits applies the sigmoid itself: use output = "none" (or loss bce)',
-            (
-                "cross_entropy",
-                "sigmoid",
-            ): 'cross_entropy needs softmax outputs or raw scores (output = "none")',
-            ("bce", "softmax"): 'bce needs one sigmoid output: use output = "sigmoid"',
-            ("bce", "none"): 'bce needs probabilities: use output = "sigmoid" (or loss bce_logits)',
-            ("bce", "identity"): 'bce needs probabilities: use output = "sigmoid" (or loss bce_logits)',
+            ("bce_with_logits", "sigmoid"): f'{written} applies the sigmoid itself: use output = "none" '
+            "(or loss bce)",
+            ("cross_entropy", "sigmoid"): f'{written} needs softmax outputs or raw scores (output = "none")',
+            ("bce", "softmax"): f'{written} needs one sigmoid output: use output = "sigmoid"',
         }
+        for raw in ("none", "identity"):
+            clash["bce", raw] = f'{written} needs probabilities: use output = "sigmoid" (or loss bce_logits)'
         if (loss, out) in clash:
             raise Located(
                 "model.output", f"an output that fits the loss: {clash[loss, out]}. Received: {out!r}"

@@ -1,70 +1,29 @@
-"""Names an experiment file may use: activations, layer classes, initialisers, datasets.
+"""Names an experiment file may use beyond :mod:`nnscratch.engine.names`: the arguments of a layer
+class and the built-in datasets with their options.
 
-Layer classes are looked up among everything ``nnscratch`` exports, so a layer added to the
-library (``Conv2d``, ``LSTM``...) is usable in ``[[model.layers]]`` without a schema change.
+Activations, losses, optimizers, schedulers, initializers and layer types are looked up in the
+engine's tables (:mod:`nnscratch.engine.names`), the same ones every other entry point uses, so a
+layer added to the library (``Conv2d``, ``LSTM``...) is usable in ``[[model.layers]]`` without a
+schema change.
 """
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable
 from typing import Any
 
-from ._errors import Located
+from nnscratch import data as datasets
+from nnscratch.base.naming import suggest
+from nnscratch.engine.layers.container import Sequential
+from nnscratch.engine.names import layer_type
 
-#: Activation names of the ``[model]`` shorthand -> nnscratch class name.
-ACTIVATIONS: dict[str, str] = {
-    "sigmoid": "Sigmoid",
-    "tanh": "Tanh",
-    "relu": "ReLU",
-    "leaky_relu": "LeakyReLU",
-    "softmax": "Softmax",
-    "identity": "Identity",
-    "linear": "Identity",
-    "none": "Identity",
-}
+from ._errors import Located
 
 
 def _suggest(name: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(name, options, n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
-
-
-def check_activation(name: str) -> None:
-    if name.lower() not in ACTIVATIONS:
-        hint = _suggest(name, list(ACTIVATIONS))
-        raise ValueError(f"an activation among {', '.join(ACTIVATIONS)}. Received: {name!r}.{hint}")
-
-
-def activation_class(name: str) -> type:
-    import nnscratch
-
-    return getattr(nnscratch, ACTIVATIONS[name.lower()])
-
-
-def check_init(name: str) -> None:
-    from nnscratch.engine.init import INITIALIZERS
-
-    if name not in INITIALIZERS:
-        options = sorted(INITIALIZERS)
-        raise ValueError(
-            f"an initialiser among {', '.join(options)}. Received: {name!r}.{_suggest(name, options)}"
-        )
-
-
-def layer_classes() -> dict[str, type]:
-    """Every Module subclass exported by ``nnscratch`` (containers excepted), by class name."""
-    import nnscratch
-    from nnscratch.engine.layers.container import Sequential
-    from nnscratch.engine.module import Module
-
-    found = {}
-    for name in dir(nnscratch):
-        obj = getattr(nnscratch, name)
-        if isinstance(obj, type) and issubclass(obj, Module) and obj not in (Module, Sequential):
-            found[name] = obj
-    return found
+    close = suggest(name, options)
+    return f" Did you mean {close!r}?" if close else ""
 
 
 def _parameters(fn: Callable[..., Any]) -> tuple[list[str], list[str], bool]:
@@ -89,15 +48,14 @@ AUTO_LAYER_ARGS = {"in_features", "in_channels", "input_size", "num_features", "
 
 
 def check_layer(type_name: str, kwargs: dict[str, Any]) -> None:
-    classes = layer_classes()
-    if type_name not in classes:
-        options = sorted(classes)
+    """Check the keyword arguments of a ``[[model.layers]]`` entry against its class's signature
+    (the type name itself is checked by the ``type`` field, against the layer-type table)."""
+    cls = layer_type(type_name)
+    if issubclass(cls, Sequential):
         raise Located(
-            "type",
-            f"a layer class exported by nnscratch ({', '.join(options)}). "
-            f"Received: type = {type_name!r}.{_suggest(type_name, options)}",
+            "type", f"a layer, not a container: list the layers one by one. Received: {type_name!r}"
         )
-    names, required, var_kw = _parameters(classes[type_name].__init__)
+    names, required, var_kw = _parameters(cls.__init__)
     for key in kwargs:
         if key not in names and not var_kw:
             raise Located(
@@ -112,11 +70,7 @@ def check_layer(type_name: str, kwargs: dict[str, Any]) -> None:
 
 # -- datasets (provided by nnscratch.datasets) ---------------------------------------------------
 def dataset_loaders() -> dict[str, Callable[..., Any]] | None:
-    """Built-in dataset loaders by name, or None when the datasets module is not available."""
-    try:
-        from nnscratch import data as datasets
-    except ImportError:
-        return None
+    """Built-in dataset loaders by name, or None when the datasets module has no table of them."""
     for attr in ("LOADERS", "DATASETS", "REGISTRY"):
         table = getattr(datasets, attr, None)
         if isinstance(table, dict):
@@ -148,13 +102,4 @@ def check_dataset(name: str, params: dict[str, Any]) -> None:
             )
 
 
-__all__ = [
-    "ACTIVATIONS",
-    "activation_class",
-    "check_activation",
-    "check_dataset",
-    "check_init",
-    "check_layer",
-    "dataset_loaders",
-    "layer_classes",
-]
+__all__ = ["AUTO_LAYER_ARGS", "check_dataset", "check_layer", "dataset_loaders"]

@@ -2,17 +2,51 @@
 
 Validators raise :class:`~nnscratch.experiments._errors.Located` to point the error at the key
 below the table that is wrong; :mod:`nnscratch.experiments.config` assembles the whole file.
+Names (activations, losses, optimizers, schedulers, initializers, layer types) are checked against
+:mod:`nnscratch.engine.names`: its :class:`~nnscratch.base.errors.UnknownNameError` message is
+the one shown, after the file, line and key. The file keeps the spelling it was given.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from nnscratch.base.naming import NameTable
+from nnscratch.engine.names import (
+    ACTIVATION_NAMES,
+    INITIALIZER_NAMES,
+    LAYER_TYPE_NAMES,
+    LOSS_NAMES,
+    OPTIMIZER_NAMES,
+    SCHEDULER_NAMES,
+    optimizer_options,
+    scheduler_required,
+)
 
 from . import registry
 from ._errors import Located
+
+
+def _name_in(table: NameTable[Any], *also: str) -> Any:
+    """A string type whose values must be names of ``table`` (or one of ``also``): an unknown one
+    fails with the table's :class:`~nnscratch.base.errors.UnknownNameError`, placed by the loader."""
+
+    def check(v: str) -> str:
+        if v not in also:
+            table.entry(v)
+        return v
+
+    return Annotated[str, AfterValidator(check)]
+
+
+LayerTypeName = _name_in(LAYER_TYPE_NAMES)
+InitializerName = _name_in(INITIALIZER_NAMES)
+LossName = _name_in(LOSS_NAMES, "auto")
+SchedulerName = _name_in(SCHEDULER_NAMES)
+OptimizerName = _name_in(OPTIMIZER_NAMES)
 
 
 class _Table(BaseModel):
@@ -98,7 +132,7 @@ class LayerSpec(BaseModel):
 
     model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
 
-    type: str
+    type: LayerTypeName
 
     @model_validator(mode="after")
     def _known_layer(self) -> LayerSpec:
@@ -116,7 +150,7 @@ class ModelTable(_Table):
     activation: str | list[str] = "tanh"
     output: Literal["auto", "sigmoid", "softmax", "identity", "none"] = "auto"
     outputs: int | None = Field(None, ge=1)
-    init: str = "torch"
+    init: InitializerName = "torch"
     bias: bool = True
     dtype: Literal["float64", "float32"] = "float64"
     layers: list[LayerSpec] | None = None
@@ -137,13 +171,7 @@ class ModelTable(_Table):
                 raise ValueError(
                     f'an activation name or a list of them, e.g. "tanh" or ["relu", "tanh"]. Received: {v!r}'
                 )
-            registry.check_activation(name)
-        return v
-
-    @field_validator("init")
-    @classmethod
-    def _init(cls, v: str) -> str:
-        registry.check_init(v)
+            ACTIVATION_NAMES.entry(name)
         return v
 
     @model_validator(mode="after")
@@ -171,20 +199,23 @@ class ModelTable(_Table):
         return self
 
 
-LossName = Literal["auto", "bce", "bce_logits", "cross_entropy", "mse", "l2"]
-
-
 class LossTable(_Table):
-    """``[loss]``: ``name`` and ``reduction`` ("mean" or "sum"; each loss has its default)."""
+    """``[loss]``: ``name`` ("auto" or a loss of :data:`nnscratch.engine.names.LOSS_NAMES`: bce,
+    bce_with_logits or bce_logits, cross_entropy or ce, mse, l2) and ``reduction`` ("mean" or "sum";
+    each loss has its default)."""
 
     name: LossName = "auto"
     reduction: Literal["mean", "sum"] | None = None
+
+    def canonical(self) -> str:
+        """``"auto"`` or the loss's canonical name (``"bce_logits"`` -> ``"bce_with_logits"``)."""
+        return self.name if self.name == "auto" else LOSS_NAMES.canonical(self.name)
 
 
 class SchedulerTable(_Table):
     """``[optimizer.scheduler]``: a learning-rate schedule stepped once per epoch."""
 
-    name: Literal["step", "multistep", "exponential", "cosine"]
+    name: SchedulerName
     step_size: int | None = Field(None, ge=1)
     milestones: list[int] | None = None
     gamma: float | None = Field(None, gt=0)
@@ -193,33 +224,17 @@ class SchedulerTable(_Table):
 
     @model_validator(mode="after")
     def _needs(self) -> SchedulerTable:
-        need = {
-            "step": ["step_size"],
-            "multistep": ["milestones"],
-            "exponential": ["gamma"],
-            "cosine": ["T_max"],
-        }
-        for key in need[self.name]:
+        for key in scheduler_required(self.name):
             if getattr(self, key) is None:
                 raise Located(key, f"a value: the {self.name!r} schedule needs {key}")
         return self
-
-
-_OPTIMIZER_KEYS = {
-    "sgd": {"momentum", "dampening", "nesterov", "weight_decay"},
-    "momentum": {"momentum", "dampening", "nesterov", "weight_decay"},
-    "adam": {"betas", "eps", "weight_decay", "amsgrad"},
-    "rmsprop": {"alpha", "eps", "weight_decay", "momentum", "centered"},
-}
-_OPTIMIZER_KEYS["gd"] = _OPTIMIZER_KEYS["sgd"]
-_OPTIMIZER_KEYS["adamw"] = _OPTIMIZER_KEYS["adam"]
 
 
 class OptimizerTable(_Table):
     """``[optimizer]``: gradient descent (``sgd``/``gd``), ``momentum`` (SGD with momentum 0.9 unless
     given), ``adam``, ``adamw``, ``rmsprop``; options a chosen optimizer does not use are errors."""
 
-    name: Literal["sgd", "gd", "momentum", "adam", "adamw", "rmsprop"] = "sgd"
+    name: OptimizerName = "sgd"
     lr: float = Field(0.1, gt=0)
     momentum: float | None = Field(None, ge=0)
     dampening: float | None = Field(None, ge=0)
@@ -241,7 +256,7 @@ class OptimizerTable(_Table):
 
     @model_validator(mode="after")
     def _applicable(self) -> OptimizerTable:
-        allowed = _OPTIMIZER_KEYS[self.name] | {"name", "lr", "scheduler"}
+        allowed = set(optimizer_options(self.name)) | {"name", "lr", "scheduler"}
         for key in sorted(self.model_fields_set - allowed):
             if getattr(self, key) is not None:
                 raise Located(

@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from nnscratch.base.errors import ModelFileError
+from nnscratch.base.errors import ModelFileError, UnknownNameError
 from nnscratch.engine import names as _registry
 from nnscratch.engine.layers import activations
 from nnscratch.engine.layers.activations import Activation
 from nnscratch.engine.module import Module
-from nnscratch.engine.names import layer_types
+from nnscratch.engine.names import layer_type, layer_types
 from nnscratch.io.expression import expression_from_json, expression_to_json
 
 _SKIPPED_ARGS = frozenset({"rng", "seed", "generator", "init", "initializer"})
@@ -192,10 +192,10 @@ def from_config(node: Any, limits: BuildLimits, path: str = "model", depth: int 
         raise _refuse(path, "'args' must be an object and 'varargs' a list")
     if name == "Activation":
         return _build_activation(node, path)
-    types = layer_types()
-    cls = types.get(name)
-    if cls is None:
-        raise _refuse(path, f"unknown layer type {name!r:.80}. Known types: {', '.join(sorted(types))}")
+    try:
+        cls = layer_type(name)
+    except UnknownNameError as exc:  # the names table's message, as for [[model.layers]] in experiments
+        raise _refuse(path, str(exc)) from None
     if "function" in node:
         raise _refuse(path, f"{name} takes no 'function' field")
     params = inspect.signature(cls.__init__).parameters

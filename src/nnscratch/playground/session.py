@@ -25,6 +25,7 @@ from nnscratch.base.errors import HyperparameterError, NNScratchError
 from nnscratch.base.files import atomic_write
 from nnscratch.data import Dataset
 from nnscratch.engine import layers as L
+from nnscratch.engine.names import ACTIVATION_NAMES, OPTIMIZER_NAMES
 from nnscratch.experiments import builder
 from nnscratch.experiments.config import load_config
 from nnscratch.experiments.sweep import point_seeds
@@ -32,9 +33,7 @@ from nnscratch.training.loop import prepare_data
 
 from .datasets import LIBRARY_NAMES, PLAYGROUND_DATASETS
 
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu", "identity")
 UPLOAD_CSV = "playground_data.csv"  # the name the exported experiment file gives the uploaded data
-OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
 GRID = 60  # decision-boundary resolution (GRID x GRID points)
 NEURON_GRID = 20  # resolution of the small per-neuron maps
 MAX_UNITS, MAX_LAYERS, MAX_POINTS, MAX_EPOCHS_PER_STEP = 32, 6, 5000, 200
@@ -115,16 +114,13 @@ class PlaygroundConfig:
             f"one activation per hidden layer: {len(self.hidden)} layers but "
             f"{len(self.activations)} activations",
         )
-        bad = [a for a in self.activations if a not in ACTIVATIONS]
-        need(not bad, f"activations must be among {sorted(ACTIVATIONS)}. Received: {bad}")
+        # names as everywhere (nnscratch.engine.names), kept in their canonical spelling
+        self.activations = [ACTIVATION_NAMES.canonical(a) for a in self.activations]
         need(
             self.output in ("auto", "sigmoid", "softmax", "identity"),
             f"output must be auto, sigmoid, softmax or identity. Received: {self.output!r}",
         )
-        need(
-            self.optimizer in OPTIMIZERS,
-            f"optimizer must be one of {OPTIMIZERS}. Received: {self.optimizer!r}",
-        )
+        self.optimizer = OPTIMIZER_NAMES.canonical(self.optimizer)
         need(
             math.isfinite(self.lr) and 0 < self.lr <= 10,
             f"learning rate must be in (0, 10]. Received: {self.lr}",

@@ -20,7 +20,8 @@ from nnscratch.engine.history import History
 from nnscratch.engine.inference import predict, predict_proba, prepare_data
 from nnscratch.engine.losses import Loss
 from nnscratch.engine.module import Module
-from nnscratch.engine.optim.optimizers import OPTIMIZERS, LRScheduler, Optimizer
+from nnscratch.engine.names import OPTIMIZER_NAMES, make_optimizer
+from nnscratch.engine.optim.optimizers import LRScheduler, Optimizer
 
 from .callbacks import Callback, FitState, LRSchedulerCallback, ProgressBar, as_callback
 from .checkpoint import attach_checkpointing
@@ -30,15 +31,13 @@ from .labels import Labeler, check_metrics, epoch_metrics, labeler_for, n_output
 def _resolve_optimizer(model: Module, optimizer: Optimizer | str | None, lr: float | None) -> Optimizer:
     if isinstance(optimizer, Optimizer):
         return optimizer
-    name = "sgd" if optimizer is None else str(optimizer).lower()
-    if name not in OPTIMIZERS:
+    if optimizer is not None and not isinstance(optimizer, str):
         raise DTypeError(
-            f"optimizer must be an Optimizer or one of {sorted(OPTIMIZERS)}. Received: {optimizer!r}"
+            f"optimizer must be an Optimizer or the name of one ({OPTIMIZER_NAMES.listing()}). "
+            f"Received: {optimizer!r}"
         )
     kwargs: dict[str, Any] = {} if lr is None else {"lr": lr}
-    if name == "momentum":
-        kwargs["momentum"] = 0.9
-    return OPTIMIZERS[name](model.parameters(), **kwargs)
+    return make_optimizer("sgd" if optimizer is None else optimizer, model.parameters(), **kwargs)
 
 
 def fit(
@@ -76,7 +75,7 @@ def fit(
         E.g. ``BCELoss()``, ``CrossEntropyLoss()``, ``MSELoss()``.
     optimizer : Optimizer or str
         An optimizer built on ``model.parameters()``, or a name (``"sgd"``, ``"momentum"``,
-        ``"adam"``, ``"rmsprop"``) used with ``lr``.
+        ``"adam"``, ``"adamw"``, ``"rmsprop"``; see ``nnscratch.engine.names``) used with ``lr``.
     epochs : int
         Passes over the data.
     batch_size : int, optional

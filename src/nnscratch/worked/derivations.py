@@ -13,6 +13,7 @@ from typing import Any
 
 from nnscratch.base.errors import ConfigError
 from nnscratch.base.files import atomic_write
+from nnscratch.engine.names import ACTIVATION_NAMES, LOSS_NAMES, OPTIMIZER_NAMES
 
 PAGES: dict[str, str] = {
     "chain": "Backpropagation through a network (the chain rule)",
@@ -31,6 +32,9 @@ PAGES: dict[str, str] = {
     "optimizers": "One optimizer step (SGD, momentum, Adam)",
 }
 
+#: Topic names besides the pages; loss and activation names (with their aliases) come from the
+#: tables of :mod:`nnscratch.engine.names` (a loss's page is its canonical name; every optimizer's
+#: is ``optimizers``).
 _ALIASES = {
     "backprop": "chain",
     "backpropagation": "chain",
@@ -38,27 +42,12 @@ _ALIASES = {
     "sequential": "chain",
     "dense": "linear",
     "fullyconnected": "linear",
-    "leakyrelu": "relu",
-    "leaky_relu": "relu",
-    "none": "identity",
     "activation": "custom_activation",
     "symbolic": "custom_activation",
     "symbolicactivation": "custom_activation",
     "custom": "custom_activation",
-    "mseloss": "mse",
-    "l2loss": "l2",
-    "bceloss": "bce",
-    "binary_cross_entropy": "bce",
     "sigmoid_bce": "bce",
-    "bcewithlogitsloss": "bce_with_logits",
-    "bcewithlogits": "bce_with_logits",
-    "crossentropyloss": "cross_entropy",
-    "crossentropy": "cross_entropy",
-    "ce": "cross_entropy",
     "softmax_ce": "cross_entropy",
-    "sgd": "optimizers",
-    "adam": "optimizers",
-    "momentum": "optimizers",
     "optimizer": "optimizers",
 }
 
@@ -81,6 +70,14 @@ def _key(name: Any) -> str:
         return _ALIASES[key]
     if key.replace("_", "") in _ALIASES:
         return _ALIASES[key.replace("_", "")]
+    loss = LOSS_NAMES.find(key)
+    if loss is not None:
+        return loss.name
+    act = ACTIVATION_NAMES.find(key)
+    if act is not None:
+        return "relu" if act.name == "leaky_relu" else act.name
+    if OPTIMIZER_NAMES.find(key) is not None:
+        return "optimizers"
     raise ConfigError(f"no derivation named {name!r}. Available: {', '.join(PAGES)}")
 
 

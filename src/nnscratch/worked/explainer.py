@@ -7,7 +7,8 @@ from typing import Any
 from nnscratch.base.errors import HyperparameterError
 from nnscratch.base.validation import check_choice, check_positive_int
 from nnscratch.engine.layers.activations import Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from nnscratch.engine.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, MSELoss
+from nnscratch.engine.losses import BCEWithLogitsLoss, CrossEntropyLoss
+from nnscratch.engine.names import LOSS_NAMES
 
 from . import activation_rules as act_rules
 from .build_backward import backward_section
@@ -27,13 +28,6 @@ _TOPIC = {
     LeakyReLU: "relu",
     Softmax: "softmax",
     Identity: "identity",
-}
-_LOSS_TOPIC = {
-    MSELoss: "mse",
-    L2Loss: "l2",
-    BCELoss: "bce",
-    BCEWithLogitsLoss: "bce_with_logits",
-    CrossEntropyLoss: "cross_entropy",
 }
 
 
@@ -127,7 +121,7 @@ def _topics(trace: Trace) -> list[str]:
             name = "identity"
         if name not in topics:
             topics.append(name)
-    topics.append(_LOSS_TOPIC.get(type(trace.loss_fn), "mse"))
+    topics.append(LOSS_NAMES.name_of(type(trace.loss_fn)) or "mse")  # a loss's page is its canonical name
     return topics
 
 
@@ -159,12 +153,13 @@ def explain(
         The target: a number or row for one sample, or what the loss takes for a batch
         (class indices or one-hot rows for the cross-entropy).
     loss : Loss or str
-        Any nnscratch loss, or a name: ``"mse"``, ``"l2"``, ``"bce"``, ``"bce_with_logits"``,
-        ``"cross_entropy"`` (after a Softmax layer the name means ``from_logits=False``).
+        Any nnscratch loss, or a name: ``"mse"``, ``"l2"``, ``"bce"``, ``"bce_with_logits"`` (or
+        ``"bce_logits"``), ``"cross_entropy"`` (or ``"ce"``; after a Softmax layer the name means
+        ``from_logits=False``).
     lr : float, optional
         Learning rate for the default SGD or a named optimizer (0.1 if not given).
     optimizer : None, str, Optimizer or callable
-        ``None`` for plain SGD; a name (``"sgd"``, ``"adam"``...); an optimizer built on
+        ``None`` for plain SGD; a name (``"sgd"``, ``"momentum"``, ``"adam"``...); an optimizer built on
         ``model.parameters()`` (its type, settings and state are copied); or a factory
         ``params -> Optimizer``.
     decimals : int

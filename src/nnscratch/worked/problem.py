@@ -8,22 +8,25 @@
     sizes = [2, 3, 1]            # input size, then the size of every layer
     x = [1, 1]                   # one sample, or a list of samples
     y = 1                        # the target (class index or one-hot for cross-entropy)
-    loss = "l2"                  # mse | l2 | bce | bce_with_logits | cross_entropy, or a table
+    loss = "l2"                  # mse | l2 | bce | bce_with_logits (bce_logits) | cross_entropy (ce),
+                                 #   or a table
                                  #   {name = "cross_entropy", reduction = "sum", from_logits = false}
 
     [[layers]]                   # one table per layer, in order
     weight = [[0.4, 0.6, 0.2], [0.3, 0.9, 0.5]]
     bias = [1, 1, 1]             # optional: a layer without bias
-    activation = "sigmoid"       # sigmoid | tanh | relu | leaky_relu | softmax | identity,
+    activation = "sigmoid"       # sigmoid | tanh | relu | leaky_relu | softmax | identity (none),
                                  #   a formula such as "relu(x) + sin(x)", or a table
                                  #   {name = "leaky_relu", negative_slope = 0.1} / {expression = "..."}
 
     [optimizer]                  # optional: plain SGD with lr = 0.1
-    name = "sgd"                 # sgd | adam | rmsprop | adamw
+    name = "sgd"                 # sgd (gd) | momentum | adam | adamw | rmsprop
     lr = 0.1
 
-Every mistake is a :class:`ConfigError` naming the file and the place in it
-(``problem.toml: layers[1].weight: ...``).
+The names are those of :mod:`nnscratch.engine.names`, as everywhere else in nnscratch. Every
+mistake is a :class:`ConfigError` naming the file and the place in it
+(``problem.toml: layers[1].weight: ...``); an unknown name keeps the names table's message after
+the place.
 """
 
 from __future__ import annotations
@@ -37,43 +40,16 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from nnscratch.base.errors import ConfigError, NNScratchError
-from nnscratch.engine.layers.activations import Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from nnscratch.base.errors import ConfigError, NNScratchError, UnknownNameError
+from nnscratch.engine.layers.activations import Activation, Identity, LeakyReLU, Sigmoid, Softmax
 from nnscratch.engine.layers.container import Sequential
 from nnscratch.engine.layers.linear import Linear
-from nnscratch.engine.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
+from nnscratch.engine.losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss
 from nnscratch.engine.module import Module
-from nnscratch.engine.optim.optimizers import OPTIMIZERS, Optimizer
+from nnscratch.engine.names import ACTIVATION_NAMES, LOSS_NAMES, make_loss, make_optimizer
+from nnscratch.engine.optim.optimizers import Optimizer
 
 from .worked import WorkedExample
-
-_ACTIVATIONS = {
-    "sigmoid": Sigmoid,
-    "tanh": Tanh,
-    "relu": ReLU,
-    "leaky_relu": LeakyReLU,
-    "leakyrelu": LeakyReLU,
-    "softmax": Softmax,
-    "identity": Identity,
-    "none": Identity,
-    "linear": Identity,
-}
-_LOSSES = {
-    "mse": MSELoss,
-    "l2": L2Loss,
-    "bce": BCELoss,
-    "bce_with_logits": BCEWithLogitsLoss,
-    "cross_entropy": CrossEntropyLoss,
-    "ce": CrossEntropyLoss,
-}
-_OPTIMIZER_OPTIONS = {
-    "sgd": {"momentum", "dampening", "weight_decay", "nesterov"},
-    "gd": {"momentum", "dampening", "weight_decay", "nesterov"},
-    "momentum": {"momentum", "dampening", "weight_decay", "nesterov"},
-    "adam": {"betas", "eps", "weight_decay", "amsgrad"},
-    "adamw": {"betas", "eps", "weight_decay", "amsgrad"},
-    "rmsprop": {"alpha", "eps", "weight_decay", "momentum", "centered"},
-}
 
 
 class _Strict(BaseModel):
@@ -222,33 +198,28 @@ def _activation(spec: str | ActivationSpec, where: str, path: Path) -> Module | 
             raise ConfigError(f'{path}: {where}: give exactly one of name = "..." or expression = "..."')
         if spec.expression is not None:
             return _expression(spec.expression, where, path)
-        name = spec.name.lower()
-        if name not in _ACTIVATIONS:
-            raise _unknown(spec.name, where, path)
+        cls = _named(spec.name, where, path)
         if spec.negative_slope is not None:
-            if _ACTIVATIONS[name] is not LeakyReLU:
+            if cls is not LeakyReLU:
                 raise ConfigError(f"{path}: {where}: negative_slope only applies to leaky_relu")
             return LeakyReLU(spec.negative_slope)
-        return _make(name)
+        return None if cls is Identity else cls()  # no activation: no module
     name = spec.strip()
-    if name.lower() in _ACTIVATIONS:
-        return _make(name.lower())
-    if re.fullmatch(r"[A-Za-z_]\w*", name) and name not in ("x", "z"):
-        raise _unknown(name, where, path)
+    looks_like_a_name = re.fullmatch(r"[A-Za-z_]\w*", name) and name not in ("x", "z")
+    if ACTIVATION_NAMES.find(name) is not None or looks_like_a_name:
+        cls = _named(name, where, path)
+        return None if cls is Identity else cls()
     return _expression(name, where, path)
 
 
-def _make(name: str) -> Module | None:
-    cls = _ACTIVATIONS[name]
-    return None if cls is Identity else cls()  # no activation: no module
-
-
-def _unknown(name: str, where: str, path: Path) -> ConfigError:
-    names = ", ".join(sorted(k for k in _ACTIVATIONS if k != "leakyrelu"))
-    return ConfigError(
-        f"{path}: {where}: unknown activation {name!r}. Expected one of {names}, or a formula "
-        'in x such as "relu(x) + sin(x)"'
-    )
+def _named(name: str, where: str, path: Path) -> type[Module]:
+    """The activation class ``name`` names; an unknown name is the names table's error, placed."""
+    try:
+        return ACTIVATION_NAMES.lookup(name)
+    except UnknownNameError as exc:
+        raise ConfigError(
+            f'{path}: {where}: {exc}. An activation may also be a formula in x such as "relu(x) + sin(x)"'
+        ) from exc
 
 
 def _expression(text: str, where: str, path: Path) -> Module:
@@ -305,10 +276,11 @@ def _build_model(spec: ProblemSpec, path: Path) -> Sequential:
 
 def _build_loss(spec: ProblemSpec, model: Sequential, path: Path) -> Loss:
     loss = spec.loss if isinstance(spec.loss, LossSpec) else LossSpec(name=spec.loss)
-    name = loss.name.lower().replace("-", "_")
-    if name not in _LOSSES:
-        raise ConfigError(f"{path}: loss: unknown loss {loss.name!r}. Expected one of {', '.join(_LOSSES)}")
-    cls = _LOSSES[name]
+    try:
+        name = LOSS_NAMES.canonical(loss.name)
+    except UnknownNameError as exc:
+        raise ConfigError(f"{path}: loss: {exc}") from exc
+    cls = LOSS_NAMES.lookup(name)
     last = model.layers[-1]
     if cls is CrossEntropyLoss:
         from_logits = not isinstance(last, Softmax) if loss.from_logits is None else loss.from_logits
@@ -321,40 +293,29 @@ def _build_loss(spec: ProblemSpec, model: Sequential, path: Path) -> Loss:
             raise ConfigError(
                 f"{path}: loss: from_logits = false needs a softmax activation on the last layer"
             )
-        return CrossEntropyLoss(loss.reduction, from_logits=from_logits)
+        return make_loss(name, reduction=loss.reduction, from_logits=from_logits)
     if loss.from_logits is not None:
         raise ConfigError(f"{path}: loss: from_logits only applies to cross_entropy")
     if cls is BCEWithLogitsLoss and isinstance(last, Sigmoid):
         raise ConfigError(
-            f"{path}: loss: bce_with_logits applies the sigmoid itself but the last layer already "
+            f"{path}: loss: {loss.name} applies the sigmoid itself but the last layer already "
             'has activation "sigmoid"; use loss = "bce" or activation = "identity"'
         )
-    return cls(loss.reduction)
+    return make_loss(name, reduction=loss.reduction)
 
 
 def _build_optimizer(spec: ProblemSpec, model: Sequential, path: Path) -> Any:
     opt = spec.optimizer
-    name = opt.name.lower()
-    if name not in _OPTIMIZER_OPTIONS:
-        raise ConfigError(
-            f"{path}: optimizer.name: unknown optimizer {opt.name!r}. Expected one of "
-            f"{', '.join(sorted(_OPTIMIZER_OPTIONS))}"
-        )
     options = {k: v for k, v in opt.model_dump().items() if k not in ("name", "lr") and v is not None}
-    bad = sorted(set(options) - _OPTIMIZER_OPTIONS[name])
-    if bad:
-        raise ConfigError(
-            f"{path}: optimizer: {', '.join(bad)} do(es) not apply to {name!r} (it takes "
-            f"{', '.join(sorted(_OPTIMIZER_OPTIONS[name]))})"
-        )
-    cls = OPTIMIZERS[name]
-    try:
-        cls(model.parameters(), lr=opt.lr, **options)  # surface bad settings here, with their place
+    try:  # surface bad names and settings here, with their place
+        make_optimizer(opt.name, model.parameters(), lr=opt.lr, **options)
+    except UnknownNameError as exc:
+        raise ConfigError(f"{path}: optimizer.name: {exc}") from exc
     except NNScratchError as exc:
         raise ConfigError(f"{path}: optimizer: {exc}") from None
 
     def factory(params: Any) -> Optimizer:
-        return cls(params, lr=opt.lr, **options)
+        return make_optimizer(opt.name, params, lr=opt.lr, **options)
 
     return factory
 

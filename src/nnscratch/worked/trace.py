@@ -11,32 +11,24 @@ optimizer are never modified.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from nnscratch.base.errors import ConfigError, HyperparameterError, ShapeError
-from nnscratch.base.validation import as_array, check_choice, describe
+from nnscratch.base.validation import as_array, describe
 from nnscratch.engine.layers.activations import Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from nnscratch.engine.layers.container import Sequential
 from nnscratch.engine.layers.linear import Linear
-from nnscratch.engine.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
+from nnscratch.engine.losses import CrossEntropyLoss, Loss
 from nnscratch.engine.module import Module
-from nnscratch.engine.optim.optimizers import OPTIMIZERS, SGD, Optimizer
+from nnscratch.engine.names import LOSS_NAMES, loss_class, make_loss, make_optimizer
+from nnscratch.engine.optim.optimizers import SGD, Optimizer
 from nnscratch.engine.parameter import Parameter
 
 MAX_BATCH = 16
 ACTIVATIONS = (Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, Identity, Activation)
-LOSSES: dict[str, Callable[[], Loss]] = {
-    "mse": MSELoss,
-    "l2": L2Loss,
-    "bce": BCELoss,
-    "bce_with_logits": BCEWithLogitsLoss,
-    "cross_entropy": CrossEntropyLoss,
-    "ce": CrossEntropyLoss,
-}
 
 
 @dataclass
@@ -90,19 +82,20 @@ class Trace:
         return self.x.shape[0]
 
 
-def resolve_loss(loss: Any, model: Sequential) -> Loss:
-    """A private copy of ``loss`` (an nnscratch Loss, or a name such as ``"bce"``)."""
+def resolve_loss(loss: Any, model: Sequential, **options: Any) -> Loss:
+    """A private copy of ``loss``: an nnscratch Loss, or a name of
+    :data:`nnscratch.engine.names.LOSS_NAMES` (``"bce"``, ``"bce_with_logits"``, ``"ce"``...) built
+    with ``options``. A cross-entropy after a Softmax layer takes probabilities unless
+    ``from_logits`` is given."""
     if isinstance(loss, Loss):
         return copy.deepcopy(loss)
     if isinstance(loss, str):
-        key = loss.lower().replace("-", "_").replace("loss", "").strip("_")
-        check_choice(key, "loss", sorted(LOSSES))
-        if LOSSES[key] is CrossEntropyLoss:  # after a Softmax layer the network outputs probabilities
-            return CrossEntropyLoss(from_logits=not isinstance(model.layers[-1], Softmax))
-        return LOSSES[key]()
+        if loss_class(loss) is CrossEntropyLoss and options.get("from_logits") is None:
+            options["from_logits"] = not isinstance(model.layers[-1], Softmax)
+        return make_loss(loss, **{k: v for k, v in options.items() if v is not None})
     raise HyperparameterError(
-        "loss must be an nnscratch loss (e.g. ns.L2Loss()) or one of the names "
-        f"{', '.join(sorted(LOSSES))}. Received: loss={loss!r}"
+        "loss must be an nnscratch loss (e.g. ns.L2Loss()) or the name of one "
+        f"({LOSS_NAMES.listing()}). Received: loss={loss!r}"
     )
 
 
@@ -163,8 +156,7 @@ def _make_optimizer(optimizer: Any, lr: float | None, user: Module, work: Module
     if optimizer is None:
         return SGD(work.parameters(), lr=rate)
     if isinstance(optimizer, str):
-        name = check_choice(optimizer.lower(), "optimizer", sorted(OPTIMIZERS))
-        return OPTIMIZERS[name](work.parameters(), lr=rate)
+        return make_optimizer(optimizer, work.parameters(), lr=rate)
     if callable(optimizer):
         built = optimizer(work.parameters())
         if not isinstance(built, Optimizer):

@@ -467,17 +467,7 @@ class CosineAnnealingLR(LRScheduler):
         return self.get_lr() / self.base_lr if self.base_lr else 1.0
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {
-    "sgd": SGD,
-    "gd": SGD,
-    "momentum": SGD,
-    "adam": Adam,
-    "adamw": AdamW,
-    "rmsprop": RMSprop,
-}
-
 __all__ = [
-    "OPTIMIZERS",
     "SGD",
     "Adam",
     "AdamW",
