@@ -11,7 +11,17 @@ from typing import Any
 
 import numpy as np
 
-from nnscratch.data import Dataset, Standardizer, from_csv, from_idx, from_npz, load, one_hot
+from nnscratch.base.errors import ConfigError, NNScratchError
+from nnscratch.data import (
+    Dataset,
+    Standardizer,
+    from_csv,
+    from_idx,
+    from_npz,
+    load,
+    one_hot,
+    train_test_split,
+)
 from nnscratch.engine.layers.activations import Softmax
 from nnscratch.engine.layers.container import Sequential
 from nnscratch.engine.layers.linear import Linear
@@ -80,8 +90,6 @@ def fold_indices(cfg: ExperimentConfig, y: np.ndarray, task: str) -> list[tuple[
     if stratified:
         smallest = int(np.bincount(y).min(initial=len(y)) if len(y) else 0)
         if smallest < k:
-            from nnscratch.base.errors import ConfigError
-
             raise ConfigError(
                 f"evaluation.cv: stratified {k}-fold needs at least {k} samples of every class; the "
                 f"smallest class has {smallest}. Received: cv = {k}"
@@ -93,8 +101,6 @@ def ordered_split(rows: np.ndarray, fraction: float, key: str) -> tuple[np.ndarr
     """``rows`` without and with its last ``ceil(fraction · n)`` entries (``[data] split = "ordered"``)."""
     n_last = math.ceil(fraction * len(rows))
     if n_last >= len(rows):
-        from nnscratch.base.errors import ConfigError
-
         raise ConfigError(
             f"{key}: holding out {fraction:g} of {len(rows)} rows leaves nothing to train on. "
             f"Received: {key} = {fraction:g}"
@@ -113,8 +119,6 @@ def make_split(cfg: ExperimentConfig, data: Dataset, test: Dataset | None, fold:
     if cfg.data.test_size and cfg.data.split == "ordered":
         index, held = ordered_split(index, cfg.data.test_size, "data.test_size")
     elif cfg.data.test_size:
-        from nnscratch.data import train_test_split
-
         index, held = train_test_split(
             index,
             data.y,
@@ -226,8 +230,6 @@ def _from_layer_list(
     next one knows the shape of its input: ``in_features`` after a Flatten, ``in_channels`` of a
     Conv2d, ``input_size`` of a recurrent layer are filled in, and a layer that cannot take the
     data reaching it is reported by its place in the list (now, not in the middle of training)."""
-    from nnscratch.base.errors import ConfigError, NNScratchError
-
     layers: list[Module] = []
     probe = np.zeros((2, n_features), dtype=dtype)  # two samples: BatchNorm needs > 1 to normalise
     for i, spec in enumerate(cfg.model.layers or []):

@@ -25,6 +25,7 @@ from .worked import WorkedExample
 
 def load_problem(path: Any) -> Any:
     """Read and validate a TOML problem file (see :mod:`nnscratch.worked.problem`)."""
+    # problem files are validated with pydantic, an optional package ns.explain does without
     from .problem import load_problem as _load
 
     return _load(path)
@@ -32,6 +33,7 @@ def load_problem(path: Any) -> Any:
 
 def explain_problem(path: Any) -> WorkedExample:
     """The worked example of a TOML problem file."""
+    # problem files are validated with pydantic, an optional package ns.explain does without
     from .problem import explain_problem as _explain
 
     return _explain(path)

@@ -48,6 +48,8 @@ from nnscratch.engine.losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss
 from nnscratch.engine.module import Module
 from nnscratch.engine.names import ACTIVATION_NAMES, LOSS_NAMES, make_loss, make_optimizer
 from nnscratch.engine.optim.optimizers import Optimizer
+from nnscratch.worked.explainer import explain
+from nnscratch.worked.steps import Note
 
 from .worked import WorkedExample
 
@@ -116,8 +118,6 @@ class Problem:
     optimizer: Any
 
     def explain(self) -> WorkedExample:
-        from .explainer import explain
-
         try:
             ex = explain(
                 self.model,
@@ -132,8 +132,6 @@ class Problem:
         except NNScratchError as exc:  # x, y and loss only meet in the engine
             raise ConfigError(f"{self.path}: x / y / loss do not fit together: {exc}") from exc
         if self.spec.description:
-            from .steps import Note
-
             ex.header.insert(0, Note(self.spec.description.strip(), self.spec.description.strip()))
         return ex
 
