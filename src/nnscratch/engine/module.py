@@ -130,8 +130,7 @@ class Module:
         """Convert every parameter and buffer to ``dtype`` (float32 or float64), in place."""
         dtype = as_float_dtype(dtype)
         for p in self.parameters():
-            p.data = p.data.astype(dtype)
-            p.grad = p.grad.astype(dtype)
+            p.astype(dtype)  # new arrays only if the dtype changes
         for m in self.modules():
             for name in m._buffer_names:
                 value = getattr(m, name)
