@@ -132,14 +132,14 @@ def rnn_backward(
     for t in range(T - 1, -1, -1):
         da = das[t]
         if active[t]:
-            np.add(dY[t], carry, out=da)
-            da *= Ds[t]
-        else:
+            np.add(dY[t], carry, out=da)  # dh_t = dY_t + dA_{t+1} W_hh
+            da *= Ds[t]  # dA_t = dh_t ⊙ φ'(a_t)
+        else:  # no output gradient at step t: dh_t = dA_{t+1} W_hh
             np.multiply(carry, Ds[t], out=da)
         if bptt is not None and _cut(t, bptt):
             carry.fill(0)
         else:
-            np.dot(da, w_hh, out=carry)
+            np.dot(da, w_hh, out=carry)  # dA_t W_hh, the part of dh_{t-1} from step t
     return dA, carry
 
 
@@ -301,19 +301,19 @@ def lstm_backward(
     d3s, d1s = list(dAg[:, :3]), list(dAg[:, 3])
     for t in range(T - 1, -1, -1):
         if active[t]:
-            dh = np.add(dY[t], carry_h, out=dh_buf)
+            dh = np.add(dY[t], carry_h, out=dh_buf)  # dh_t = dY_t + dA_{t+1} W_hh
         else:
             dh = carry_h  # read before the matmul below overwrites carry_h
         np.multiply(dh, dos[t], out=tmp)
-        dc += tmp
-        np.multiply(dc, p3s[t], out=d3s[t])
-        np.multiply(dh, p1s[t], out=d1s[t])
+        dc += tmp  # dc_t = dc_t^next + dh_t ⊙ o ⊙ (1 - tanh²(c_t))
+        np.multiply(dc, p3s[t], out=d3s[t])  # [da_i, da_f, da_g] = dc_t ⊙ P_t
+        np.multiply(dh, p1s[t], out=d1s[t])  # da_o = dh_t ⊙ tanh(c_t) ⊙ o(1 - o)
         if bptt is not None and _cut(t, bptt):
             carry_h.fill(0)
             dc.fill(0)
         else:
-            np.dot(das[t], w_hh, out=carry_h)
-            dc *= fs[t]
+            np.dot(das[t], w_hh, out=carry_h)  # dA_t W_hh, the part of dh_{t-1} from step t
+            dc *= fs[t]  # dc_{t-1}^next = dc_t ⊙ f
     return dA, carry_h, dc
 
 
@@ -410,17 +410,17 @@ def gru_backward(
     dh = np.empty((N, Hd), dtype=Gs.dtype)
     carry = np.zeros((N, Hd), dtype=Gs.dtype) if dhT is None else dhT.astype(Gs.dtype)
     for t in range(T - 1, -1, -1):
-        np.add(dY[t], carry, out=dh)
+        np.add(dY[t], carry, out=dh)  # dh_t = dY_t + (gradient from step t+1)
         dan, du = dAn[t], dU[t]
-        np.multiply(dh, Pn[t], out=dan)
-        np.multiply(dan, Pr[t], out=du[:, :Hd])
-        np.multiply(dh, Pz[t], out=du[:, Hd : 2 * Hd])
-        np.multiply(dan, r[t], out=du[:, 2 * Hd :])
+        np.multiply(dh, Pn[t], out=dan)  # da_n = dh_t ⊙ (1 - z)(1 - n²)
+        np.multiply(dan, Pr[t], out=du[:, :Hd])  # da_r = da_n ⊙ u_n ⊙ r(1 - r)
+        np.multiply(dh, Pz[t], out=du[:, Hd : 2 * Hd])  # da_z = dh_t ⊙ (h_{t-1} - n) ⊙ z(1 - z)
+        np.multiply(dan, r[t], out=du[:, 2 * Hd :])  # du_n = da_n ⊙ r
         if _cut(t, bptt):
             carry.fill(0)
         else:
-            np.matmul(du, w_hh, out=carry)
+            np.matmul(du, w_hh, out=carry)  # dL/du_t W_hh
             dh *= z[t]
-            carry += dh
+            carry += dh  # + dh_t ⊙ z: the gradient into h_{t-1}
     dXW = np.concatenate([dU[:, :, : 2 * Hd], dAn], axis=2)
     return dXW, dU, carry
