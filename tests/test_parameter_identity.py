@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
+from nnscratch.engine import arena
 from nnscratch.engine.optim import flat
 
 OPTIMIZERS = {
@@ -190,3 +191,27 @@ def test_a_copied_model_has_arrays_of_its_own():
     _manual_steps(clone, X, y, opt)
     _assert_same_arrays(refs)
     assert opt._plan.groups  # the copy's small parameters lie side by side too
+
+
+def test_a_model_spread_over_several_slabs_gets_one_run_per_stretch(monkeypatch):
+    """Slabs of 16 elements: W1, b1 | W2 | b2, W3, b3 — two runs and a parameter on its own, each
+    updated in place, bit for bit as one by one."""
+    monkeypatch.setattr(arena, "SLAB_SIZE", 16)
+    monkeypatch.setattr(arena, "ARENA_MAX", 16)
+    results = []
+    for flat_max in (16, -1):
+        monkeypatch.setattr(arena, "_open", {})
+        monkeypatch.setattr(flat, "FLAT_MAX", flat_max)
+        model = ns.Sequential(
+            ns.Linear(2, 4, rng=0), ns.Tanh(), ns.Linear(4, 4, rng=1), ns.Tanh(), ns.Linear(4, 1, rng=2)
+        )
+        refs = _references(model)
+        rng = np.random.default_rng(3)
+        opt = ns.Adam(model.parameters(), lr=1e-2)
+        _manual_steps(model, rng.standard_normal((8, 2)), rng.standard_normal((8, 1)), opt)
+        _assert_same_arrays(refs)
+        runs = [[opt.params.index(p) for p in group.params] for group in opt._plan.groups]
+        assert runs == ([[0, 1], [3, 4, 5]] if flat_max > 0 else [])
+        results.append(model.state_dict())
+    for key in results[0]:
+        np.testing.assert_array_equal(results[0][key], results[1][key], err_msg=key)

@@ -65,14 +65,13 @@ def _runs(params: list[Parameter], states: list[dict[str, Any]]) -> list[list[in
             found.append((id(seg_d[0]), seg_d[1], i, seg_d, seg_g, tuple(sorted(s))))
     found.sort(key=lambda f: f[:2])
     runs: list[list[int]] = []
-    previous = None
+    end = None  # where the last parameter's segments end: (data buffer, offset, grad buffer, offset, keys)
     for _, _, i, (db, do), (gb, go), keys in found:
-        n = params[i].size
-        if previous is not None and previous == (db, do, gb, go, keys):
+        if end is not None and end[0] is db and end[1] == do and end[2] is gb and end[3:] == (go, keys):
             runs[-1].append(i)
         else:
             runs.append([i])
-        previous = (db, do + n, gb, go + n, keys)
+        end = (db, do + params[i].size, gb, go + params[i].size, keys)
     return [run for run in runs if len(run) > 1]
 
 
