@@ -82,7 +82,7 @@ class Parameter:
     def accumulate_sum(self, rows: np.ndarray) -> None:
         """``grad += Σ_n rows[n]`` for a 2-D ``rows`` (see :func:`column_sums`)."""
         grad = self.grad
-        grad += column_sums(rows)
+        grad += np.dot(ones(rows.shape[0], rows.dtype), rows)  # column_sums(rows), inlined
 
     # -- conversion and copies ----------------------------------------------------------------
     def astype(self, dtype: Any) -> Parameter:

@@ -106,7 +106,10 @@ class Linear(Module):
         self.weight.accumulate_product(g.T, x)  # dW += gᵀx
         if self.bias is not None:
             self.bias.accumulate_sum(g)  # db += Σ_n g_n
-        return grad_out @ self.weight.data if input_grad else None  # dx = gW
+        if not input_grad:
+            return None
+        W = self.weight.data
+        return np.dot(grad_out, W) if grad_out.ndim == 2 else grad_out @ W  # dx = gW
 
     def extra_repr(self) -> str:
         return (

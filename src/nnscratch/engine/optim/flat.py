@@ -130,6 +130,7 @@ class UpdatePlan:
         self._updates = [group.update() for group in self.groups] + [
             (params[i].data, params[i].grad, states[i]) for i in self.single
         ]
+        self._grads = [g for _, g, _ in self._updates]  # what zero_grad fills
 
     def _check(self) -> None:
         """Find the runs again if some parameter of the plan was given a new array."""
@@ -149,10 +150,8 @@ class UpdatePlan:
     def zero_grad(self) -> None:
         """Fill every gradient with zeros: one fill per run, then one per other parameter."""
         self._check()
-        for group in self.groups:
-            group.grad.fill(0)
-        for i in self.single:
-            self.params[i].grad.fill(0)
+        for grad in self._grads:
+            grad.fill(0)
 
     def publish_state(self) -> None:
         for group in self.groups:

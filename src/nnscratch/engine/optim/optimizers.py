@@ -96,7 +96,7 @@ class Optimizer:
 
     def _updates(self) -> list[Update]:
         """The (θ, g, state) triples one step updates, in place."""
-        return self._get_plan().updates()
+        return (self._plan or self._get_plan()).updates()
 
     def _publish_state(self) -> None:
         """After a step: state arrays it created for a flat group reach each parameter's entry."""
@@ -105,7 +105,7 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Fill every parameter's gradient with zeros (one fill per flat run of small parameters)."""
-        self._get_plan().zero_grad()
+        (self._plan or self._get_plan()).zero_grad()
 
     def step(self) -> None:
         raise NotImplementedError
