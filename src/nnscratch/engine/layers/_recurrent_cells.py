@@ -46,10 +46,10 @@ def project(x2: np.ndarray, w: np.ndarray, b: np.ndarray | None, gates: int, ws:
 
 
 def tanh_into(a: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out = tanh(a) (``out`` may be ``a``). float64 uses tanh(a) = 2 / (1 + e^{-2a}) - 1, about
-    2.5× faster than ``np.tanh`` (libm) on this kind of CPU; float32 keeps ``np.tanh``, which is
-    as fast as the five-pass exp form there. e^{-2a} overflows to inf for a ≪ 0, giving exactly -1:
-    callers run under ``np.errstate(over="ignore")``."""
+    """out = tanh(a) (``out`` may be ``a``). float64 uses tanh(a) = 2 / (1 + e^{-2a}) - 1: NumPy
+    vectorises float64 exp on more CPUs than float64 tanh, which without AVX-512 calls libm element
+    by element; float32 keeps ``np.tanh``, vectorised everywhere. e^{-2a} overflows to inf for
+    a ≪ 0, giving exactly -1: callers run under ``np.errstate(over="ignore")``."""
     if a.dtype == np.float32:
         return np.tanh(a, out=out)
     one, two = a.dtype.type(1), a.dtype.type(2)
@@ -63,8 +63,9 @@ def tanh_into(a: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 def _active_steps(dY: np.ndarray) -> np.ndarray:
     """Which steps receive an output gradient (e.g. only the last one behind ``LastTimeStep``):
-    the others skip adding a block of zeros. A bitwise OR of the raw bits over the batch is ~3× faster
-    than ``np.any`` (a float compare per element); -0.0 and NaN count as active, which is harmless."""
+    the others skip adding a block of zeros. A bitwise OR of the raw bits over the batch does it
+    without a float compare per element (what ``np.any`` would do); -0.0 and NaN count as active,
+    which is harmless."""
     bits = dY.view(np.dtype(f"u{dY.itemsize}"))
     return np.bitwise_or.reduce(bits, axis=1).any(axis=1)
 
@@ -155,12 +156,12 @@ def _lstm_gate_scales(dtype: np.dtype) -> tuple[bool, np.ndarray]:
     each gate's pre-activation is scaled by, folded into the weights (loop order i, f, o, g).
 
     float32:  σ(a) = ½ + ½·tanh(a/2), so one tanh over all four gates with a_i, a_f, a_o halved
-              (NumPy's float32 tanh is faster than its exp here: 0.41 vs 0.50 ns per element). A
+              (NumPy's float32 tanh is the cheaper of its two vectorised functions). A
               gate far below 0.5 is then exact to float32 rounding of ½ (≈ 3e-8) rather than
               relatively; gates only scale states, so the states keep float32 accuracy (tested
               against float64);
     float64:  σ(a) = 1 / (1 + e^{-a}) and tanh(a) = 2σ(2a) - 1, so one exp over all four gates of
-              -a_i, -a_f, -a_o, -2a_g (float64 exp is twice as fast as tanh).
+              -a_i, -a_f, -a_o, -2a_g (NumPy vectorises float64 exp on more CPUs than tanh).
     """
     use_tanh = dtype == np.float32
     scale = np.array([0.5, 0.5, 0.5, 1.0] if use_tanh else [-1.0, -1.0, -1.0, -2.0], dtype=dtype)
@@ -186,10 +187,11 @@ def lstm_forward(
     All four gates of a step go through one transcendental ufunc (:func:`_lstm_gate_scales`).
     Returns the cache (Hs, Cs, Gs, TCs, IG, FC, XH): Hs, Cs (T+1, N, H) with index 0 the initial
     state; Gs (T, 4, N, H) the gate activations in loop order [i, f, o, g], gate-major so that each
-    gate of a step is one contiguous block (element-wise ufuncs on column slices of an (N, 4H)
-    array cost ~3× more); TCs = tanh(c_t), IG = i ⊙ g and FC = f ⊙ c_{t-1}, each (T, N, H): the
-    two terms of c_t, kept because backward's factors are cheaper from them; XH (T+1, N, K) the
-    per-step GEMM rows [h_{t-1}, x_t, 1] (K = H + F + 1, no 1 without bias).
+    gate of a step is one contiguous block (element-wise ufuncs on strided column slices of an
+    (N, 4H) array cannot use NumPy's contiguous loops); TCs = tanh(c_t), IG = i ⊙ g and
+    FC = f ⊙ c_{t-1}, each (T, N, H): the two terms of c_t, kept because backward's factors are
+    cheaper from them; XH (T+1, N, K) the per-step GEMM rows [h_{t-1}, x_t, 1] (K = H + F + 1, no
+    1 without bias).
     """
     N, Hd = h0.shape
     T = x2.shape[0] // N
@@ -219,7 +221,7 @@ def lstm_forward(
     FC = scratch(ws, "FC", (T, N, Hd), dtype)
     Hs[0], Cs[0], XH[0, :, :Hd] = h0, c0, h0
     tanh = np.tanh if use_tanh else tanh_into
-    # Per-step views made once: at ~30 µs a step, indexing and unpacking would show.
+    # Per-step views made once: a step is short enough for indexing and unpacking to show.
     hs, cs, tcs, igs, fcs = list(Hs), list(Cs), list(TCs), list(IG), list(FC)
     gs, rows, h_in_rows = list(Gs), list(XH), list(XH[:, :, :Hd])
     views = [tuple(gates) for gates in gs]  # (i, f, o, g) of each step
@@ -323,8 +325,8 @@ def lstm_weight_grads(dA2: np.ndarray, XH: np.ndarray, n_inputs: int) -> tuple[n
         [dW_hh | dW_ih | db] = Σ_t dA_tᵀ [h_{t-1}, x_t, 1] = dA2ᵀ XH
 
     with dA2 (T·N, 4H) in PyTorch's gate order. Returns views (dW_hh, dW_ih, db), db None without
-    bias. One (4H, K) product instead of three: dW_ih alone would be only F columns wide, a shape
-    BLAS runs at 60-75% of its speed here.
+    bias. One (4H, K) product instead of three: dW_ih alone would be only F columns wide, a narrow
+    shape on which BLAS runs well below its speed.
     """
     T, K = XH.shape[0] - 1, XH.shape[2]
     Hd = dA2.shape[1] // 4
