@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 
 from . import arena
+
+_REBINDS = itertools.count(1)
 
 
 class Parameter:
@@ -36,8 +39,8 @@ class Parameter:
 
     __slots__ = ("data", "grad")
 
-    #: Counts assignments of new arrays to any parameter's ``data`` or ``grad``; an optimizer
-    #: compares it with the count it last saw to know whether its flat views are still valid.
+    #: Takes a new value whenever any parameter's ``data`` or ``grad`` is assigned a new array; an
+    #: optimizer compares it with the value it last saw to know whether its flat views still hold.
     rebinds = 0
 
     def __init__(self, data: Any) -> None:
@@ -47,7 +50,7 @@ class Parameter:
 
     def __setattr__(self, name: str, value: Any) -> None:
         if getattr(self, name, None) is not value:  # ``p.grad += x`` assigns grad to itself
-            Parameter.rebinds += 1
+            Parameter.rebinds = next(_REBINDS)  # never a value seen before, even across threads
         object.__setattr__(self, name, value)
 
     @property
