@@ -134,11 +134,12 @@ class UpdatePlan:
 
     def _check(self) -> None:
         """Find the runs again if some parameter of the plan was given a new array."""
-        if Parameter.rebinds == self._seen:
+        now = Parameter.rebinds
+        if now == self._seen:
             return
         datas, grads = self._arrays
         if all(map(is_, map(_data, self.params), datas)) and all(map(is_, map(_grad, self.params), grads)):
-            self._seen = Parameter.rebinds  # another parameter's: this plan still holds
+            self._seen = now  # another parameter's: this plan still holds
         else:
             self._build()
 
