@@ -11,7 +11,7 @@ the tests run exactly the same code:
 
 All of them need scikit-learn (data and split); the plot needs matplotlib (``nnscratch[experiments]``).
 They run BLAS on ``blas_threads`` threads (1 by default): these models are small, and on a busy
-2-core machine extra BLAS threads make their tiny matrix products many times slower.
+2-core machine extra BLAS threads only wait for a free core, slowing their tiny matrix products.
 """
 
 from __future__ import annotations

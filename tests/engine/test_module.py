@@ -160,7 +160,7 @@ def test_gradients_accumulate_with_plus_equals():
 
 
 class MatmulCounter(np.ndarray):
-    """An array that counts the matrix products it takes part in."""
+    """An array that counts the matrix products it takes part in (``@`` and ``np.dot``)."""
 
     calls = 0
 
@@ -169,6 +169,12 @@ class MatmulCounter(np.ndarray):
             MatmulCounter.calls += 1
         inputs = tuple(np.asarray(i) if isinstance(i, MatmulCounter) else i for i in inputs)
         return getattr(ufunc, method)(*inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func is np.dot:
+            MatmulCounter.calls += 1
+        args = tuple(np.asarray(a) if isinstance(a, MatmulCounter) else a for a in args)
+        return func(*args, **kwargs)
 
 
 def test_input_grad_false_returns_none_and_skips_the_input_gradient():

@@ -10,8 +10,8 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
     Below about z = -88 (float32) or -709 (float64) e^{-z} overflows to +inf and the result is
     0, where σ(z) is under 1e-38 (1e-308) anyway: that overflow is expected and silenced. (The
-    equally stable ½(1 + tanh(z/2)) is 1.5–2.5× slower with NumPy's tanh and already returns 0
-    from z < -17 in float32, where σ(z) is still 4e-8.)
+    equally stable ½(1 + tanh(z/2)) is slower with NumPy's tanh, and already returns 0 from
+    z < -17 in float32, where σ(z) is still 4e-8.)
     """
     a = np.multiply(z, -1.0)  # a new float array, whatever z is (ints give float64, as before)
     with np.errstate(over="ignore"):

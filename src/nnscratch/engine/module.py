@@ -130,8 +130,7 @@ class Module:
         """Convert every parameter and buffer to ``dtype`` (float32 or float64), in place."""
         dtype = as_float_dtype(dtype)
         for p in self.parameters():
-            p.data = p.data.astype(dtype)
-            p.grad = p.grad.astype(dtype)
+            p.astype(dtype)  # new arrays only if the dtype changes
         for m in self.modules():
             for name in m._buffer_names:
                 value = getattr(m, name)
@@ -224,11 +223,13 @@ class Module:
         return "\n".join(lines)
 
 
-def check_grad_out(grad_out: Any, expected_shape: tuple[int, ...], owner: str) -> np.ndarray:
-    """Check that an upstream gradient has the shape of the output it belongs to."""
+def check_grad_out(grad_out: Any, expected_shape: tuple[int, ...], owner: Module) -> np.ndarray:
+    """Return ``grad_out`` if it is an array of ``expected_shape``, the shape of ``owner``'s forward
+    output; raise a :class:`ShapeError` naming ``owner`` otherwise. Every layer's backward starts
+    with it."""
     if not isinstance(grad_out, np.ndarray) or grad_out.shape != expected_shape:
         raise ShapeError(
-            f"{owner}.backward: grad_out must have the shape of the forward output {expected_shape}. "
-            f"Received: {describe(grad_out)}"
+            f"{type(owner).__name__}.backward: grad_out must have shape {expected_shape}, the shape of "
+            f"the forward output. Received: {describe(grad_out)}"
         )
     return grad_out

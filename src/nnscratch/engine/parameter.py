@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+from typing import Any
+
 import numpy as np
+
+from . import arena
+
+_REBINDS = itertools.count(1)
 
 
 class Parameter:
@@ -11,41 +18,40 @@ class Parameter:
     Attributes
     ----------
     data : ndarray
-        The current value; optimizers update it in place. On its first step an optimizer may move
-        small parameters into one shared buffer (``data`` and ``grad`` become views of it, see
-        :mod:`nnscratch.engine.optim.flat`): read ``data`` afresh rather than keep an older array.
+        The current value. Optimizers and ``load_state_dict`` update it in place, so ``data`` is
+        the same array for the parameter's whole life: a reference taken at any time stays the
+        parameter's value, as with a PyTorch parameter. (Only a change of dtype,
+        :meth:`astype`, gives a parameter new arrays.)
     grad : ndarray
-        dL/d(data), same shape and dtype as ``data``. Backward passes *add* into it (``+=``), so
-        gradients from several uses or several batches accumulate until ``zero_grad()``.
+        dL/d(data), same shape and dtype as ``data``, and likewise always the same array.
+        Backward passes *add* into it (``+=``), so gradients from several uses or several batches
+        accumulate until :meth:`zero_grad` fills it with zeros.
 
-    ``zero_grad()`` is lazy: it only marks the gradient as zero. The next read of ``grad`` fills
-    the buffer with zeros, but a layer that writes a whole gradient at once
-    (:meth:`accumulate_product`, :meth:`accumulate`) writes it straight into the buffer instead
-    of adding it to zeros — a pass over the gradient and a temporary the size of the weight saved
-    on every training step. Nothing else changes: ``grad`` always reads as the accumulated sum.
-    (An array obtained from ``grad`` *before* ``zero_grad()`` keeps its old values until the next
-    read or backward pass, much as PyTorch's default ``zero_grad(set_to_none=True)`` leaves an old
-    gradient tensor untouched: read ``grad`` again after zeroing.)
+    Small parameters (see :mod:`nnscratch.engine.arena`) keep ``data`` and ``grad`` as segments of
+    buffers shared with the parameters created just before and after them, which lets an
+    optimizer update them all with one NumPy call per operation. Both are still ordinary,
+    C-contiguous arrays of the parameter's shape. (So ``Parameter(value)`` copies a small
+    ``value``; a larger C-contiguous one becomes ``data`` as it is.)
+
+    Assigning a new array to ``data`` or ``grad`` is allowed (optimizers notice it and update the
+    new array), but in-place updates (``p.data[...] = value``) are the usual way.
     """
 
-    __slots__ = ("_grad", "_grad_is_zero", "data")
+    __slots__ = ("data", "grad")
 
-    def __init__(self, data: np.ndarray) -> None:
-        self.data = np.ascontiguousarray(data)
-        self._grad = np.zeros_like(self.data)
-        self._grad_is_zero = False  # the buffer holds real zeros already
+    #: Takes a new value whenever any parameter's ``data`` or ``grad`` is assigned a new array; an
+    #: optimizer compares it with the value it last saw to know whether its flat views still hold.
+    rebinds = 0
 
-    @property
-    def grad(self) -> np.ndarray:
-        if self._grad_is_zero:
-            self._grad.fill(0)
-            self._grad_is_zero = False
-        return self._grad
+    def __init__(self, data: Any) -> None:
+        value, grad = arena.allocate(np.ascontiguousarray(data))
+        object.__setattr__(self, "data", value)  # a new parameter is in no optimizer's plan yet
+        object.__setattr__(self, "grad", grad)
 
-    @grad.setter
-    def grad(self, value: np.ndarray) -> None:
-        self._grad = value
-        self._grad_is_zero = False
+    def __setattr__(self, name: str, value: Any) -> None:
+        if getattr(self, name, None) is not value:  # ``p.grad += x`` assigns grad to itself
+            Parameter.rebinds = next(_REBINDS)  # never a value seen before, even across threads
+        object.__setattr__(self, name, value)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -60,37 +66,76 @@ class Parameter:
         return self.data.size
 
     def zero_grad(self) -> None:
-        """Reset the accumulated gradient to zero (lazily: see the class docstring)."""
-        self._grad_is_zero = True
+        """Set the accumulated gradient to zero, in place."""
+        self.grad.fill(0)
 
+    # -- what a backward pass adds ------------------------------------------------------------
     def accumulate(self, value: np.ndarray) -> None:
-        """``grad += value`` (``value`` of the gradient's shape); a copy when ``grad`` is zero."""
-        if self._grad_is_zero:
-            np.copyto(self._grad, value)
-            self._grad_is_zero = False
-        else:
-            self._grad += value
+        """``grad += value``; ``value`` may have another shape with as many elements (read in C
+        order), e.g. a convolution kernel's gradient computed as a (C_out, C_in·kh·kw) matrix."""
+        grad = self.grad
+        grad += value if value.shape == grad.shape else value.reshape(grad.shape)
 
     def accumulate_product(self, a: np.ndarray, b: np.ndarray) -> None:
-        """``grad += a @ b`` for 1-D or 2-D ``a``, ``b`` whose product has as many elements as the
-        gradient (a convolution's 4-D kernel gradient comes out as a (C_out, C_in·k·k) matrix).
+        """``grad += a @ b`` for 1-D or 2-D ``a`` and ``b`` whose product has the gradient's shape
+        (``np.dot``: BLAS with the least call overhead)."""
+        grad = self.grad  # a local: ``self.grad += ...`` would also assign the attribute
+        grad += np.dot(a, b)
 
-        When the gradient is zero and the dtypes agree, BLAS writes the product into the gradient
-        buffer itself (``np.dot(..., out=)``); otherwise the product is added to it.
+    def accumulate_sum(self, rows: np.ndarray) -> None:
+        """``grad += Σ_n rows[n]`` for a 2-D ``rows`` (see :func:`column_sums`)."""
+        grad = self.grad
+        grad += np.dot(ones(rows.shape[0], rows.dtype), rows)  # column_sums(rows), inlined
+
+    # -- conversion and copies ----------------------------------------------------------------
+    def astype(self, dtype: Any) -> Parameter:
+        """Convert ``data`` and ``grad`` to ``dtype`` in place and return the parameter.
+
+        A new dtype needs new arrays (the one time a parameter's arrays change, as with PyTorch's
+        ``module.to(dtype)``); the same dtype keeps the arrays as they are.
         """
-        if self._grad_is_zero:
-            g = self._grad
-            if g.ndim > 2 and g.flags.c_contiguous:  # a kernel gradient: its (C_out, rest) view
-                g = g.reshape(a.shape[0], b.shape[-1])
-            if g.ndim <= 2:
-                try:  # the common case, without checks in Python: small networks feel every µs
-                    np.dot(a, b, out=g)
-                except ValueError:  # another dtype, or a buffer np.dot cannot write into
-                    pass
-                else:
-                    self._grad_is_zero = False
-                    return
-        self.grad += np.dot(a, b).reshape(self._grad.shape)
+        dtype = np.dtype(dtype)
+        if dtype != self.data.dtype:
+            data, grad = arena.allocate(self.data.astype(dtype))
+            grad[...] = self.grad
+            self.data, self.grad = data, grad
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copies and unpickled parameters are created anew, so they get slab segments in turn.
+        return _restore, (self.data, self.grad)
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+def _restore(data: np.ndarray, grad: np.ndarray) -> Parameter:
+    p = Parameter(data)
+    p.grad[...] = grad
+    return p
+
+
+_ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
+_ONES_MAX_ENTRIES = 32
+
+
+def ones(n: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only vector of ``n`` ones of ``dtype``, kept for the next step (a small cache)."""
+    key = (n, dtype)
+    vec = _ONES.get(key)
+    if vec is None:
+        if len(_ONES) >= _ONES_MAX_ENTRIES:
+            _ONES.clear()
+        vec = np.ones(n, dtype=dtype)
+        vec.flags.writeable = False
+        _ONES[key] = vec
+    return vec
+
+
+def column_sums(rows: np.ndarray) -> np.ndarray:
+    """Σ_n rows[n] of a 2-D ``rows``, as the BLAS product 1ᵀ·rows.
+
+    A matrix-vector product reads the rows in one pass, where ``rows.sum(axis=0)`` walks them in
+    small pairwise blocks; it also sums in BLAS's order, like the weight gradients beside it.
+    """
+    return np.dot(ones(rows.shape[0], rows.dtype), rows)

@@ -280,7 +280,8 @@ class TrainingTable(_Table):
     """``[training]``: epochs, mini-batches (``batch_size``; omitted = full batch), validation.
 
     ``threads`` caps the BLAS threads while training and evaluating (default: BLAS's own choice);
-    small convolutional and recurrent models run several times faster on 1 thread on a busy machine.
+    on a busy machine small convolutional and recurrent models run faster on 1 thread, as their
+    small matrix products gain nothing from threads that must wait for a free core.
     """
 
     epochs: int = Field(100, ge=1)

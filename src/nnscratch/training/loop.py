@@ -98,7 +98,7 @@ def fit(
         accuracy as the fraction of correct labels, precision/recall/F1 with scikit-learn (binary
         average for one output, macro over all classes otherwise). Labels come from a threshold
         (0.5 on probabilities, 0 on logits) or the arg-max. Squared-error losses on 0/1 targets
-        count as classifiers too. Precision/recall/F1 cost ~1 ms per epoch.
+        count as classifiers too. Precision/recall/F1 add scikit-learn's per-call cost every epoch.
     scheduler : LRScheduler or fn(optimizer) -> LRScheduler, optional
         Stepped after every epoch (see :class:`~nnscratch.training.callbacks.LRSchedulerCallback`); the
         learning rate of each epoch is then recorded as ``"lr"``.

@@ -266,10 +266,10 @@ def test_training_steps_match_hand_written_numpy(hidden, sizes, momentum):
             np.testing.assert_allclose(m.bias.data, b, rtol=1e-12, atol=1e-13, err_msg=f"step {step}")
 
 
-# -- lazy zero_grad -------------------------------------------------------------------------------
+# -- zero_grad and accumulation ---------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_lazy_zero_grad_reads_as_zeros_and_accumulates_like_plus_equals(dtype, rng):
-    """zero_grad only marks the gradient; reads see zeros, writes after it equal 0 + value, and
+def test_zero_grad_reads_as_zeros_and_accumulates_like_plus_equals(dtype, rng):
+    """zero_grad fills the gradient with zeros; a backward pass after it gives 0 + value, and
     accumulating twice (two backward passes, or a weight used twice) sums."""
     layer = ns.Linear(4, 3, dtype=dtype, rng=0)
     x, g = rng.standard_normal((5, 4)).astype(dtype), rng.standard_normal((5, 3)).astype(dtype)
@@ -278,7 +278,7 @@ def test_lazy_zero_grad_reads_as_zeros_and_accumulates_like_plus_equals(dtype, r
     assert np.all(layer.weight.grad == 0) and np.all(layer.bias.grad == 0)
     layer.zero_grad()
     layer.forward(x)
-    layer.backward(g, input_grad=False)  # written straight into the buffer
+    layer.backward(g, input_grad=False)  # added to the zeros
     np.testing.assert_allclose(layer.weight.grad, g.T @ x, rtol=1e-6)
     np.testing.assert_allclose(layer.bias.grad, g.sum(axis=0), rtol=1e-6)
     layer.forward(x)

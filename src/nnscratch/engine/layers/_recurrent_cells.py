@@ -46,10 +46,10 @@ def project(x2: np.ndarray, w: np.ndarray, b: np.ndarray | None, gates: int, ws:
 
 
 def tanh_into(a: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out = tanh(a) (``out`` may be ``a``). float64 uses tanh(a) = 2 / (1 + e^{-2a}) - 1, about
-    2.5× faster than ``np.tanh`` (libm) on this kind of CPU; float32 keeps ``np.tanh``, which is
-    as fast as the five-pass exp form there. e^{-2a} overflows to inf for a ≪ 0, giving exactly -1:
-    callers run under ``np.errstate(over="ignore")``."""
+    """out = tanh(a) (``out`` may be ``a``). float64 uses tanh(a) = 2 / (1 + e^{-2a}) - 1: NumPy
+    vectorises float64 exp on more CPUs than float64 tanh, which without AVX-512 calls libm element
+    by element; float32 keeps ``np.tanh``, vectorised everywhere. e^{-2a} overflows to inf for
+    a ≪ 0, giving exactly -1: callers run under ``np.errstate(over="ignore")``."""
     if a.dtype == np.float32:
         return np.tanh(a, out=out)
     one, two = a.dtype.type(1), a.dtype.type(2)
@@ -63,8 +63,9 @@ def tanh_into(a: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 def _active_steps(dY: np.ndarray) -> np.ndarray:
     """Which steps receive an output gradient (e.g. only the last one behind ``LastTimeStep``):
-    the others skip adding a block of zeros. A bitwise OR of the raw bits over the batch is ~3× faster
-    than ``np.any`` (a float compare per element); -0.0 and NaN count as active, which is harmless."""
+    the others skip adding a block of zeros. A bitwise OR of the raw bits over the batch does it
+    without a float compare per element (what ``np.any`` would do); -0.0 and NaN count as active,
+    which is harmless."""
     bits = dY.view(np.dtype(f"u{dY.itemsize}"))
     return np.bitwise_or.reduce(bits, axis=1).any(axis=1)
 
@@ -132,14 +133,14 @@ def rnn_backward(
     for t in range(T - 1, -1, -1):
         da = das[t]
         if active[t]:
-            np.add(dY[t], carry, out=da)
-            da *= Ds[t]
-        else:
+            np.add(dY[t], carry, out=da)  # dh_t = dY_t + dA_{t+1} W_hh
+            da *= Ds[t]  # dA_t = dh_t ⊙ φ'(a_t)
+        else:  # no output gradient at step t: dh_t = dA_{t+1} W_hh
             np.multiply(carry, Ds[t], out=da)
         if bptt is not None and _cut(t, bptt):
             carry.fill(0)
         else:
-            np.dot(da, w_hh, out=carry)
+            np.dot(da, w_hh, out=carry)  # dA_t W_hh, the part of dh_{t-1} from step t
     return dA, carry
 
 
@@ -155,12 +156,12 @@ def _lstm_gate_scales(dtype: np.dtype) -> tuple[bool, np.ndarray]:
     each gate's pre-activation is scaled by, folded into the weights (loop order i, f, o, g).
 
     float32:  σ(a) = ½ + ½·tanh(a/2), so one tanh over all four gates with a_i, a_f, a_o halved
-              (NumPy's float32 tanh is faster than its exp here: 0.41 vs 0.50 ns per element). A
+              (NumPy's float32 tanh is the cheaper of its two vectorised functions). A
               gate far below 0.5 is then exact to float32 rounding of ½ (≈ 3e-8) rather than
               relatively; gates only scale states, so the states keep float32 accuracy (tested
               against float64);
     float64:  σ(a) = 1 / (1 + e^{-a}) and tanh(a) = 2σ(2a) - 1, so one exp over all four gates of
-              -a_i, -a_f, -a_o, -2a_g (float64 exp is twice as fast as tanh).
+              -a_i, -a_f, -a_o, -2a_g (NumPy vectorises float64 exp on more CPUs than tanh).
     """
     use_tanh = dtype == np.float32
     scale = np.array([0.5, 0.5, 0.5, 1.0] if use_tanh else [-1.0, -1.0, -1.0, -2.0], dtype=dtype)
@@ -186,10 +187,11 @@ def lstm_forward(
     All four gates of a step go through one transcendental ufunc (:func:`_lstm_gate_scales`).
     Returns the cache (Hs, Cs, Gs, TCs, IG, FC, XH): Hs, Cs (T+1, N, H) with index 0 the initial
     state; Gs (T, 4, N, H) the gate activations in loop order [i, f, o, g], gate-major so that each
-    gate of a step is one contiguous block (element-wise ufuncs on column slices of an (N, 4H)
-    array cost ~3× more); TCs = tanh(c_t), IG = i ⊙ g and FC = f ⊙ c_{t-1}, each (T, N, H): the
-    two terms of c_t, kept because backward's factors are cheaper from them; XH (T+1, N, K) the
-    per-step GEMM rows [h_{t-1}, x_t, 1] (K = H + F + 1, no 1 without bias).
+    gate of a step is one contiguous block (element-wise ufuncs on strided column slices of an
+    (N, 4H) array cannot use NumPy's contiguous loops); TCs = tanh(c_t), IG = i ⊙ g and
+    FC = f ⊙ c_{t-1}, each (T, N, H): the two terms of c_t, kept because backward's factors are
+    cheaper from them; XH (T+1, N, K) the per-step GEMM rows [h_{t-1}, x_t, 1] (K = H + F + 1, no
+    1 without bias).
     """
     N, Hd = h0.shape
     T = x2.shape[0] // N
@@ -219,7 +221,7 @@ def lstm_forward(
     FC = scratch(ws, "FC", (T, N, Hd), dtype)
     Hs[0], Cs[0], XH[0, :, :Hd] = h0, c0, h0
     tanh = np.tanh if use_tanh else tanh_into
-    # Per-step views made once: at ~30 µs a step, indexing and unpacking would show.
+    # Per-step views made once: a step is short enough for indexing and unpacking to show.
     hs, cs, tcs, igs, fcs = list(Hs), list(Cs), list(TCs), list(IG), list(FC)
     gs, rows, h_in_rows = list(Gs), list(XH), list(XH[:, :, :Hd])
     views = [tuple(gates) for gates in gs]  # (i, f, o, g) of each step
@@ -301,19 +303,19 @@ def lstm_backward(
     d3s, d1s = list(dAg[:, :3]), list(dAg[:, 3])
     for t in range(T - 1, -1, -1):
         if active[t]:
-            dh = np.add(dY[t], carry_h, out=dh_buf)
+            dh = np.add(dY[t], carry_h, out=dh_buf)  # dh_t = dY_t + dA_{t+1} W_hh
         else:
             dh = carry_h  # read before the matmul below overwrites carry_h
         np.multiply(dh, dos[t], out=tmp)
-        dc += tmp
-        np.multiply(dc, p3s[t], out=d3s[t])
-        np.multiply(dh, p1s[t], out=d1s[t])
+        dc += tmp  # dc_t = dc_t^next + dh_t ⊙ o ⊙ (1 - tanh²(c_t))
+        np.multiply(dc, p3s[t], out=d3s[t])  # [da_i, da_f, da_g] = dc_t ⊙ P_t
+        np.multiply(dh, p1s[t], out=d1s[t])  # da_o = dh_t ⊙ tanh(c_t) ⊙ o(1 - o)
         if bptt is not None and _cut(t, bptt):
             carry_h.fill(0)
             dc.fill(0)
         else:
-            np.dot(das[t], w_hh, out=carry_h)
-            dc *= fs[t]
+            np.dot(das[t], w_hh, out=carry_h)  # dA_t W_hh, the part of dh_{t-1} from step t
+            dc *= fs[t]  # dc_{t-1}^next = dc_t ⊙ f
     return dA, carry_h, dc
 
 
@@ -323,8 +325,8 @@ def lstm_weight_grads(dA2: np.ndarray, XH: np.ndarray, n_inputs: int) -> tuple[n
         [dW_hh | dW_ih | db] = Σ_t dA_tᵀ [h_{t-1}, x_t, 1] = dA2ᵀ XH
 
     with dA2 (T·N, 4H) in PyTorch's gate order. Returns views (dW_hh, dW_ih, db), db None without
-    bias. One (4H, K) product instead of three: dW_ih alone would be only F columns wide, a shape
-    BLAS runs at 60-75% of its speed here.
+    bias. One (4H, K) product instead of three: dW_ih alone would be only F columns wide, a narrow
+    shape on which BLAS runs well below its speed.
     """
     T, K = XH.shape[0] - 1, XH.shape[2]
     Hd = dA2.shape[1] // 4
@@ -410,17 +412,17 @@ def gru_backward(
     dh = np.empty((N, Hd), dtype=Gs.dtype)
     carry = np.zeros((N, Hd), dtype=Gs.dtype) if dhT is None else dhT.astype(Gs.dtype)
     for t in range(T - 1, -1, -1):
-        np.add(dY[t], carry, out=dh)
+        np.add(dY[t], carry, out=dh)  # dh_t = dY_t + (gradient from step t+1)
         dan, du = dAn[t], dU[t]
-        np.multiply(dh, Pn[t], out=dan)
-        np.multiply(dan, Pr[t], out=du[:, :Hd])
-        np.multiply(dh, Pz[t], out=du[:, Hd : 2 * Hd])
-        np.multiply(dan, r[t], out=du[:, 2 * Hd :])
+        np.multiply(dh, Pn[t], out=dan)  # da_n = dh_t ⊙ (1 - z)(1 - n²)
+        np.multiply(dan, Pr[t], out=du[:, :Hd])  # da_r = da_n ⊙ u_n ⊙ r(1 - r)
+        np.multiply(dh, Pz[t], out=du[:, Hd : 2 * Hd])  # da_z = dh_t ⊙ (h_{t-1} - n) ⊙ z(1 - z)
+        np.multiply(dan, r[t], out=du[:, 2 * Hd :])  # du_n = da_n ⊙ r
         if _cut(t, bptt):
             carry.fill(0)
         else:
-            np.matmul(du, w_hh, out=carry)
+            np.matmul(du, w_hh, out=carry)  # dL/du_t W_hh
             dh *= z[t]
-            carry += dh
+            carry += dh  # + dh_t ⊙ z: the gradient into h_{t-1}
     dXW = np.concatenate([dU[:, :, : 2 * Hd], dAn], axis=2)
     return dXW, dU, carry

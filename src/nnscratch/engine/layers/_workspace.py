@@ -4,14 +4,12 @@ A recurrent layer's time loop fills large internal arrays (gate activations, cel
 gradients) that live from forward to backward; so do Conv2d's im2col columns and MaxPool2d's
 gathered window blocks.
 Allocated afresh on every step, such arrays often come back from the operating system as new
-pages, whose faults cost a quarter or more of an LSTM's training step in a fresh process; kept in
-a dict and handed out again on the next call with the same shape and dtype, they fault once. Only
-internal buffers go there: never an array returned to the caller (an output or an input
-gradient), which the caller may keep.
+pages, each faulted in on first touch; kept in a dict and handed out again on the next call with
+the same shape and dtype, they fault once. Only internal buffers go there: never an array returned
+to the caller (an output or an input gradient), which the caller may keep.
 
 Short-lived temporaries (those freed within the same forward or backward call) are allocated
-afresh: measured side by side in one process, a small CNN's step was 3-5% faster that way, as the
-allocator hands the memory one layer just freed (still in cache) to the next.
+afresh: the allocator then hands the memory one layer just freed (still in cache) to the next.
 """
 
 from __future__ import annotations

@@ -16,16 +16,7 @@ from nnscratch.base.validation import check_in_range, describe
 
 from ..functional import sigmoid, softmax
 from ..gradcheck import gradcheck
-from ..module import Module
-
-
-def _check_grad(owner: Module, grad_out: np.ndarray, shape: tuple[int, ...]) -> None:
-    if not isinstance(grad_out, np.ndarray) or grad_out.shape != shape:
-        raise ShapeError(
-            f"{type(owner).__name__}.backward: grad_out must have the shape of the forward "
-            f"output {shape}. Received: {describe(grad_out)}"
-        )
-
+from ..module import Module, check_grad_out
 
 _ZEROS: dict[tuple[tuple[int, ...], np.dtype, tuple[int, ...]], np.ndarray] = {}
 _ZEROS_MAX_ENTRIES = 16
@@ -65,14 +56,14 @@ class Sigmoid(Module):
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         a = self._cached()
-        _check_grad(self, grad_out, a.shape)
+        check_grad_out(grad_out, a.shape, self)
         if not input_grad:
             return None
-        if grad_out.dtype != a.dtype:
-            return grad_out * a * (1.0 - a)  # mixed dtypes: let NumPy promote, as it always did
-        dz = np.subtract(1.0, a)  # one new array, then in place: dz = (1 - a) ⊙ a ⊙ g
-        dz *= a
-        dz *= grad_out
+        if grad_out.dtype != a.dtype:  # mixed dtypes: the plain expression, promoted by NumPy
+            return grad_out * a * (1.0 - a)
+        dz = np.subtract(1.0, a)  # 1 - a, then in place (one new array):
+        dz *= a  # a ⊙ (1 - a) = σ'(z)
+        dz *= grad_out  # dL/dz = dL/da ⊙ a ⊙ (1 - a)
         return dz
 
 
@@ -91,14 +82,14 @@ class Tanh(Module):
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         a = self._cached()
-        _check_grad(self, grad_out, a.shape)
+        check_grad_out(grad_out, a.shape, self)
         if not input_grad:
             return None
-        if grad_out.dtype != a.dtype:
+        if grad_out.dtype != a.dtype:  # mixed dtypes: the plain expression, promoted by NumPy
             return grad_out * (1.0 - a * a)
-        dz = np.multiply(a, a)  # one new array, then in place: dz = (1 - a²) ⊙ g
-        np.subtract(1.0, dz, out=dz)
-        dz *= grad_out
+        dz = np.multiply(a, a)  # a², then in place (one new array):
+        np.subtract(1.0, dz, out=dz)  # 1 - a² = tanh'(z)
+        dz *= grad_out  # dL/dz = dL/da ⊙ (1 - a²)
         return dz
 
 
@@ -113,7 +104,8 @@ class ReLU(Module):
     kinks = (0.0,)
 
     def forward(self, z: np.ndarray) -> np.ndarray:
-        # max against an array of zeros: NumPy's array-array loop is ~3x faster than array-scalar
+        # max against an array of zeros: NumPy's vectorised loop for two arrays beats its loop
+        # for an array and a scalar
         fast = isinstance(z, np.ndarray) and z.dtype.kind == "f"
         a = np.maximum(z, zeros_like_cached(z)) if fast else np.maximum(z, 0.0)
         self._cache = a
@@ -121,11 +113,10 @@ class ReLU(Module):
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         a = self._cached()
-        _check_grad(self, grad_out, a.shape)
+        check_grad_out(grad_out, a.shape, self)
         if not input_grad:
             return None
-        # a > 0 exactly where z > 0, so the cached output doubles as the mask.
-        return grad_out * (a > 0)
+        return grad_out * (a > 0)  # dL/dz = dL/da ⊙ 1[z > 0]; a > 0 exactly where z > 0
 
 
 class LeakyReLU(Module):
@@ -148,11 +139,11 @@ class LeakyReLU(Module):
         return np.where(positive, z, z * self.negative_slope)
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        positive = self._cached()
-        _check_grad(self, grad_out, positive.shape)
+        positive = self._cached()  # 1[z > 0]
+        check_grad_out(grad_out, positive.shape, self)
         if not input_grad:
             return None
-        return np.where(positive, grad_out, grad_out * self.negative_slope)
+        return np.where(positive, grad_out, grad_out * self.negative_slope)  # dL/da ⊙ (1 or s)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -189,10 +180,10 @@ class Softmax(Module):
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         a = self._cached()
-        _check_grad(self, grad_out, a.shape)
+        g = check_grad_out(grad_out, a.shape, self)
         if not input_grad:
             return None
-        return a * (grad_out - (grad_out * a).sum(axis=self.dim, keepdims=True))
+        return a * (g - (g * a).sum(axis=self.dim, keepdims=True))  # a ⊙ (g - Σ_j g_j a_j)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -207,8 +198,8 @@ class Identity(Module):
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         shape = self._cached()
-        _check_grad(self, grad_out, shape)
-        return grad_out if input_grad else None
+        check_grad_out(grad_out, shape, self)
+        return grad_out if input_grad else None  # dL/dz = dL/da
 
 
 class Activation(Module):
@@ -272,10 +263,10 @@ class Activation(Module):
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         z = self._cached()
-        _check_grad(self, grad_out, z.shape)
+        check_grad_out(grad_out, z.shape, self)
         if not input_grad:
             return None
-        return grad_out * self._apply(self.derivative, z, "derivative(z)")
+        return grad_out * self._apply(self.derivative, z, "derivative(z)")  # dL/da ⊙ f'(z)
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"

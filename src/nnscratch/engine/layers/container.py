@@ -7,11 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from nnscratch.base.errors import DTypeError, ShapeError
-from nnscratch.base.validation import describe
+from nnscratch.base.errors import DTypeError
 
 from ..inference import predict, predict_proba
-from ..module import Module
+from ..module import Module, check_grad_out
 
 
 class Sequential(Module):
@@ -64,12 +63,7 @@ class Sequential(Module):
         return x
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        out_shape = self._cached()
-        if not isinstance(grad_out, np.ndarray) or grad_out.shape != out_shape:
-            raise ShapeError(
-                f"Sequential.backward: grad_out must have the shape of the network's output "
-                f"{out_shape}. Received: {describe(grad_out)}"
-            )
+        check_grad_out(grad_out, self._cached(), self)
         layers = self.layers
         for layer in layers[:0:-1]:
             grad_out = layer.backward(grad_out)

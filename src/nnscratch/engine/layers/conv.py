@@ -8,11 +8,10 @@ from typing import Any
 import numpy as np
 
 from nnscratch.base.backend import DEFAULT_DTYPE, as_float_dtype, as_generator
-from nnscratch.base.errors import ShapeError
-from nnscratch.base.validation import check_positive_int, describe
+from nnscratch.base.validation import check_positive_int
 
 from ..init import Initializer, get_initializer, torch_default_bias
-from ..module import Module
+from ..module import Module, check_grad_out
 from ..parameter import Parameter
 from . import _im2col as ic
 from ._workspace import workspace
@@ -124,36 +123,33 @@ class Conv2d(Module):
         return (y[:, :, :, :ow] if wide else y).transpose(1, 0, 2, 3)
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        cols, xp_shape, x_shape, out_hw, wide = self._cached()
-        expected = (x_shape[0], self.out_channels, *out_hw)
-        if not isinstance(grad_out, np.ndarray) or grad_out.shape != expected:
-            raise ShapeError(
-                f"Conv2d.backward: grad_out must have the shape of the forward output {expected}. "
-                f"Received: {describe(grad_out)}"
-            )
-        g_onhw = grad_out.transpose(1, 0, 2, 3)
-        if wide:  # zero gradient on the junk columns: they then add nothing to dW, db or dx
-            g4 = np.zeros((self.out_channels, x_shape[0], out_hw[0], xp_shape[3]), dtype=grad_out.dtype)
-            g4[:, :, :, : out_hw[1]] = g_onhw
-            g2 = g4.reshape(self.out_channels, -1)
-        else:
-            g2 = g_onhw.reshape(self.out_channels, -1)  # G₂ (O, N·OH·OW); free if grad_out is (O,N,..)
-        # dW₂ = G₂ X̂ᵀ, formed as (X̂ G₂ᵀ)ᵀ: BLAS packs a transposed operand slowly, so the one
-        # to transpose is G₂ (C_out rows), not X̂ (C_in·KH·KW rows): 0.54 → 0.33 ms for the
-        # benchmark CNN's second layer (16 × 72, 9,152 columns). dW₂ᵀ is small; reshaping it into
-        # the kernel's shape copies it.
-        self.weight.accumulate(np.dot(cols, g2.T).T.reshape(self.weight.shape))
+        cols, xp_shape, x_shape, out_hw, wide = self._cached()  # X̂ and the geometry
+        check_grad_out(grad_out, (x_shape[0], self.out_channels, *out_hw), self)
+        g2 = self._grad_columns(grad_out, xp_shape[3] if wide else None)  # G₂
+        # dW₂ += G₂ X̂ᵀ, formed as (X̂ G₂ᵀ)ᵀ: BLAS packs a transposed operand slowly, so the one to
+        # transpose is the short G₂ (C_out rows), not X̂ (C_in·KH·KW rows).
+        self.weight.accumulate(np.dot(cols, g2.T).T)
         if self.bias is not None:
-            self.bias.accumulate(g2.sum(axis=1))
+            self.bias.accumulate(g2.sum(axis=1))  # db += Σ_(n,p,q) G₂[o, (n,p,q)]
         if not input_grad:
             return None
-        w2 = self.weight.data.reshape(self.out_channels, -1)
-        dcols = w2.T @ g2
-        if wide:
+        dcols = self.weight.data.reshape(self.out_channels, -1).T @ g2  # dX̂ = W₂ᵀ G₂
+        if wide:  # dL/dxp: col2im adds each column entry back onto the pixel it was read from
             dxp = ic.col2im_wide(dcols, xp_shape, self.kernel_size, self.dilation, out_hw)
         else:
             dxp = ic.col2im(dcols, xp_shape, self.kernel_size, self.stride, self.dilation, out_hw)
-        return ic.unpad(dxp, self._pads)
+        return ic.unpad(dxp, self._pads)  # dL/dx: dL/dxp without its padding border
+
+    def _grad_columns(self, grad_out: np.ndarray, padded_width: int | None) -> np.ndarray:
+        """G₂ = grad_out rearranged to (O, N·OH·OW); with ``padded_width`` (the stride-1 wide
+        columns) (O, N·OH·Wp), the junk columns zero, so they add nothing to dW, db or dx."""
+        g_onhw = grad_out.transpose(1, 0, 2, 3)
+        if padded_width is None:
+            return g_onhw.reshape(self.out_channels, -1)  # no copy when grad_out is laid out (O, N, ...)
+        o, n, oh, ow = g_onhw.shape
+        g4 = np.zeros((o, n, oh, padded_width), dtype=grad_out.dtype)
+        g4[:, :, :, :ow] = g_onhw
+        return g4.reshape(o, -1)
 
     def extra_repr(self) -> str:
         return (

@@ -10,7 +10,7 @@ from nnscratch.base.backend import DEFAULT_DTYPE, as_float_dtype, as_generator
 from nnscratch.base.errors import DTypeError, HyperparameterError, LabelError, ShapeError
 from nnscratch.base.validation import as_array, check_positive_int, describe
 
-from ..module import Module
+from ..module import Module, check_grad_out
 from ..parameter import Parameter
 
 
@@ -101,18 +101,13 @@ class Embedding(Module):
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> None:
         idx = self._cached()
-        expected = (*idx.shape, self.embedding_dim)
-        if not isinstance(grad_out, np.ndarray) or grad_out.shape != expected:
-            raise ShapeError(
-                f"Embedding.backward: grad_out must have the shape of the forward output {expected}. "
-                f"Received: {describe(grad_out)}"
-            )
+        check_grad_out(grad_out, (*idx.shape, self.embedding_dim), self)
         flat_idx = idx.reshape(-1)
-        g = grad_out.reshape(-1, self.embedding_dim)
+        g = grad_out.reshape(-1, self.embedding_dim)  # one row dL/dy[p] per position p
         if self.padding_idx is not None:
             keep = flat_idx != self.padding_idx
             flat_idx, g = flat_idx[keep], g[keep]
-        np.add.at(self.weight.grad, flat_idx, g)
+        np.add.at(self.weight.grad, flat_idx, g)  # dW[idx[p]] += dL/dy[p], repeats accumulating
         return None
 
     def extra_repr(self) -> str:

@@ -11,7 +11,7 @@ from nnscratch.base.errors import ShapeError
 from nnscratch.base.validation import as_array, check_positive_int, describe
 
 from ..init import Initializer, get_initializer, torch_default_bias
-from ..module import Module
+from ..module import Module, check_grad_out
 from ..parameter import Parameter
 
 
@@ -60,7 +60,6 @@ class Linear(Module):
         shape = (self.out_features, self.in_features)
         self.weight = Parameter(get_initializer(init)(shape, gen, dtype))
         self.bias: Parameter | None = None
-        self._ones_cache: np.ndarray | None = None
         if bias:
             if bias_init is None and init in ("torch", "default"):
                 b = torch_default_bias((self.out_features,), gen, dtype, fan_in=self.in_features)
@@ -101,33 +100,19 @@ class Linear(Module):
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         x = self._cached()
-        if not isinstance(grad_out, np.ndarray) or grad_out.shape != (*x.shape[:-1], self.out_features):
-            raise ShapeError(
-                f"{self!r}.backward: grad_out must have shape {(*x.shape[:-1], self.out_features)}. "
-                f"Received: {describe(grad_out)}"
-            )
-        if x.ndim == 2:
-            g2, x2 = grad_out, x
-        else:
-            g2 = grad_out.reshape(-1, self.out_features)
-            x2 = x.reshape(-1, self.in_features)
-        self.weight.accumulate_product(g2.T, x2)
+        g = check_grad_out(grad_out, (*x.shape[:-1], self.out_features), self)
+        if x.ndim != 2:  # as rows, batch axes flattened (or one row): g (N, out) and x (N, in)
+            g, x = g.reshape(-1, self.out_features), x.reshape(-1, self.in_features)
+        self.weight.accumulate_product(g.T, x)  # dW += gᵀx
         if self.bias is not None:
-            # Σ_n g_n as 1ᵀg: a BLAS matrix-vector product, several times faster than g.sum(axis=0)
-            # and summed in the same (BLAS) order as dL/dW above.
-            self.bias.accumulate_product(self._ones(g2.shape[0], g2.dtype), g2)
+            self.bias.accumulate_sum(g)  # db += Σ_n g_n
         if not input_grad:
             return None
-        return grad_out @ self.weight.data
-
-    def _ones(self, n: int, dtype: np.dtype) -> np.ndarray:
-        """A vector of n ones of ``dtype``, kept between steps (a view of a longer one if need be)."""
-        ones = self._ones_cache
-        if ones is None or ones.dtype != dtype or ones.shape[0] < n:
-            ones = self._ones_cache = np.ones(n, dtype=dtype)
-        return ones if ones.shape[0] == n else ones[:n]
+        W = self.weight.data
+        return np.dot(grad_out, W) if grad_out.ndim == 2 else grad_out @ W  # dx = gW
 
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
         )
+

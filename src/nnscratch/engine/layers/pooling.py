@@ -11,9 +11,8 @@ from typing import Any
 import numpy as np
 
 from nnscratch.base.errors import HyperparameterError, ShapeError
-from nnscratch.base.validation import describe
 
-from ..module import Module
+from ..module import Module, check_grad_out
 from . import _im2col as ic
 from ._workspace import scratch, workspace
 
@@ -59,13 +58,8 @@ class _Pool2d(Module):
                     f"dilation, or a larger input."
                 )
 
-    def _check_grad(self, grad_out: Any, x_shape: tuple[int, ...], out_hw: tuple[int, int]) -> None:
-        expected = (*x_shape[:2], *out_hw)
-        if not isinstance(grad_out, np.ndarray) or grad_out.shape != expected:
-            raise ShapeError(
-                f"{type(self).__name__}.backward: grad_out must have the shape of the forward output "
-                f"{expected}. Received: {describe(grad_out)}"
-            )
+    def _output_shape(self, x_shape: tuple[int, ...], out_hw: tuple[int, int]) -> tuple[int, ...]:
+        return (*x_shape[:2], *out_hw)
 
     def _offsets(self):
         kh, kw = self.kernel_size
@@ -109,8 +103,8 @@ class MaxPool2d(_Pool2d):
         v = ic.windows(xp, self.kernel_size, self.stride, self.dilation, out_hw)  # (N,C,KH,KW,OH,OW)
         y = ic.empty_like_layout(x, (*x.shape[:2], *out_hw))
         # Gather each kernel offset's window entries into one contiguous block laid out like y:
-        # the max and, in backward, the arg-max comparisons then run over contiguous memory (a
-        # comparison reading the strided window view directly was ~8× slower than on a block).
+        # the max and, in backward, the arg-max comparisons then run over contiguous memory, in
+        # NumPy's vectorised loops, instead of striding through the window view.
         blocks = self._blocks(y)
         for k, (i, j) in enumerate(self._offsets()):
             np.copyto(blocks[k], v[:, :, i, j])
@@ -147,8 +141,8 @@ class MaxPool2d(_Pool2d):
         )
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        blocks, y, x_shape, xp_shape, out_hw = self._cached()
-        self._check_grad(grad_out, x_shape, out_hw)
+        blocks, y, x_shape, xp_shape, out_hw = self._cached()  # the blocks B_(i,j) and y
+        check_grad_out(grad_out, self._output_shape(x_shape, out_hw), self)
         if not input_grad:
             return None
         # Disjoint windows: each offset's share is written once (no +=); the pixels no window
@@ -157,21 +151,21 @@ class MaxPool2d(_Pool2d):
         dxp = ic.empty_like_layout(y, xp_shape, grad_out.dtype)
         if not (disjoint and self._covers_all(xp_shape, out_hw)):
             dxp.fill(0)
-        remaining = ic.empty_like_layout(y, y.shape, grad_out.dtype)
-        np.copyto(remaining, grad_out)  # r: the gradient not yet given to a window's first maximum
-        mask = ic.empty_like_layout(y, y.shape, bool)
+        r = ic.empty_like_layout(y, y.shape, grad_out.dtype)
+        np.copyto(r, grad_out)  # r: the gradient not yet given to a window's first maximum
+        m = ic.empty_like_layout(y, y.shape, bool)
         share = ic.empty_like_layout(y, y.shape, grad_out.dtype)
         offsets = list(self._offsets())
         for k, (i, j) in enumerate(offsets):
-            rows, cols = ic.offset_slices(i, j, self.stride, self.dilation, out_hw)
-            np.equal(blocks[k], y, out=mask)
-            np.multiply(remaining, mask, out=share)
+            rows, cols = ic.offset_slices(i, j, self.stride, self.dilation, out_hw)  # dL/dxp_(i,j)
+            np.equal(blocks[k], y, out=m)  # m = [B_(i,j) == y]
+            np.multiply(r, m, out=share)  # r ⊙ m
             if disjoint:
                 np.copyto(dxp[:, :, rows, cols], share)
             else:
-                dxp[:, :, rows, cols] += share
+                dxp[:, :, rows, cols] += share  # dL/dxp_(i,j) += r ⊙ m
             if k < len(offsets) - 1:
-                remaining -= share
+                r -= share  # r ← r - r ⊙ m: a later tie gets nothing
         return ic.unpad(dxp, self._pads)
 
     def extra_repr(self) -> str:
@@ -223,16 +217,16 @@ class AvgPool2d(_Pool2d):
         return y
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        divisor, x_shape, xp_shape, out_hw = self._cached()
-        self._check_grad(grad_out, x_shape, out_hw)
+        divisor, x_shape, xp_shape, out_hw = self._cached()  # D and the geometry
+        check_grad_out(grad_out, self._output_shape(x_shape, out_hw), self)
         if not input_grad:
             return None
-        g = grad_out / divisor
+        g = grad_out / divisor  # dL/dy / D
         dxp = ic.empty_like_layout(grad_out, xp_shape)
         dxp.fill(0)
         for i, j in self._offsets():
             rows, cols = ic.offset_slices(i, j, self.stride, self.dilation, out_hw)
-            dxp[:, :, rows, cols] += g
+            dxp[:, :, rows, cols] += g  # dL/dx[n, c, p·s+i, q·s+j] += dL/dy[n, c, p, q] / D
         return ic.unpad(dxp, self._pads)
 
     def extra_repr(self) -> str:

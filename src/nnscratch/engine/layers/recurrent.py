@@ -32,8 +32,8 @@ from nnscratch.base.backend import DEFAULT_DTYPE, as_float_dtype, as_generator
 from nnscratch.base.errors import ShapeError
 from nnscratch.base.validation import check_choice, check_positive_int, describe
 
-from ..module import Module
-from ..parameter import Parameter
+from ..module import Module, check_grad_out
+from ..parameter import Parameter, column_sums
 from . import _recurrent_cells as cells
 from ._workspace import workspace
 
@@ -80,12 +80,14 @@ class _Recurrent(Module):
         self.initial_state_grad: State = None
 
     # -- helpers ------------------------------------------------------------------------------
-    def _params(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-        w_ih = getattr(self, f"weight_ih_l{k}").data
-        w_hh = getattr(self, f"weight_hh_l{k}").data
-        if not self.bias:
-            return w_ih, w_hh, None, None
-        return w_ih, w_hh, getattr(self, f"bias_ih_l{k}").data, getattr(self, f"bias_hh_l{k}").data
+    def _layer_parameters(self, k: int) -> list[Parameter | None]:
+        """Layer k's W_ih, W_hh, b_ih, b_hh (the biases None without bias)."""
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        return [getattr(self, f"{name}_l{k}", None) for name in names]
+
+    def _params(self, k: int) -> list[np.ndarray | None]:
+        """The arrays of layer k's W_ih, W_hh, b_ih, b_hh."""
+        return [None if p is None else p.data for p in self._layer_parameters(k)]
 
     def _workspace(self, k: int) -> dict[str, np.ndarray]:
         """Layer k's reusable internal buffers (see :mod:`._workspace`)."""
@@ -164,12 +166,8 @@ class _Recurrent(Module):
     ) -> np.ndarray | None:
         """Back-propagate through time; ``grad_state`` is dL/d(final state), optional."""
         caches, _, T, N = self._cached()
-        expected = (N, T, self.hidden_size) if self.batch_first else (T, N, self.hidden_size)
-        if not isinstance(grad_out, np.ndarray) or grad_out.shape != expected:
-            raise ShapeError(
-                f"{self._name()}.backward: grad_out must have the shape of the output sequence "
-                f"{expected}. Received: {describe(grad_out)}"
-            )
+        out_shape = (N, T, self.hidden_size) if self.batch_first else (T, N, self.hidden_size)
+        check_grad_out(grad_out, out_shape, self)
         dtype = caches[0][0].dtype
         dfinal = self._check_state(grad_state, N, dtype, "grad_state")
         # Time-major view of the gradient, no copy: each step reads its (N, H) slice in place.
@@ -187,7 +185,7 @@ class _Recurrent(Module):
             dU2 = dXW2 if dU is dXW else dU.reshape(T * N, -1)
             self._weight_grads(k, dXW2, dU2, inp.reshape(T * N, -1), cache)
             if k > 0 or input_grad:
-                dY = (dXW2 @ w_ih).reshape(T, N, -1)
+                dY = (dXW2 @ w_ih).reshape(T, N, -1)  # dx_t = dXW_t W_ih: the next layer down's dY
                 dx = dY
         grads = [np.stack(d[::-1]) for d in dinit]
         self.initial_state_grad = tuple(grads) if self._n_states > 1 else grads[0]
@@ -203,16 +201,15 @@ class _Recurrent(Module):
         return [cache[0]]
 
     def _weight_grads(self, k: int, dXW2: np.ndarray, dU2: np.ndarray, x2: np.ndarray, cache) -> None:
-        """Add layer k's weight gradients: one GEMM each over all T·N rows,
-        dW_ih += dXWᵀ x, dW_hh += dUᵀ h_{t-1}, db_ih += Σ dXW, db_hh += Σ dU."""
-        getattr(self, f"weight_ih_l{k}").accumulate_product(dXW2.T, x2)
-        h_prev = cache[0][:-1]
-        getattr(self, f"weight_hh_l{k}").accumulate_product(dU2.T, h_prev.reshape(-1, h_prev.shape[-1]))
-        if self.bias:  # column sums as a GEMV with ones: ~3× faster than sum(axis=0) here
-            ones = np.ones(dXW2.shape[0], dtype=dXW2.dtype)
-            db_ih = ones @ dXW2
-            getattr(self, f"bias_ih_l{k}").accumulate(db_ih)
-            getattr(self, f"bias_hh_l{k}").accumulate(db_ih if dU2 is dXW2 else ones @ dU2)
+        """Add layer k's weight gradients, one GEMM each over all T·N rows (dXW, dU, x: (T·N, ·))."""
+        w_ih, w_hh, b_ih, b_hh = self._layer_parameters(k)
+        h_prev = cache[0][:-1].reshape(-1, self.hidden_size)  # h_{t-1} of every row
+        w_ih.accumulate_product(dXW2.T, x2)  # dW_ih += Σ_t dXW_tᵀ x_t
+        w_hh.accumulate_product(dU2.T, h_prev)  # dW_hh += Σ_t dU_tᵀ h_{t-1}
+        if self.bias:
+            db_ih = column_sums(dXW2)
+            b_ih.accumulate(db_ih)  # db_ih += Σ dXW_t
+            b_hh.accumulate(db_ih if dU2 is dXW2 else column_sums(dU2))  # db_hh += Σ dU_t (RNN: dU = dXW)
 
     def _backprop_layer(self, dY, dT, cache, w_hh, ws):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -310,13 +307,14 @@ class LSTM(_Recurrent):
         return dA, dA, [dh0, dc0]
 
     def _weight_grads(self, k, dXW2, dU2, x2, cache):
-        # All three from one GEMM over the forward's per-step rows [h_{t-1}, x_t, 1].
+        w_ih, w_hh, b_ih, b_hh = self._layer_parameters(k)
+        # [dW_hh | dW_ih | db] = Σ_t dA_tᵀ [h_{t-1}, x_t, 1]: one GEMM over the forward's rows
         dW_hh, dW_ih, db = cells.lstm_weight_grads(dXW2, cache[-1], x2.shape[1])
-        getattr(self, f"weight_ih_l{k}").accumulate(dW_ih)
-        getattr(self, f"weight_hh_l{k}").accumulate(dW_hh)
+        w_ih.accumulate(dW_ih)  # dW_ih += Σ_t dA_tᵀ x_t
+        w_hh.accumulate(dW_hh)  # dW_hh += Σ_t dA_tᵀ h_{t-1}
         if db is not None:
-            getattr(self, f"bias_ih_l{k}").accumulate(db)
-            getattr(self, f"bias_hh_l{k}").accumulate(db)
+            b_ih.accumulate(db)  # db_ih += Σ dA_t
+            b_hh.accumulate(db)  # db_hh += Σ dA_t
 
 
 class GRU(_Recurrent):

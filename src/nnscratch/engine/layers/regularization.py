@@ -10,16 +10,8 @@ from nnscratch.base.backend import DEFAULT_DTYPE, as_float_dtype, as_generator
 from nnscratch.base.errors import ShapeError
 from nnscratch.base.validation import check_in_range, check_positive, check_positive_int, describe
 
-from ..module import Module
+from ..module import Module, check_grad_out
 from ..parameter import Parameter
-
-
-def _check_grad(owner: Module, grad_out: Any, shape: tuple[int, ...]) -> None:
-    if not isinstance(grad_out, np.ndarray) or grad_out.shape != shape:
-        raise ShapeError(
-            f"{type(owner).__name__}.backward: grad_out must have the shape of the forward output "
-            f"{shape}. Received: {describe(grad_out)}"
-        )
 
 
 class Dropout(Module):
@@ -55,11 +47,11 @@ class Dropout(Module):
         return x * scaled_mask
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        scaled_mask, shape = self._cached()
-        _check_grad(self, grad_out, shape)
+        scaled_mask, shape = self._cached()  # m / (1 - p), or None in eval mode
+        check_grad_out(grad_out, shape, self)
         if not input_grad:
             return None
-        return grad_out if scaled_mask is None else grad_out * scaled_mask
+        return grad_out if scaled_mask is None else grad_out * scaled_mask  # dL/dy ⊙ m / (1 - p)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -179,20 +171,20 @@ class _BatchNorm(Module):
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         xhat, s, use_batch, axes, bshape = self._cached()
-        _check_grad(self, grad_out, xhat.shape)
+        g = check_grad_out(grad_out, xhat.shape, self)
         if self.affine:
-            self.weight.accumulate(np.sum(grad_out * xhat, axis=axes))
-            self.bias.accumulate(grad_out.sum(axis=axes))
-            ghat = grad_out * self.weight.data.reshape(bshape)
+            self.weight.accumulate(np.sum(g * xhat, axis=axes))  # dγ += Σ g ⊙ x̂
+            self.bias.accumulate(g.sum(axis=axes))  # dβ += Σ g
+            ghat = g * self.weight.data.reshape(bshape)  # ĝ = g·γ
         else:
-            ghat = grad_out
+            ghat = g
         if not input_grad:
             return None
         if not use_batch:
-            return ghat * s
+            return ghat * s  # eval: dL/dx = s·ĝ
         mean_g = ghat.mean(axis=axes, keepdims=True)
         mean_gx = np.mean(ghat * xhat, axis=axes, keepdims=True)
-        return s * (ghat - mean_g - xhat * mean_gx)
+        return s * (ghat - mean_g - xhat * mean_gx)  # s·(ĝ - mean(ĝ) - x̂ ⊙ mean(ĝ ⊙ x̂))
 
     def extra_repr(self) -> str:
         return (

@@ -14,15 +14,7 @@ import numpy as np
 from nnscratch.base.errors import HyperparameterError, ShapeError
 from nnscratch.base.validation import describe
 
-from ..module import Module
-
-
-def _check_grad(owner: Module, grad_out: Any, shape: tuple[int, ...]) -> None:
-    if not isinstance(grad_out, np.ndarray) or grad_out.shape != shape:
-        raise ShapeError(
-            f"{type(owner).__name__}.backward: grad_out must have the shape of the forward output "
-            f"{shape}. Received: {describe(grad_out)}"
-        )
+from ..module import Module, check_grad_out
 
 
 def _as_shape(value: Any, name: str) -> tuple[int, ...]:
@@ -44,8 +36,8 @@ class _Reshaping(Module):
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         x_shape, y_shape = self._cached()
-        _check_grad(self, grad_out, y_shape)
-        return grad_out.reshape(x_shape) if input_grad else None
+        check_grad_out(grad_out, y_shape, self)
+        return grad_out.reshape(x_shape) if input_grad else None  # dL/dx = reshape(dL/dy, x.shape)
 
 
 class Flatten(_Reshaping):
@@ -160,9 +152,9 @@ class LastTimeStep(Module):
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         x_shape = self._cached()
-        _check_grad(self, grad_out, (x_shape[0], x_shape[2]))
+        check_grad_out(grad_out, (x_shape[0], x_shape[2]), self)
         if not input_grad:
             return None
-        dx = np.zeros(x_shape, dtype=grad_out.dtype)
-        dx[:, -1, :] = grad_out
+        dx = np.zeros(x_shape, dtype=grad_out.dtype)  # dL/dx[:, t] = 0 for t < T-1
+        dx[:, -1, :] = grad_out  # dL/dx[:, T-1] = dL/dy
         return dx

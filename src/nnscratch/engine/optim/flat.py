@@ -1,147 +1,158 @@
-"""Small parameters laid end to end in shared buffers, so an optimizer updates them in one go.
+"""Flat views over parameters that lie side by side, so that an optimizer updates them in one go.
 
-An optimizer's update is a few ufunc calls per parameter, and each call costs about a microsecond
-of NumPy dispatch whatever its size: for the 2-3-3-1 moons network (six parameters of 1 to 9
-numbers) SGD's update was 7 µs of a 45 µs training step. When the small parameters of one dtype
-sit side by side in one array (their data) and one other (their gradients), and their optimizer
-state likewise, the update runs once over the whole set, element by element exactly as it would
-per parameter (so the numbers are bit-identical).
+An optimizer's update is a few ufunc calls per parameter, and for small parameters each call's
+fixed cost outweighs its arithmetic. Small parameters are created as consecutive segments of
+shared buffers (:mod:`nnscratch.engine.arena`), so the parameters of a model, and their gradients,
+usually form one contiguous run: :class:`UpdatePlan` finds those runs and gives the optimizer one
+(θ, g, state) triple per run, whose θ and g are views spanning the run's ``data`` and ``grad``
+arrays. The update then runs once over the whole run, element by element exactly as it would per
+parameter (so the numbers are bit-identical). Nothing is copied or re-pointed: every parameter
+keeps its own ``data`` and ``grad`` arrays, which the flat views share memory with.
 
-:class:`UpdatePlan` does that for an optimizer. On the first step it copies the small parameters'
-``data`` and gradient buffers into flat arrays and points each :class:`~nnscratch.Parameter` at a
-view of its segment; layers keep reading ``p.data`` and writing their gradients through the
-views. Every step checks that the views are still the parameters' arrays: code that assigns a new
-array (``Module.astype(dtype)``, say) makes the plan rebuild itself from the current values, and after
-a few rebuilds (two optimizers taking turns over one model) it stops flattening. Large parameters
-(over :data:`FLAT_MAX` elements), where dispatch cost is noise, stay as they are.
-
-What a user sees: an array taken from ``p.data`` *before* an optimizer's first step is no longer
-the parameter's after it (read ``p.data`` again, as one reads ``p.grad`` again after
-``zero_grad``); the optimizer's per-parameter state arrays are views into the group's, updated in
-place (replace them through ``load_state_dict``, which rebuilds the plan).
+The optimizer's own state (momentum buffers, Adam's moments) is kept as flat arrays per run, and
+each parameter's state entry is a view of its segment. A plan checks before each step and each
+``zero_grad`` that no parameter was given a new array (:attr:`Parameter.rebinds`); if one was
+(``Module.astype`` to another dtype, say), it finds the runs again from the current arrays.
+Parameters over :data:`FLAT_MAX` elements, where the fixed cost does not show, are updated one by one.
 """
 
 from __future__ import annotations
 
+from operator import attrgetter, is_
 from typing import Any
 
 import numpy as np
 
+from ..arena import ARENA_MAX
 from ..parameter import Parameter
 
-#: Largest parameter (elements) put into a flat group; above it, one update is long enough that
-#: its per-call cost does not show.
-FLAT_MAX = 1 << 14
-#: Rebuilds after which a plan stops flattening (something keeps replacing the arrays).
-MAX_REBUILDS = 3
+#: Largest parameter (elements) updated as part of a flat run.
+FLAT_MAX = ARENA_MAX
 
 Update = tuple[np.ndarray, np.ndarray, dict[str, Any]]  # (θ, g, state) of one update
+_data, _grad = attrgetter("data"), attrgetter("grad")
 
 
-class FlatGroup:
-    """Parameters of one dtype whose data, gradients and state are segments of flat arrays."""
-
-    def __init__(self, params: list[Parameter], states: list[dict[str, Any]]) -> None:
-        self.params, self.states = params, states
-        dtype = params[0].data.dtype
-        bounds = np.cumsum([0] + [p.size for p in params]).tolist()
-        self._segments = [(a, b, p.shape) for a, b, p in zip(bounds[:-1], bounds[1:], params, strict=True)]
-        self.data = self._gather([p.data for p in params], dtype)
-        self.grad = self._gather([p._grad for p in params], dtype)
-        for p, d, g in zip(params, self._views(self.data), self._views(self.grad), strict=True):
-            p.data, p._grad = d, g  # the slot itself: the lazy-zero flag stays as it was
-        self.state = {key: self._gather([s[key] for s in states], dtype) for key in states[0]}
-        self._published = 0
-        self.publish_state()
-        self._expected = [(p, p.data, p._grad) for p in params]
-
-    def _gather(self, arrays: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
-        flat = np.empty(self._segments[-1][1], dtype=dtype)
-        for (a, b, _), arr in zip(self._segments, arrays, strict=True):
-            flat[a:b] = arr.reshape(-1)
-        return flat
-
-    def _views(self, flat: np.ndarray) -> list[np.ndarray]:
-        return [flat[a:b].reshape(shape) for a, b, shape in self._segments]
-
-    def intact(self) -> bool:
-        """Whether every parameter still holds its views (nothing assigned a new array)."""
-        for p, d, g in self._expected:
-            if p.data is not d or p._grad is not g:
-                return False
-        return True
-
-    def update(self) -> Update:
-        """(θ, g, state) of the whole group; zero-marked gradients are filled with their zeros."""
-        for p in self.params:
-            if p._grad_is_zero:
-                p.grad  # noqa: B018 -- reading it writes the zeros into the segment
-        return self.data, self.grad, self.state
-
-    def publish_state(self) -> None:
-        """Give each parameter's state dict views of state arrays the last update created."""
-        if len(self.state) == self._published:
-            return
-        for key, flat in self.state.items():
-            for s, view in zip(self.states, self._views(flat), strict=True):
-                s[key] = view
-        self._published = len(self.state)
+def _segment(a: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """``(buffer, offset)`` when ``a`` is a C-contiguous view of a 1-D buffer, else None."""
+    base = a.base
+    if not isinstance(base, np.ndarray) or base.ndim != 1 or base.dtype != a.dtype:
+        return None
+    if not (a.flags.c_contiguous and base.flags.c_contiguous):
+        return None
+    offset, rest = divmod(a.ctypes.data - base.ctypes.data, a.itemsize)
+    return (base, offset) if rest == 0 else None
 
 
 def _same_layout(v: Any, d: np.ndarray) -> bool:
     return isinstance(v, np.ndarray) and v.shape == d.shape and v.dtype == d.dtype
 
 
-def _groupable(params: list[Parameter], states: list[dict[str, Any]]) -> dict[Any, list[int]]:
-    """Indices of the parameters that can share a group, by dtype (groups of two or more)."""
-    groups: dict[Any, list[int]] = {}
-    seen: set[int] = set()
+def _runs(params: list[Parameter], states: list[dict[str, Any]]) -> list[list[int]]:
+    """Indices of parameters whose data and gradients are consecutive segments of the same two
+    buffers (in buffer order), with state entries of the same kind: runs of two or more."""
+    found = []
+    if len({id(p) for p in params}) < len(params):  # listed twice: updated twice, one by one
+        return []
     for i, (p, s) in enumerate(zip(params, states, strict=True)):
-        if id(p) in seen:  # listed twice: the per-parameter loop updates it twice, keep that
-            return {}
-        seen.add(id(p))
-        d, g = p.data, p._grad
-        if (
-            not isinstance(d, np.ndarray)
-            or not isinstance(g, np.ndarray)
-            or d.size > FLAT_MAX
-            or g.shape != d.shape
-            or g.dtype != d.dtype
-            or not all(_same_layout(v, d) for v in s.values())
-        ):
+        d, g = p.data, p.grad
+        if not (isinstance(d, np.ndarray) and isinstance(g, np.ndarray)) or d.size > FLAT_MAX:
             continue
-        groups.setdefault((d.dtype, tuple(sorted(s))), []).append(i)
-    return {k: v for k, v in groups.items() if len(v) > 1}
+        if g.shape != d.shape or g.dtype != d.dtype or not all(_same_layout(v, d) for v in s.values()):
+            continue
+        seg_d, seg_g = _segment(d), _segment(g)
+        if seg_d is not None and seg_g is not None:
+            found.append((id(seg_d[0]), seg_d[1], i, seg_d, seg_g, tuple(sorted(s))))
+    found.sort(key=lambda f: f[:2])
+    runs: list[list[int]] = []
+    end = None  # where the last parameter's segments end: (data buffer, offset, grad buffer, offset, keys)
+    for _, _, i, (db, do), (gb, go), keys in found:
+        if end is not None and end[0] is db and end[1] == do and end[2] is gb and end[3:] == (go, keys):
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+        end = (db, do + params[i].size, gb, go + params[i].size, keys)
+    return [run for run in runs if len(run) > 1]
 
 
-class UpdatePlan:
-    """What an optimizer's step iterates over: flat groups of small parameters, then the rest."""
+class FlatGroup:
+    """A run of parameters: flat views of their data and gradients, flat arrays of their state."""
 
     def __init__(self, params: list[Parameter], states: list[dict[str, Any]]) -> None:
         self.params, self.states = params, states
-        self.rebuilds = -1
-        self.groups: list[FlatGroup] = []
-        self.single: list[int] = list(range(len(params)))
+        first, last = params[0], params[-1]
+        (data, start), (grad, gstart) = _segment(first.data), _segment(first.grad)
+        stop = _segment(last.data)[1] + last.size
+        self.data = data[start:stop]  # views: the parameters' own memory
+        self.grad = grad[gstart : gstart + stop - start]
+        bounds = np.cumsum([0] + [p.size for p in params]).tolist()
+        self._segments = [(a, b, p.shape) for a, b, p in zip(bounds[:-1], bounds[1:], params, strict=True)]
+        self.state = {key: self._gather([s[key] for s in states]) for key in states[0]}
+        self._published = 0
+        self.publish_state()
+
+    def _gather(self, arrays: list[np.ndarray]) -> np.ndarray:
+        flat = np.empty(self.data.size, dtype=self.data.dtype)
+        for (a, b, _), arr in zip(self._segments, arrays, strict=True):
+            flat[a:b] = arr.reshape(-1)
+        return flat
+
+    def update(self) -> Update:
+        return self.data, self.grad, self.state
+
+    def publish_state(self) -> None:
+        """Give each parameter's state dict views of the state arrays the last update created."""
+        if len(self.state) == self._published:
+            return
+        for key, flat in self.state.items():
+            for s, (a, b, shape) in zip(self.states, self._segments, strict=True):
+                s[key] = flat[a:b].reshape(shape)
+        self._published = len(self.state)
+
+
+class UpdatePlan:
+    """What an optimizer's step iterates over: flat runs of small parameters, then the rest."""
+
+    def __init__(self, params: list[Parameter], states: list[dict[str, Any]]) -> None:
+        self.params, self.states = params, states
+        self.builds = 0
         self._build()
 
     def _build(self) -> None:
-        self.rebuilds += 1
-        grouped = _groupable(self.params, self.states) if self.rebuilds <= MAX_REBUILDS else {}
+        self.builds += 1
+        self._seen = Parameter.rebinds
+        self._arrays = (list(map(_data, self.params)), list(map(_grad, self.params)))
+        runs = _runs(self.params, self.states)
         params, states = self.params, self.states
-        self.groups = [
-            FlatGroup([params[i] for i in idx], [states[i] for i in idx]) for idx in grouped.values()
+        self.groups = [FlatGroup([params[i] for i in run], [states[i] for i in run]) for run in runs]
+        in_group = {i for run in runs for i in run}
+        self.single = [i for i in range(len(params)) if i not in in_group]
+        self._updates = [group.update() for group in self.groups] + [
+            (params[i].data, params[i].grad, states[i]) for i in self.single
         ]
-        in_group = {i for idx in grouped.values() for i in idx}
-        self.single = [i for i in range(len(self.params)) if i not in in_group]
+        self._grads = [g for _, g, _ in self._updates]  # what zero_grad fills
+
+    def _check(self) -> None:
+        """Find the runs again if some parameter of the plan was given a new array."""
+        now = Parameter.rebinds
+        if now == self._seen:
+            return
+        datas, grads = self._arrays
+        if all(map(is_, map(_data, self.params), datas)) and all(map(is_, map(_grad, self.params), grads)):
+            self._seen = now  # another parameter's: this plan still holds
+        else:
+            self._build()
 
     def updates(self) -> list[Update]:
-        """The (θ, g, state) triples of this step, rebuilding the groups if one was broken up."""
-        if not all(group.intact() for group in self.groups):
-            self._build()
-        out = [group.update() for group in self.groups]
-        params, states = self.params, self.states
-        out += [(params[i].data, params[i].grad, states[i]) for i in self.single]
-        return out
+        """The (θ, g, state) triples of this step (the same ones while the plan holds)."""
+        self._check()
+        return self._updates
+
+    def zero_grad(self) -> None:
+        """Fill every gradient with zeros: one fill per run, then one per other parameter."""
+        self._check()
+        for grad in self._grads:
+            grad.fill(0)
 
     def publish_state(self) -> None:
         for group in self.groups:

@@ -74,8 +74,9 @@ def subtract_scaled(theta: np.ndarray, lr: float, g: np.ndarray, scratch: dict[n
 class Optimizer:
     """Base class. Holds the parameters, the learning rate ``lr`` and per-parameter state.
 
-    ``step()`` iterates over :meth:`_updates`: the small parameters of one dtype come as one flat
-    (θ, g, state) triple, updated together (see :mod:`.flat`), the others one by one.
+    ``step()`` iterates over :meth:`_updates`: small parameters that lie side by side in memory
+    come as one flat (θ, g, state) triple, updated together (see :mod:`.flat`), the others one by
+    one. Either way each parameter's ``data`` and ``grad`` are updated in place.
     """
 
     _state_keys: tuple[str, ...] = ()
@@ -85,14 +86,17 @@ class Optimizer:
         self.lr = check_positive(lr, "lr", allow_zero=True)
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
         self._scratch: dict[np.dtype, np.ndarray] = {}  # reusable temporaries of the updates
-        self._plan: UpdatePlan | None = None  # built on the first step
+        self._plan: UpdatePlan | None = None  # built on first use
         self.step_count = 0
+
+    def _get_plan(self) -> UpdatePlan:
+        if self._plan is None:
+            self._plan = UpdatePlan(self.params, self.state)
+        return self._plan
 
     def _updates(self) -> list[Update]:
         """The (θ, g, state) triples one step updates, in place."""
-        if self._plan is None:
-            self._plan = UpdatePlan(self.params, self.state)
-        return self._plan.updates()
+        return (self._plan or self._get_plan()).updates()
 
     def _publish_state(self) -> None:
         """After a step: state arrays it created for a flat group reach each parameter's entry."""
@@ -100,8 +104,8 @@ class Optimizer:
             self._plan.publish_state()
 
     def zero_grad(self) -> None:
-        for p in self.params:
-            p.zero_grad()
+        """Fill every parameter's gradient with zeros (one fill per flat run of small parameters)."""
+        (self._plan or self._get_plan()).zero_grad()
 
     def step(self) -> None:
         raise NotImplementedError
