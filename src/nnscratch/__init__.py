@@ -60,16 +60,12 @@ from nnscratch.engine.layers import (
 )
 from nnscratch.engine.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
 from nnscratch.engine.module import Module
-from nnscratch.engine.optim.optimizers import (
-    SGD,
-    Adam,
-    AdamW,
+from nnscratch.engine.optim.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
+from nnscratch.engine.optim.schedulers import (
     CosineAnnealingLR,
     ExponentialLR,
     LRScheduler,
     MultiStepLR,
-    Optimizer,
-    RMSprop,
     StepLR,
 )
 from nnscratch.engine.parameter import Parameter

@@ -33,7 +33,9 @@ from .layers.activations import Activation, Identity, LeakyReLU, ReLU, Sigmoid, 
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
 from .module import Module
 from .optim import optimizers as optim
-from .optim.optimizers import LRScheduler, Optimizer
+from .optim import schedulers
+from .optim.optimizers import Optimizer
+from .optim.schedulers import LRScheduler
 
 # -- the tables ------------------------------------------------------------------------------------
 ACTIVATION_NAMES: NameTable[type[Module]] = NameTable(
@@ -75,10 +77,10 @@ OPTIMIZER_NAMES: NameTable[type[Optimizer]] = NameTable(
 SCHEDULER_NAMES: NameTable[type[LRScheduler]] = NameTable(
     "scheduler",
     [
-        Entry("step", optim.StepLR),
-        Entry("multistep", optim.MultiStepLR),
-        Entry("exponential", optim.ExponentialLR),
-        Entry("cosine", optim.CosineAnnealingLR, ("cosine_annealing",)),
+        Entry("step", schedulers.StepLR),
+        Entry("multistep", schedulers.MultiStepLR),
+        Entry("exponential", schedulers.ExponentialLR),
+        Entry("cosine", schedulers.CosineAnnealingLR, ("cosine_annealing",)),
     ],
     suffix="lr",
 )

@@ -36,7 +36,8 @@ from nnscratch.engine.names import (
     make_scheduler,
     scheduler_options,
 )
-from nnscratch.engine.optim.optimizers import LRScheduler, Optimizer
+from nnscratch.engine.optim.optimizers import Optimizer
+from nnscratch.engine.optim.schedulers import LRScheduler
 from nnscratch.training.callbacks import Callback, EarlyStopping
 
 from . import registry

@@ -24,7 +24,8 @@ import numpy as np
 from nnscratch.base.errors import DTypeError, ModelFileError
 from nnscratch.base.files import atomic_write
 from nnscratch.engine.losses import Loss
-from nnscratch.engine.optim.optimizers import LRScheduler, Optimizer
+from nnscratch.engine.optim.optimizers import Optimizer
+from nnscratch.engine.optim.schedulers import LRScheduler
 
 HEADER_KEY = "__header__"
 MAX_HEADER_BYTES = 64 * 2**20  # a header is JSON text: anything bigger is not one of ours

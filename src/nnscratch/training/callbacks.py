@@ -16,7 +16,7 @@ import numpy as np
 
 from nnscratch.base.errors import DTypeError, HyperparameterError, MissingDependencyError
 from nnscratch.base.validation import check_choice, check_positive, check_positive_int
-from nnscratch.engine.optim.optimizers import LRScheduler
+from nnscratch.engine.optim.schedulers import LRScheduler
 
 if TYPE_CHECKING:
     from nnscratch.engine.history import History

@@ -25,7 +25,8 @@ from nnscratch._version import __version__
 from nnscratch.base.errors import DTypeError, HyperparameterError, ModelFileError
 from nnscratch.engine.history import History
 from nnscratch.engine.module import Module
-from nnscratch.engine.optim.optimizers import LRScheduler, Optimizer
+from nnscratch.engine.optim.optimizers import Optimizer
+from nnscratch.engine.optim.schedulers import LRScheduler
 from nnscratch.io.architecture import to_config
 from nnscratch.io.container import open_container, write_container
 from nnscratch.io.model import build_model, check_format, describe_model, history_from_json, history_to_json

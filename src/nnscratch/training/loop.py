@@ -21,7 +21,8 @@ from nnscratch.engine.inference import predict, predict_proba, prepare_data
 from nnscratch.engine.losses import Loss
 from nnscratch.engine.module import Module
 from nnscratch.engine.names import OPTIMIZER_NAMES, make_optimizer
-from nnscratch.engine.optim.optimizers import LRScheduler, Optimizer
+from nnscratch.engine.optim.optimizers import Optimizer
+from nnscratch.engine.optim.schedulers import LRScheduler
 
 from .callbacks import Callback, FitState, LRSchedulerCallback, ProgressBar, as_callback
 from .checkpoint import attach_checkpointing

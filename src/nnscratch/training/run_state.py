@@ -15,7 +15,8 @@ import numpy as np
 
 from nnscratch.base.errors import DTypeError, ModelFileError, StateDictError
 from nnscratch.engine.module import Module
-from nnscratch.engine.optim.optimizers import LRScheduler, Optimizer
+from nnscratch.engine.optim.optimizers import Optimizer
+from nnscratch.engine.optim.schedulers import LRScheduler
 
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
