@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from typing import Any
 
 import numpy as np
@@ -80,7 +81,7 @@ class Parameter:
         """``grad += a @ b`` for 1-D or 2-D ``a`` and ``b`` whose product has the gradient's shape
         (``np.dot``: BLAS with the least call overhead)."""
         grad = self.grad  # a local: ``self.grad += ...`` would also assign the attribute
-        grad += np.dot(a, b)
+        grad += product(a, b, grad.shape, grad.dtype)
 
     def accumulate_sum(self, rows: np.ndarray) -> None:
         """``grad += Σ_n rows[n]`` for a 2-D ``rows`` (see :func:`column_sums`)."""
@@ -130,6 +131,29 @@ def ones(n: int, dtype: np.dtype) -> np.ndarray:
         vec.flags.writeable = False
         _ONES[key] = vec
     return vec
+
+
+_PRODUCTS = threading.local()  # per thread: two threads may run backward passes at once
+_PRODUCT_MIN_SIZE = 1 << 16  # smaller temporaries come from the allocator's warm free lists
+
+
+def product(a: np.ndarray, b: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """``a @ b`` (of ``shape`` and ``dtype``) into a buffer kept for the next call when large.
+
+    A weight gradient the size of a large weight, allocated afresh on every step, comes back from
+    the operating system as new pages that fault in on first touch; kept, it faults once. The
+    result is valid until the next call with the same shape and dtype in this thread.
+    """
+    if np.prod(shape) < _PRODUCT_MIN_SIZE or a.dtype != dtype or b.dtype != dtype:
+        return np.dot(a, b)
+    cache = _PRODUCTS.__dict__.setdefault("buffers", {})
+    key = (shape, dtype)
+    buf = cache.get(key)
+    if buf is None:
+        if len(cache) >= _ONES_MAX_ENTRIES:
+            cache.clear()
+        buf = cache[key] = np.empty(shape, dtype=dtype)
+    return np.dot(a, b, out=buf)
 
 
 def column_sums(rows: np.ndarray) -> np.ndarray:
