@@ -81,7 +81,7 @@ class Parameter:
         """``grad += a @ b`` for 1-D or 2-D ``a`` and ``b`` whose product has the gradient's shape
         (``np.dot``: BLAS with the least call overhead)."""
         grad = self.grad  # a local: ``self.grad += ...`` would also assign the attribute
-        grad += product(a, b, grad.shape, grad.dtype)
+        grad += product(a, b, like=grad)
 
     def accumulate_sum(self, rows: np.ndarray) -> None:
         """``grad += Σ_n rows[n]`` for a 2-D ``rows`` (see :func:`column_sums`)."""
@@ -137,16 +137,17 @@ _PRODUCTS = threading.local()  # per thread: two threads may run backward passes
 _PRODUCT_MIN_SIZE = 1 << 16  # smaller temporaries come from the allocator's warm free lists
 
 
-def product(a: np.ndarray, b: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """``a @ b`` (of ``shape`` and ``dtype``) into a buffer kept for the next call when large.
+def product(a: np.ndarray, b: np.ndarray, *, like: np.ndarray) -> np.ndarray:
+    """``a @ b`` (of the shape and dtype of ``like``) into a buffer kept for the next call when large.
 
     A weight gradient the size of a large weight, allocated afresh on every step, comes back from
     the operating system as new pages that fault in on first touch; kept, it faults once. The
     result is valid until the next call with the same shape and dtype in this thread.
     """
-    if np.prod(shape) < _PRODUCT_MIN_SIZE or a.dtype != dtype or b.dtype != dtype:
+    if like.size < _PRODUCT_MIN_SIZE or a.dtype != like.dtype or b.dtype != like.dtype:
         return np.dot(a, b)
     cache = _PRODUCTS.__dict__.setdefault("buffers", {})
+    shape, dtype = like.shape, like.dtype
     key = (shape, dtype)
     buf = cache.get(key)
     if buf is None:
