@@ -128,3 +128,12 @@ def test_the_optimizer_step_benchmark_runs(capsys):
     from nnscratch.engine.optim import flat as _flat_params
 
     assert _flat_params.FLAT_MAX == 1 << 14  # restored
+
+
+def test_the_step_time_script_times_each_case_and_thread_count(capsys):
+    import step_time
+
+    assert step_time.main(["--cases", "a,b_32", "--threads", "1", "--number", "2", "--repeat", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" best ")[0] for line in lines] == ["a threads=1", "b_32 threads=1"]
+    assert all(float(line.split()[-2]) > 0 for line in lines)
