@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
+from helpers.durability import record_fsync_and_replace
 from nnscratch.base import files
 from nnscratch.base.files import atomic_open, atomic_write
 from nnscratch.data.images import load_idx, save_idx
@@ -160,15 +161,7 @@ def test_failures_to_create_or_rename_name_the_target(tmp_path):
 
 
 def test_fsyncs_the_file_then_renames_then_fsyncs_the_folder(tmp_path, monkeypatch):
-    events = []
-    real_fsync, real_replace = os.fsync, os.replace
-
-    def fsync(fd):
-        events.append(("fsync", Path(f"/proc/self/fd/{fd}").resolve()))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", lambda a, b: events.append(("replace", Path(b))) or real_replace(a, b))
+    events = record_fsync_and_replace(monkeypatch)
     atomic_write(tmp_path / "x.txt", "x")
     assert [e[0] for e in events] == ["fsync", "replace", "fsync"]
     assert events[0][1].name.startswith(".x.txt.") and events[0][1].name.endswith(".tmp")

@@ -6,13 +6,13 @@ import io
 import json
 import os
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import nnscratch as ns
 import nnscratch.io.container as container
+from helpers.durability import record_fsync_and_replace
 from helpers.io_files import pack, rewrite, to_bytes, unpack
 from nnscratch.base.errors import DTypeError, HyperparameterError, ModelFileError
 from nnscratch.engine import layers, names
@@ -404,15 +404,7 @@ def test_a_crash_mid_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
 
 
 def test_save_fsyncs_the_file_and_its_directory_before_and_after_the_rename(tmp_path, monkeypatch):
-    events = []
-    real_fsync, real_replace = os.fsync, os.replace
-
-    def fsync(fd):
-        events.append(("fsync", Path(f"/proc/self/fd/{fd}").resolve()))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", lambda a, b: events.append(("replace", Path(b))) or real_replace(a, b))
+    events = record_fsync_and_replace(monkeypatch)
     ns.save(ns.Sequential(ns.Linear(2, 2)), tmp_path / "m.npz")
     kinds = [e[0] for e in events]
     assert kinds == ["fsync", "replace", "fsync"]
