@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
+from helpers.training import train_steps
 from nnscratch.engine import arena
 from nnscratch.engine.optim import flat
 
@@ -57,13 +58,12 @@ def _assert_same_arrays(refs: list[tuple[ns.Parameter, np.ndarray, np.ndarray]])
         assert np.shares_memory(p.data, data) and np.shares_memory(p.grad, grad)
 
 
-def _manual_steps(model, X, y, opt, steps=4) -> None:
-    loss = ns.MSELoss()
-    for _ in range(steps):
-        loss(model(X), y)
-        opt.zero_grad()
-        model.backward(loss.backward(), input_grad=False)
-        opt.step()
+def _manual_steps(model, X, y, opt, steps: int = 4) -> None:
+    train_steps(model, opt, X, y, ns.MSELoss(), steps)
+
+
+def _fit(model, X, y, opt) -> None:
+    ns.fit(model, X, y, loss=ns.MSELoss(), optimizer=opt, epochs=3, batch_size=2, seed=0, metrics=None)
 
 
 @pytest.mark.parametrize("model_name", sorted(MODELS))
@@ -75,32 +75,21 @@ def test_the_models_cover_small_and_large_parameters(model_name):
         assert any(s > flat.FLAT_MAX for s in sizes)
 
 
+@pytest.mark.parametrize("train", [_manual_steps, _fit], ids=["manual steps", "fit"])
 @pytest.mark.parametrize("opt_name", sorted(OPTIMIZERS))
 @pytest.mark.parametrize("model_name", sorted(MODELS))
-def test_references_stay_the_parameters_arrays_through_manual_steps(model_name, opt_name):
+def test_references_stay_the_parameters_arrays_through_training(model_name, opt_name, train):
     model, X, y = MODELS[model_name]()
     refs = _references(model)
     before = [data.copy() for _, data, _ in refs]
     opt = OPTIMIZERS[opt_name](model.parameters())
-    _manual_steps(model, X, y, opt)
-    _assert_same_arrays(refs)
-    assert any(not np.array_equal(b, data) for b, (_, data, _) in zip(before, refs, strict=True))
-    assert opt._plan.groups  # the small parameters were updated as flat runs
-    for _, _, grad in refs:  # the gradient of the last step is there, in the array taken before
-        assert np.any(grad != 0)
-
-
-@pytest.mark.parametrize("opt_name", sorted(OPTIMIZERS))
-@pytest.mark.parametrize("model_name", sorted(MODELS))
-def test_references_stay_the_parameters_arrays_through_fit(model_name, opt_name):
-    model, X, y = MODELS[model_name]()
-    refs = _references(model)
-    before = [data.copy() for _, data, _ in refs]
-    opt = OPTIMIZERS[opt_name](model.parameters())
-    ns.fit(model, X, y, loss=ns.MSELoss(), optimizer=opt, epochs=3, batch_size=2, seed=0, metrics=None)
+    train(model, X, y, opt)
     _assert_same_arrays(refs)
     for b, (_, data, _) in zip(before, refs, strict=True):
-        assert not np.array_equal(b, data)
+        assert not np.array_equal(b, data)  # every parameter moved, in the array taken before
+    assert opt._plan.groups  # the small parameters were updated as flat runs
+    if train is _manual_steps:  # the last step's gradient is there, in the array taken before
+        assert all(np.any(grad != 0) for _, _, grad in refs)
 
 
 def test_flat_and_per_parameter_updates_agree_bit_for_bit(monkeypatch):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
+from helpers.training import train_steps
 from nnscratch.engine.optim import flat as _flat_params
 
 OPTIMIZERS = {
@@ -79,11 +80,7 @@ def test_the_group_is_a_view_of_the_parameters_own_arrays(monkeypatch):
     w = model[0].weight
     data, grad = w.data, w.grad
     opt = OPTIMIZERS["sgd_momentum_wd"](model.parameters())
-    for _ in range(2):
-        loss.forward(model.forward(x), y)
-        opt.zero_grad()
-        model.backward(loss.backward(), input_grad=False)
-        opt.step()
+    train_steps(model, opt, x, y, loss, 2)
     assert w.data is data and w.grad is grad
     group = next(group for group in opt._plan.groups if w in group.params)
     assert np.shares_memory(w.data, group.data) and np.shares_memory(w.grad, group.grad)

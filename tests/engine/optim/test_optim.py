@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
+from helpers.training import train_steps
 from nnscratch import init
 
 GRADS = [
@@ -213,15 +214,6 @@ def small_problem():
     return X, y
 
 
-def train_steps(model, opt, X, y, steps) -> None:
-    loss = ns.BCEWithLogitsLoss()
-    for _ in range(steps):
-        loss(model(X), y)
-        opt.zero_grad()
-        model.backward(loss.backward(), input_grad=False)
-        opt.step()
-
-
 @pytest.mark.parametrize("name", sorted(ALL_OPTIMIZERS))
 def test_state_dict_round_trip_continues_identically(name):
     X, y = small_problem()
@@ -231,15 +223,15 @@ def test_state_dict_round_trip_continues_identically(name):
         return model, ALL_OPTIMIZERS[name](model.parameters())
 
     model, opt = fresh()
-    train_steps(model, opt, X, y, 3)
+    train_steps(model, opt, X, y, ns.BCEWithLogitsLoss(), 3)
     saved_model, saved_opt = model.state_dict(), opt.state_dict()
-    train_steps(model, opt, X, y, 4)  # also checks that the saved state holds copies
+    train_steps(model, opt, X, y, ns.BCEWithLogitsLoss(), 4)  # also checks that the saved state holds copies
 
     resumed, resumed_opt = fresh()
     resumed.load_state_dict(saved_model)
     resumed_opt.load_state_dict(saved_opt)
     assert resumed_opt.step_count == 3
-    train_steps(resumed, resumed_opt, X, y, 4)
+    train_steps(resumed, resumed_opt, X, y, ns.BCEWithLogitsLoss(), 4)
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(resumed.state_dict()[key], value)
 
