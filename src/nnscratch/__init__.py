@@ -29,6 +29,7 @@ from nnscratch.base.errors import (
     ShapeError,
     StateDictError,
     StateError,
+    TrainingWarning,
     UnknownNameError,
 )
 from nnscratch.engine import init
@@ -142,6 +143,7 @@ __all__ = [
     "StateError",
     "StepLR",
     "Tanh",
+    "TrainingWarning",
     "Unflatten",
     "UnknownNameError",
     "WorkedExample",

@@ -66,7 +66,12 @@ class StateDictError(NNScratchError, KeyError):
 
 
 class DivergenceError(NNScratchError, FloatingPointError):
-    """Training produced a NaN or infinite loss."""
+    """Training blew up: a NaN or infinite loss, a loss that grew far past its starting value,
+    or weights that grew far past their initial size. The message names the epoch."""
+
+
+class TrainingWarning(UserWarning):
+    """Training ran but did not learn: outputs saturated for every sample, or no progress."""
 
 
 class DataError(NNScratchError, ValueError):
@@ -104,5 +109,6 @@ __all__ = [
     "ShapeError",
     "StateDictError",
     "StateError",
+    "TrainingWarning",
     "UnknownNameError",
 ]

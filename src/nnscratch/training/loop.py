@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from nnscratch.base.backend import as_generator
-from nnscratch.base.errors import DivergenceError, DTypeError
+from nnscratch.base.errors import DataError, DivergenceError, DTypeError
 from nnscratch.base.validation import check_positive_int
 from nnscratch.engine.history import History
 from nnscratch.engine.inference import predict, predict_proba, prepare_data
@@ -26,6 +26,7 @@ from nnscratch.engine.optim.schedulers import LRScheduler
 
 from .callbacks import Callback, FitState, LRSchedulerCallback, ProgressBar, as_callback
 from .checkpoint import attach_checkpointing
+from .health import HealthCheck
 from .labels import Labeler, check_metrics, epoch_metrics, labeler_for, n_outputs
 
 
@@ -110,8 +111,14 @@ def fit(
         Save a checkpoint there every ``checkpoint_every`` epochs (see ``ModelCheckpoint``).
 
     The recorded epoch loss (and train metrics) are those *before* each of that epoch's updates,
-    averaged over batches; validation values are computed after the epoch.
-    A NaN or infinite loss raises :class:`DivergenceError` naming the epoch.
+    averaged over batches; validation values are computed after the epoch. ``verbose`` also
+    prints epoch 0: the loss of the initial weights, before any update.
+
+    Failures show (see :mod:`nnscratch.training.health`): a NaN or infinite loss, a loss that
+    grows past 1000× its first value, or weights past 10⁴× their initial size raise
+    :class:`DivergenceError` naming the epoch; outputs saturated for every sample while some are
+    misclassified, or a last loss no lower than the first, give a :class:`TrainingWarning`.
+    Class targets of a single class raise :class:`DataError`.
     """
     if not isinstance(model, Module):
         raise DTypeError(f"model must be an nnscratch Module. Received: {model!r}")
@@ -140,10 +147,15 @@ def fit(
     if progress:
         cbs.append(ProgressBar())
     y_true = labeler.true_labels(y_arr) if labeler is not None else None  # decoded once per run
+    _check_classes(labeler, y_true)
     track_lr = any(isinstance(cb, LRSchedulerCallback) for cb in cbs)
     state = FitState(model=model, optimizer=opt, loss=loss, history=History(), rng=rng, epochs=epochs)
     # after every other callback is in cbs: the checkpoint records their state too
     attach_checkpointing(state, cbs, resume=resume, checkpoint=checkpoint, every=checkpoint_every)
+    health = HealthCheck(model, loss, n)
+    if verbose and state.epoch == 0:  # as the course notes print it: the loss before training
+        before = evaluate_prepared(model, X_arr, y_arr, loss, metrics=metric_names)
+        print(f"epoch {0:>5}  " + "  ".join(f"{k} {v:.6g}" for k, v in before.items()))
     model.train()
     try:
         for cb in cbs:
@@ -162,6 +174,7 @@ def fit(
             if track_lr:
                 record["lr"] = lr_used
             state.history.append(epoch, **record)
+            health.after_epoch(epoch, record["loss"], lr_used)
             if verbose and (epoch % verbose == 0 or epoch == 1 or epoch == epochs):
                 print(f"epoch {epoch:>5}  " + "  ".join(f"{k} {v:.6g}" for k, v in record.items()))
             for cb in cbs:
@@ -176,7 +189,21 @@ def fit(
                 cb.close()
     history = state.history
     model.eval()
+    if len(history):
+        health.at_end(X_arr, y_true, labeler, history["loss"])
     return history
+
+
+def _check_classes(labeler: Labeler | None, y_true: np.ndarray | None) -> None:
+    """A classifier needs at least two classes to tell apart: one is a data error, not 100%."""
+    if labeler is None or y_true is None or labeler.kind == "multilabel" or len(y_true) < 2:
+        return
+    classes = np.unique(y_true)
+    if len(classes) < 2:
+        raise DataError(
+            f"the targets hold a single class ({int(classes[0])}) in all {len(y_true)} samples: "
+            "a classifier needs at least two classes to learn anything. Check the labels or the split."
+        )
 
 
 def _train_one_epoch(
