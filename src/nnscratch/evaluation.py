@@ -5,9 +5,10 @@ Metrics and splits are scikit-learn's (``precision_recall_fscore_support``, ``co
 
 - the folds come from ``StratifiedKFold(shuffle=True, random_state=r)`` (or ``KFold``) with ``r``
   drawn from ``SeedSequence(seed)``;
-- fold ``i`` builds its model with ``build_model(numpy.random.default_rng(child_i))`` where
-  ``child_i = SeedSequence(seed).spawn(folds)[i]``, and shuffles its mini-batches with a generator
-  spawned from ``child_i`` — so the same ``seed`` gives the same numbers, fold by fold.
+- every fold builds its model with ``build_model(numpy.random.default_rng(SeedSequence(seed)))``
+  and shuffles its mini-batches with a generator spawned from that sequence: all folds start
+  from the same initial weights (scikit-learn's ``random_state`` semantics), so the spread over
+  the folds is the data's, not initialisation luck; the same ``seed`` gives the same numbers.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from nnscratch.engine.module import Module
 from nnscratch.engine.optim.optimizers import Optimizer
 from nnscratch.training.callbacks import tqdm_class
 from nnscratch.training.labels import labeler_for, n_outputs
-from nnscratch.training.loop import History, fit, prepare_data
+from nnscratch.training.loop import History, evaluate_prepared, fit, prepare_data
 
 _METRIC_KEYS = ("accuracy", "precision", "recall", "f1")
 
@@ -115,8 +116,10 @@ def evaluate_split(
     with a generator derived from ``seed``). Returns a dict with
 
     - ``accuracy``, ``precision``, ``recall``, ``f1`` on the test set and ``train_accuracy``...
-      on the training set (scikit-learn, see :func:`classification_metrics`);
-    - ``loss`` (last training epoch), ``test_loss``, ``n_train``, ``n_test``;
+      on the training set, computed by :func:`nnscratch.evaluate` (the one evaluation path);
+    - ``test_loss`` and ``train_loss``: the loss of the final model on each part;
+      ``last_epoch_loss``: the training loss averaged over the last epoch, before its updates
+      (what ``history["loss"][-1]`` holds); ``n_train``, ``n_test``;
     - ``labels`` (the class list), ``confusion_matrix`` (ndarray, rows = true class),
       ``y_pred`` (test predictions), ``history`` (:class:`History`) and ``model``.
     """
@@ -150,22 +153,17 @@ def evaluate_split(
             "classification metrics need class targets: use BCELoss/BCEWithLogitsLoss/CrossEntropyLoss, "
             f"or 0/1 targets with a squared-error loss. Received loss {loss!r} with non-class targets."
         )
+    # the numbers come from the one evaluation path (ns.evaluate); the labels only for the matrix
+    result: dict[str, Any] = evaluate_prepared(model, Xte, yte, loss, metrics=_METRIC_KEYS, average=average)
+    result["test_loss"] = result.pop("loss")
+    result.update(evaluate_prepared(model, Xtr, ytr, loss, "train_", metrics=_METRIC_KEYS, average=average))
     model.eval()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        out_train, out_test = model.forward(Xtr), model.forward(Xte)
-        test_loss = loss.forward(out_test, yte)
-    labels = labeler.labels
-    y_pred = labeler.pred_labels(out_test).reshape(-1)
+        y_pred = labeler.pred_labels(model.forward(Xte)).reshape(-1)
     y_true = labeler.true_labels(yte).reshape(-1)
-    train_pred = labeler.pred_labels(out_train).reshape(-1)
-    result: dict[str, Any] = classification_metrics(y_true, y_pred, average, labels=labels)
-    train_metrics = classification_metrics(
-        labeler.true_labels(ytr).reshape(-1), train_pred, average, labels=labels
-    )
-    result.update({f"train_{k}": v for k, v in train_metrics.items()})
+    labels = labeler.labels
     result.update(
-        loss=history.last("loss") if len(history) else float("nan"),
-        test_loss=float(test_loss),
+        last_epoch_loss=history.last("loss") if len(history) else float("nan"),
         n_train=len(Xtr),
         n_test=len(Xte),
         labels=list(labels),
@@ -179,8 +177,9 @@ def evaluate_split(
 
 # -- cross-validation --------------------------------------------------------------------------
 def fold_seeds(seed: int, folds: int) -> list[np.random.SeedSequence]:
-    """``SeedSequence(seed).spawn(folds)``: fold ``i`` builds and trains its model from entry ``i``."""
-    return np.random.SeedSequence(seed).spawn(check_positive_int(folds, "folds"))
+    """One fresh ``SeedSequence(seed)`` per fold: every fold builds and trains its model from the
+    same seed, so all folds start from the same weights (fresh: spawning changes a sequence)."""
+    return [np.random.SeedSequence(seed) for _ in range(check_positive_int(folds, "folds"))]
 
 
 def cv_splits(
@@ -227,7 +226,8 @@ class CVResult:
         The classes, in the matrix's order.
     folds : list of dict
         Per fold: ``fold``, ``n_train``, ``n_test``, test ``accuracy``/``precision``/``recall``/``f1``,
-        the same on the training part as ``train_*``, and ``loss`` / ``test_loss``.
+        the same on the training part as ``train_*``, ``train_loss`` / ``test_loss`` (final model)
+        and ``last_epoch_loss`` (averaged over the last epoch, before its updates).
     mean, std : dict
         Mean and (population) standard deviation of each per-fold number over the folds.
     histories : list of History
@@ -362,7 +362,9 @@ def cross_validate(
         row = {"fold": i, "n_train": res["n_train"], "n_test": res["n_test"]}
         row.update({k: res[k] for k in _METRIC_KEYS})
         row.update({f"train_{k}": res[f"train_{k}"] for k in _METRIC_KEYS})
-        row.update(loss=res["loss"], test_loss=res["test_loss"])
+        row.update(
+            train_loss=res["train_loss"], test_loss=res["test_loss"], last_epoch_loss=res["last_epoch_loss"]
+        )
         fold_rows.append(row)
     numeric = [k for k in fold_rows[0] if k not in ("fold", "n_train", "n_test")]
     mean = {k: float(np.mean([r[k] for r in fold_rows])) for k in numeric}

@@ -8,7 +8,7 @@ Every training is one call of the pure function :func:`run_point` (config, fold,
 
 from .config import ExperimentConfig, grid_points, load_config, point_config
 from .runner import run
-from .sweep import Task, plan, point_seeds, run_point
+from .sweep import Task, plan, repeat_seeds, run_point
 
 __all__ = [
     "ExperimentConfig",
@@ -17,7 +17,7 @@ __all__ = [
     "load_config",
     "plan",
     "point_config",
-    "point_seeds",
+    "repeat_seeds",
     "run",
     "run_point",
 ]

@@ -1,9 +1,14 @@
 """The unit of work of every run: :func:`run_point` trains and evaluates ONE model.
 
 ``train`` is one point, ``cv`` is one point times K folds, ``sweep`` is every grid point (times
-K folds when ``evaluation.cv`` is set). Each task is ``run_point(config, fold, seed)``: a pure,
-picklable function of plain data, so a process pool or a Dask cluster can run the same tasks and
-get the same numbers. Seeds come from ``numpy.random.SeedSequence(experiment.seed).spawn(n)``.
+K folds when ``evaluation.cv`` is set), each times ``experiment.repeats`` seeds. Each task is
+``run_point(config, fold, seed)``: a pure, picklable function of plain data, so a process pool or
+a Dask cluster can run the same tasks and get the same numbers.
+
+The seed rule (scikit-learn's ``random_state``): the seed of a task depends on the experiment's
+seed and the repeat only, never on the sweep point or the fold. Every point that keeps the
+architecture, and every fold, starts from the same initial weights and shuffles its mini-batches
+the same way, so a comparison measures what the sweep varies, not initialisation luck.
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ import numpy as np
 from nnscratch.base.backend import blas_threads
 from nnscratch.base.errors import DivergenceError
 from nnscratch.data import train_test_split
-from nnscratch.evaluation import classification_metrics, confusion_matrix
+from nnscratch.evaluation import confusion_matrix
 from nnscratch.training.callbacks import Callback
-from nnscratch.training.loop import fit
+from nnscratch.training.loop import evaluate, fit
 from nnscratch.training.loop import predict as ns_predict
 from nnscratch.training.loop import predict_proba as ns_predict_proba
 
@@ -28,35 +33,38 @@ from . import builder
 from .config import ExperimentConfig, grid_points, point_config, validate
 
 
-def point_seeds(experiment_seed: int, n_points: int) -> list[int]:
-    """One independent seed per grid point, spawned from the experiment's seed."""
-    children = np.random.SeedSequence(experiment_seed).spawn(n_points)
+def repeat_seeds(experiment_seed: int, repeats: int) -> list[int]:
+    """The seed of each repeat, spawned from the experiment's seed (the same for every point)."""
+    children = np.random.SeedSequence(experiment_seed).spawn(repeats)
     return [int(c.generate_state(1, np.uint32)[0]) for c in children]
 
 
 @dataclass(frozen=True)
 class Task:
-    """One call of :func:`run_point`: grid point ``point`` (its ``params``), fold ``fold``."""
+    """One call of :func:`run_point`: grid point ``point`` (its ``params``), fold ``fold``,
+    repeat ``repeat`` (whose seed is ``seed``)."""
 
     point: int
     params: dict[str, Any]
     fold: int | None
     seed: int
     config: dict[str, Any] = field(repr=False)
+    repeat: int = 0
 
 
 def plan(cfg: ExperimentConfig, *, cv: bool, sweep: bool) -> list[Task]:
-    """The tasks of a run: grid points (``sweep``) crossed with folds (``cv``)."""
+    """The tasks of a run: grid points (``sweep``) × repeats × folds (``cv``)."""
     points = grid_points(cfg.sweep) if sweep and cfg.sweep else [{}]
-    seeds = point_seeds(cfg.experiment.seed, len(points))
+    seeds = repeat_seeds(cfg.experiment.seed, cfg.experiment.repeats)
     folds: list[int | None] = list(range(cfg.evaluation.cv or 5)) if cv else [None]
     tasks = []
-    for i, (params, seed) in enumerate(zip(points, seeds, strict=True)):
+    for i, params in enumerate(points):
         config = point_config(cfg, params)
         if not cv:
             config["evaluation"]["cv"] = None
-        tasks.append([Task(i, params, fold, seed, config) for fold in folds])
-    return [t for group in tasks for t in group]
+        for r, seed in enumerate(seeds):
+            tasks += [Task(i, params, fold, seed, config, r) for fold in folds]
+    return tasks
 
 
 def execute(
@@ -83,7 +91,8 @@ def run_point(config: dict[str, Any], fold: int | None, seed: int) -> dict[str, 
     fold : int or None
         The cross-validation fold to hold out (0-based), or None for a plain train/test run.
     seed : int
-        Seeds the initial weights and the mini-batch order (the data split uses experiment.seed).
+        Seeds the initial weights and the mini-batch order (the data split uses experiment.seed);
+        every fold of the same seed starts from the same weights.
 
     Returns
     -------
@@ -97,7 +106,7 @@ def run_point(config: dict[str, Any], fold: int | None, seed: int) -> dict[str, 
     split = builder.make_split(cfg, data, test, fold)
     loss_key = builder.loss_name(cfg, data.task)
     outputs = builder.n_outputs(cfg, loss_key, data)
-    ss = np.random.SeedSequence(seed if fold is None else [seed, fold])
+    ss = np.random.SeedSequence(seed)  # not the fold: every fold starts from the same weights
     model_rng, fit_rng = (np.random.default_rng(s) for s in ss.spawn(2))
     model = builder.build_model(cfg, data.n_features, outputs, loss_key, model_rng)
     loss = builder.build_loss(cfg, loss_key)
@@ -215,8 +224,12 @@ def _evaluate(
         parts.append(("test", split.X_test, split.y_test))
     for name, X, y in parts:
         y_pred, score = predictions(model, X, cfg, loss_key, data.task)
-        out[name] = {"n": len(y), **scores(y, y_pred, cfg, data)}
-        out[name]["loss"] = float(loss(model(X), builder.targets(y, loss_key, outputs)))
+        out[name] = {
+            "n": len(y),
+            **measure(cfg, model, loss, X, builder.targets(y, loss_key, outputs), data.task),
+        }
+        if data.task == "regression":
+            out[name] = {"n": len(y), **regression_scores(y, y_pred), "loss": out[name]["loss"]}
     index = split.train_index if split.X_test is None else split.test_index
     if index is None:  # a separate test file: rows are numbered in that file
         index = np.arange(len(y))
@@ -255,19 +268,33 @@ def predictions(
     return ns_predict(model, X), None
 
 
-def scores(y_true: np.ndarray, y_pred: np.ndarray, cfg: ExperimentConfig, data: Any) -> dict[str, float]:
-    """The ``[evaluation] metrics`` (scikit-learn's), or mse/mae/r2 for regression."""
-    if data.task == "regression":
-        from sklearn import metrics as skm
+def measure(
+    cfg: ExperimentConfig, model: Any, loss: Any, X: np.ndarray, target: np.ndarray, task: str
+) -> dict[str, float]:
+    """The ``[evaluation] metrics`` and the loss, through ``ns.evaluate`` (the one evaluation
+    path: the same numbers as ``fit``'s validation, ``ns.evaluate`` and ``loss(model(X), y)``)."""
+    metrics = cfg.evaluation.metrics if task != "regression" else None
+    values = evaluate(
+        model,
+        X,
+        target,
+        loss,
+        metrics=metrics,
+        average=cfg.evaluation.average,
+        threshold=cfg.evaluation.threshold,
+    )
+    return {**{k: values[k] for k in cfg.evaluation.metrics if k in values}, "loss": values["loss"]}
 
-        return {
-            "mse": float(skm.mean_squared_error(y_true, y_pred)),
-            "mae": float(skm.mean_absolute_error(y_true, y_pred)),
-            "r2": float(skm.r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan"),
-        }
-    labels = list(range(len(data.target_names)))
-    found = classification_metrics(y_true, y_pred, cfg.evaluation.average, labels=labels)
-    return {name: found[name] for name in cfg.evaluation.metrics}
+
+def regression_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """mse, mae and r2 of a regression (scikit-learn's)."""
+    from sklearn import metrics as skm
+
+    return {
+        "mse": float(skm.mean_squared_error(y_true, y_pred)),
+        "mae": float(skm.mean_absolute_error(y_true, y_pred)),
+        "r2": float(skm.r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan"),
+    }
 
 
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -287,4 +314,14 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-__all__ = ["Task", "execute", "plan", "point_seeds", "predictions", "run_point", "scores", "summarize"]
+__all__ = [
+    "Task",
+    "execute",
+    "measure",
+    "plan",
+    "predictions",
+    "regression_scores",
+    "repeat_seeds",
+    "run_point",
+    "summarize",
+]

@@ -54,10 +54,17 @@ class _Table(BaseModel):
 
 
 class ExperimentTable(_Table):
-    """``[experiment]``: a name for the run folder, the master seed, a description for the report."""
+    """``[experiment]``: a name for the run folder, the master seed, a description for the report,
+    and ``repeats``: how many seeds each setting is trained with (reported as mean ± std).
+
+    The seed rule: a model's initial weights and its mini-batch order are a function of ``seed``
+    (and the architecture) only, so every sweep point that keeps the architecture, and every CV
+    fold, starts from the same weights. Repeat ``r`` uses the ``r``-th seed spawned from ``seed``.
+    """
 
     name: str = Field("experiment", min_length=1)
     seed: int = Field(0, ge=0)
+    repeats: int = Field(1, ge=1, le=1000)
     description: str = ""
 
 

@@ -28,7 +28,7 @@ from nnscratch.engine import layers as L
 from nnscratch.engine.names import ACTIVATION_NAMES, OPTIMIZER_NAMES
 from nnscratch.experiments import builder
 from nnscratch.experiments.config import load_config
-from nnscratch.experiments.sweep import point_seeds
+from nnscratch.experiments.sweep import repeat_seeds
 from nnscratch.training.loop import prepare_data
 
 from .datasets import LIBRARY_NAMES, PLAYGROUND_DATASETS
@@ -226,7 +226,7 @@ class Session:
         self._cfg = cfg
         self._loss_key = builder.loss_name(cfg, data.task)
         self._outputs = builder.n_outputs(cfg, self._loss_key, data)
-        self._seed = point_seeds(cfg.experiment.seed, 1)[0]  # what `nnscratch train` gives its one run
+        self._seed = repeat_seeds(cfg.experiment.seed, 1)[0]  # what `nnscratch train` gives its one run
         self.loss = builder.build_loss(cfg, self._loss_key)
         self.reset()
 

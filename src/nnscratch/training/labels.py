@@ -60,21 +60,28 @@ class Labeler:
         return (target > 0.5).astype(np.int64)
 
 
-def labeler_for(loss: Loss, y: np.ndarray, n_outputs: int | None = None) -> Labeler | None:
+def labeler_for(
+    loss: Loss, y: np.ndarray, n_outputs: int | None = None, threshold: float = 0.5
+) -> Labeler | None:
     """The :class:`Labeler` for a run with ``loss`` on prepared targets ``y`` (and a network with
-    ``n_outputs`` output columns), or ``None`` when the targets are not classes (regression)."""
+    ``n_outputs`` output columns), or ``None`` when the targets are not classes (regression).
+
+    ``threshold`` is on probabilities; on logits (``BCEWithLogitsLoss``) it becomes
+    ``log(t / (1 - t))``, the logit with that probability (0 for 0.5)."""
     if isinstance(loss, CrossEntropyLoss):
         n_classes = y.shape[1] if y.ndim == 2 else (n_outputs or int(y.max(initial=0)) + 1)
         return Labeler("multiclass", 0.0, max(n_classes, 2))
     cols = 1 if y.ndim == 1 else y.shape[1]
     if isinstance(loss, (BCELoss, BCEWithLogitsLoss)):
-        threshold = 0.0 if isinstance(loss, BCEWithLogitsLoss) else 0.5
+        if isinstance(loss, BCEWithLogitsLoss):
+            with np.errstate(divide="ignore"):
+                threshold = float(np.log(threshold) - np.log1p(-threshold))
         return Labeler("binary" if cols == 1 else "multilabel", threshold, 2)
     if isinstance(loss, (MSELoss, L2Loss)) and y.size and np.isin(y, (0.0, 1.0)).all():
         # Squared error on 0/1 targets, as in the course notes: a sigmoid output thresholded
         # at 0.5, or one-hot rows read by arg-max.
         if cols == 1:
-            return Labeler("binary", 0.5, 2)
+            return Labeler("binary", threshold, 2)
         if np.all(y.sum(axis=1) == 1):
             return Labeler("multiclass", 0.0, cols)
     return None
@@ -93,17 +100,22 @@ def n_outputs(model: Module, X_arr: np.ndarray) -> int:
 
 
 def epoch_metrics(
-    labeler: Labeler, y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str], prefix: str = ""
+    labeler: Labeler,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    names: Sequence[str],
+    prefix: str = "",
+    average: str = "auto",
 ) -> dict[str, float]:
-    """The requested metrics of one epoch's predicted labels (accuracy in NumPy: it is the mean
-    of a comparison; precision/recall/F1 from scikit-learn)."""
+    """The requested metrics of predicted labels, as Python floats (accuracy in NumPy: it is the
+    mean of a comparison; precision/recall/F1 from scikit-learn, averaged as ``average`` says)."""
     y_true, y_pred = y_true.reshape(-1), y_pred.reshape(-1)
     out: dict[str, float] = {}
     if "accuracy" in names:
-        out[prefix + "accuracy"] = np.count_nonzero(y_true == y_pred) / len(y_true)
+        out[prefix + "accuracy"] = float(np.count_nonzero(y_true == y_pred) / len(y_true))
     prf = [m for m in names if m != "accuracy"]
     if prf:
-        values = precision_recall_f1(y_true, y_pred, labels=labeler.labels)
+        values = precision_recall_f1(y_true, y_pred, labels=labeler.labels, average=average)
         out.update({prefix + m: values[m] for m in prf})
     return out
 

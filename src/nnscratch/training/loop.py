@@ -263,14 +263,23 @@ def evaluate(
     prefix: str = "",
     *,
     metrics: Sequence[str] | str | None = ("accuracy",),
+    average: str = "auto",
+    threshold: float = 0.5,
 ) -> dict[str, float]:
     """Loss (and the ``metrics`` for classifiers) of ``model`` on ``X``, ``y``, in eval mode.
 
     The data are validated as ``fit`` validates them (:func:`prepare_data`): lists are accepted,
-    and a target of shape ``(N,)`` for a one-column output is read as ``(N, 1)``.
+    and any target shape the loss accepts (``(N,)`` for a one-column output is read as ``(N, 1)``)
+    gives the number ``loss(model(X), y)`` gives. Every value is a Python float. This is the one
+    evaluation path: ``fit``'s validation, cross-validation, sweeps and the CLI all go through it.
+
+    ``average`` is how precision/recall/F1 average over classes ("auto": binary for two classes,
+    macro for more); ``threshold`` is the probability above which a one-output model says 1.
     """
     X_arr, y_arr = prepare_data(model, X, y, loss)
-    return evaluate_prepared(model, X_arr, y_arr, loss, prefix, metrics=metrics)
+    return evaluate_prepared(
+        model, X_arr, y_arr, loss, prefix, metrics=metrics, average=average, threshold=threshold
+    )
 
 
 def evaluate_prepared(
@@ -281,23 +290,31 @@ def evaluate_prepared(
     prefix: str = "",
     *,
     metrics: Sequence[str] | str | None = ("accuracy",),
+    average: str = "auto",
+    threshold: float = 0.5,
 ) -> dict[str, float]:
     """:func:`evaluate` on data already returned by :func:`prepare_data` (``fit`` checks once)."""
     names = check_metrics(metrics)
+    pred = _eval_forward(model, X)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        result = {prefix + "loss": float(loss.forward(pred, y))}
+    labeler = labeler_for(loss, y, pred.shape[1] if pred.ndim == 2 else 1, threshold) if names else None
+    if labeler is not None:
+        result.update(
+            epoch_metrics(labeler, labeler.true_labels(y), labeler.pred_labels(pred), names, prefix, average)
+        )
+    return result
+
+
+def _eval_forward(model: Module, X: np.ndarray) -> np.ndarray:
+    """The model's output in eval mode (dropout off, batch-norm running statistics)."""
     was_training = model.training
     model.eval()
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            pred = model.forward(X)
-            result = {prefix + "loss": loss.forward(pred, y)}
+            return model.forward(X)
     finally:
         model.train(was_training)
-    labeler = labeler_for(loss, y, pred.shape[1] if pred.ndim == 2 else 1) if names else None
-    if labeler is not None:
-        result.update(
-            epoch_metrics(labeler, labeler.true_labels(y), labeler.pred_labels(pred), names, prefix)
-        )
-    return result
 
 
 __all__ = ["History", "evaluate", "fit", "predict", "predict_proba", "prepare_data"]
