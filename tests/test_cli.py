@@ -123,7 +123,7 @@ def test_train_history_and_saved_weights(train_run):
     losses = [float(r["loss"]) for r in rows]
     assert losses[-1] < losses[0]
     m = json.loads((run / "metrics.json").read_text())
-    assert m["final_loss"] == pytest.approx(losses[-1], rel=1e-12)
+    assert m["last_epoch_loss"] == pytest.approx(losses[-1], rel=1e-12)
     weights = run / "weights.npz" if (run / "weights.npz").exists() else None
     if weights is not None:
         with np.load(weights) as archive:
@@ -219,13 +219,16 @@ def test_sweep_crossed_with_cv(tmp_path):
     for p in m["points"]:
         assert np.sum(p["confusion_matrix"]) == 60
         point = json.loads((run / p["folder"] / "metrics.json").read_text())
-        assert point["mean"] == p["mean"] and point["params"] == p["params"]
+        assert point["summary"]["mean"] == p["mean"] and point["params"] == p["params"]
+        # train and test side by side, labelled; test = the held-out folds' mean
+        assert p["mean"]["test_accuracy"] == point["mean"]["accuracy"]
+        assert {"train_accuracy", "train_loss", "test_loss", "last_epoch_loss"} <= set(p["mean"])
         assert (run / p["folder"] / "report.html").is_file()
-    best = max(m["points"], key=lambda p: p["mean"]["accuracy"])
-    assert m["best"]["value"] == best["mean"]["accuracy"]
+    best = max(m["points"], key=lambda p: p["mean"]["test_accuracy"])
+    assert m["best"]["value"] == best["mean"]["test_accuracy"] and m["best"]["by"] == "test_accuracy"
     table = read_csv(run / "sweep.csv")
     assert [row["model.hidden"] for row in table] == ["[2]", "[6]", "[2]", "[6]"]
-    assert {"sweep_accuracy_vs_optimizer_lr.png", "sweep_accuracy_vs_model_hidden.png"} <= {
+    assert {"sweep_test_accuracy_vs_optimizer_lr.png", "sweep_test_accuracy_vs_model_hidden.png"} <= {
         p.name for p in run.iterdir()
     }
     page = (run / "report.html").read_text()
@@ -254,11 +257,11 @@ epochs = 60
     out = cli("sweep", tmp_path / "div.toml", "--out", tmp_path / "div", "--no-figures")
     assert "diverged after" in out
     m = json.loads((tmp_path / "div" / "metrics.json").read_text())
-    assert m["points"][0]["mean"]["accuracy"] > 0.8
+    assert m["points"][0]["mean"]["train_accuracy"] > 0.8
     assert "diverged at epoch" in m["points"][1]["diverged"] and "smaller" in m["points"][1]["diverged"]
     assert m["best"]["index"] == 1
     result = CliRunner().invoke(app, ["train", str(tmp_path / "div.toml"), "--set", "optimizer.lr=20.0"])
-    assert result.exit_code == 2 and "error: training diverged at epoch" in result.output
+    assert result.exit_code == 3 and "error: training diverged at epoch" in result.output
 
 
 def test_report_command_rewrites_and_indexes(train_run, tmp_path):

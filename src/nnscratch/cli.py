@@ -11,11 +11,15 @@
     nnscratch playground --port 8765
 
 Every mistake of the user's (a bad file, option or config) prints one line starting with
-``error:`` and exits with status 2, whichever the command.
+``error:`` and exits with status 2, whichever the command. A training that diverged (NaN or
+exploding loss or weights; for a sweep: every setting) prints ``error: training diverged...``
+and exits with status 3. A run that finished without learning (saturated outputs, no progress)
+exits 0 and prints one ``warning:`` line per problem; its report opens with the same warnings.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,7 +27,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from nnscratch.base.errors import NNScratchError
+from nnscratch.base.errors import DivergenceError, NNScratchError
 from nnscratch.base.files import atomic_write
 from nnscratch.data import describe, from_csv, list_datasets
 from nnscratch.experiments.cluster import resolve_cluster
@@ -65,6 +69,17 @@ FiguresOption = Annotated[
     bool, typer.Option("--figures/--no-figures", help="Draw the PNG figures (skip them for speed).")
 ]
 ExperimentArg = Annotated[Path, typer.Argument(help="A TOML experiment file (see examples/).")]
+RepeatsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--repeats",
+        "-r",
+        min=1,
+        help="Train every setting with this many seeds (experiment.repeats); report mean ± std.",
+    ),
+]
+#: Exit status of a run whose training diverged (2 is a mistake in the command or its files).
+EXIT_DIVERGED = 3
 
 
 def _fail(message: str) -> typer.Exit:
@@ -113,9 +128,11 @@ def _run(
     *,
     jobs: int | None = None,
     cluster: str | None = None,
+    repeats: int | None = None,
 ) -> Path:
+    sets = [*(sets or []), *([f"experiment.repeats={repeats}"] if repeats is not None else [])]
     try:
-        cfg = load_config(experiment, sets or [])
+        cfg = load_config(experiment, sets)
         if mode == "train" and (cfg.sweep or cfg.evaluation.cv):
             typer.echo("note: train runs one model; [sweep] and evaluation.cv are used by `sweep` and `cv`.")
         if not quiet:
@@ -123,12 +140,30 @@ def _run(
         executor = _executor(mode, cfg, out, jobs, cluster, quiet)
         folder = run(cfg, mode, out, log=None if quiet else typer.echo, figures=figures, executor=executor)
         row = index_rows([folder])[0]
+    except DivergenceError as exc:
+        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        raise typer.Exit(code=EXIT_DIVERGED) from None
     except NNScratchError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
         raise _os_error(exc) from None
+    for line in _warnings(folder):
+        typer.echo(f"warning: {line}")
     typer.echo(f"{row['result']}  ->  {folder / 'report.html'}")
+    if row["result"] == "every setting diverged":
+        typer.echo("error: training diverged for every setting of the sweep", err=True)
+        raise typer.Exit(code=EXIT_DIVERGED)
     return folder
+
+
+def _warnings(folder: Path) -> list[str]:
+    """The run's training warnings (saturation, no progress), as its report shows them."""
+    m = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    lines = list(m.get("warnings") or [])
+    for p in m.get("points", []):
+        where = ", ".join(f"{k}={v}" for k, v in p["params"].items())
+        lines += [f"{where}: {w}" for w in p.get("warnings") or []]
+    return lines
 
 
 @app.command()
@@ -138,9 +173,10 @@ def train(
     out: OutOption = None,
     quiet: QuietOption = False,
     figures: FiguresOption = True,
+    repeats: RepeatsOption = None,
 ) -> None:
     """Train one model (on data.test_size held out, if set) and write its run folder."""
-    _run("train", experiment, set_, out, quiet, figures)
+    _run("train", experiment, set_, out, quiet, figures, repeats=repeats)
 
 
 @app.command()
@@ -152,10 +188,11 @@ def cv(
     figures: FiguresOption = True,
     jobs: JobsOption = None,
     cluster: ClusterOption = None,
+    repeats: RepeatsOption = None,
 ) -> None:
     """K-fold cross-validation (evaluation.cv folds, default 5): per-fold and averaged metrics,
     the confusion matrix accumulated over the folds."""
-    _run("cv", experiment, set_, out, quiet, figures, jobs=jobs, cluster=cluster)
+    _run("cv", experiment, set_, out, quiet, figures, jobs=jobs, cluster=cluster, repeats=repeats)
 
 
 @app.command()
@@ -167,10 +204,12 @@ def sweep(
     figures: FiguresOption = True,
     jobs: JobsOption = None,
     cluster: ClusterOption = None,
+    repeats: RepeatsOption = None,
 ) -> None:
     """Every point of the [sweep] grid (crossed with CV when evaluation.cv is set), on every core
-    (--jobs) or a Dask cluster (--cluster); rerunning the same command resumes an interrupted run."""
-    _run("sweep", experiment, set_, out, quiet, figures, jobs=jobs, cluster=cluster)
+    (--jobs) or a Dask cluster (--cluster); rerunning the same command resumes an interrupted run.
+    All points start from the same initial weights; --repeats N trains each with N seeds."""
+    _run("sweep", experiment, set_, out, quiet, figures, jobs=jobs, cluster=cluster, repeats=repeats)
 
 
 @app.command()

@@ -147,6 +147,4 @@ def load_safetensors(model: Module, path: str | os.PathLike[str], *, strict: boo
         raise ModelFileError(f"{path} does not fit the model: {exc}") from exc
 
 
-
-
 __all__ = ["from_torch_state_dict", "load_safetensors", "save_safetensors", "to_torch_state_dict"]

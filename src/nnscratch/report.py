@@ -17,7 +17,7 @@ from typing import Any
 from nnscratch.base.errors import ConfigError
 from nnscratch.base.files import atomic_write
 
-Block = tuple[str, Any]  # ("h1"|"h2"|"p"|"list"|"table"|"code"|"image"|"link", payload)
+Block = tuple[str, Any]  # ("h1"|"h2"|"p"|"warning"|"list"|"table"|"code"|"image"|"link", payload)
 
 _FIGURES = [
     ("learning_curve.png", "Learning curve"),
@@ -90,15 +90,57 @@ def _confusion(cm: list[list[int]], labels: list[str]) -> Block:
     return ("table", (head, [[labels[i], *row] for i, row in enumerate(cm)]))
 
 
+_SEED_RULE = (
+    "All settings and folds start from the same initial weights and shuffle their mini-batches "
+    "the same way (both come from experiment.seed), so the differences come from what varies, "
+    "not from initialisation luck."
+)
+
+
+def _label(key: str, cv: bool = False) -> str:
+    """A header that says which data a number is on (as :mod:`nnscratch.experiments.summary`)."""
+    if key == "last_epoch_loss":
+        return "loss averaged over the last epoch"
+    part, _, metric = key.partition("_")
+    if part == "test" and cv:
+        return f"held-out fold {metric}"
+    return f"{part} {metric}" if metric and part in ("train", "test") else key.replace("_", " ")
+
+
+def _repeats(m: dict[str, Any], cv: bool) -> list[Block]:
+    """Mean ± std over the repeats, when the run was repeated with several seeds."""
+    s = m.get("summary") or {}
+    if s.get("repeats", 1) <= 1:
+        return []
+    keys = list(s["mean"])
+    rows = [[i + 1, *(row[k] for k in keys)] for i, row in enumerate(s["per_repeat"])]
+    rows += [["mean", *(s["mean"][k] for k in keys)], ["std", *(s["std"][k] for k in keys)]]
+    return [
+        ("h2", f"Over {s['repeats']} seeds"),
+        (
+            "p",
+            "The same run with each seed spawned from experiment.seed; "
+            "the tables above are the first seed's.",
+        ),
+        ("table", (["seed", *(_label(k, cv) for k in keys)], rows)),
+    ]
+
+
 def _train_numbers(m: dict[str, Any]) -> list[Block]:
     parts = [p for p in ("train", "test") if m.get(p)]
     keys = [k for k in m[parts[0]] if k != "n"]
     rows = [[p, m[p]["n"], *(m[p].get(k) for k in keys)] for p in parts]
     blocks: list[Block] = [
         ("h2", "Results"),
-        ("p", f"{m['epochs_run']} epochs; final training loss {_fmt(m['final_loss'])}."),
-        ("table", (["data", "samples", *keys], rows)),
+        (
+            "p",
+            f"{m['epochs_run']} epochs. The table holds the final model's numbers on each part; the "
+            f"training loss averaged over the last epoch (before its updates, as the learning curve "
+            f"shows it) was {_fmt(m['last_epoch_loss'])}.",
+        ),
+        ("table", (["data", "samples", *(k if k != "loss" else "loss (final model)" for k in keys)], rows)),
     ]
+    blocks += _repeats(m, cv=False)
     if m.get("confusion_matrix"):
         blocks += [
             ("h2", f"Confusion matrix ({m['evaluated_on']} data)"),
@@ -116,11 +158,22 @@ def _cv_numbers(m: dict[str, Any]) -> list[Block]:
         ("h2", f"Results: {m['folds_count']}-fold cross-validation"),
         (
             "p",
-            f"Metrics on each held-out fold, then their average over the folds "
-            f"({m['n_samples']} test predictions).",
+            f"Metrics of each fold's final model on its held-out fold, then their average over the "
+            f"folds ({m['n_samples']} test predictions). {_SEED_RULE}",
         ),
-        ("table", (["fold", "test samples", *keys], rows)),
+        ("table", (["fold", "test samples", *(f"held-out {k}" for k in keys)], rows)),
     ]
+    summary = m.get("summary") or {}
+    train_keys = [k for k in summary.get("mean", {}) if k.startswith("train_")]
+    if train_keys:
+        rows = [["mean", *(summary["mean"][k] for k in train_keys)]]
+        if summary.get("std"):
+            rows.append(["std", *(summary["std"][k] for k in train_keys)])
+        blocks += [
+            ("p", "The same models on their training folds (compare: a large gap is over-fitting):"),
+            ("table", (["", *(_label(k) for k in train_keys)], rows)),
+        ]
+    blocks += _repeats(m, cv=True)
     if m.get("confusion_matrix"):
         blocks += [
             ("h2", "Confusion matrix accumulated over the folds"),
@@ -131,6 +184,7 @@ def _cv_numbers(m: dict[str, Any]) -> list[Block]:
 
 def _sweep_numbers(m: dict[str, Any]) -> list[Block]:
     keys = m["keys"]
+    cv = bool(m.get("cv"))
     finished = [p for p in m["points"] if p["mean"]]
     metric_keys = list(finished[0]["mean"]) if finished else []
     rows = []
@@ -143,24 +197,50 @@ def _sweep_numbers(m: dict[str, Any]) -> list[Block]:
         else:
             cells = ["diverged"] + [""] * (len(metric_keys) - 1) if metric_keys else ["diverged"]
             link = ""
-        rows.append([p["index"], *(json.dumps(p["params"][k]) for k in keys), *cells, link])
-    where = (
-        f"{m['cv']}-fold cross-validation (mean ± std)" if m.get("cv") else f"the {m['evaluated_on']} data"
+        rows.append([p["index"], *(_fmt(p["params"][k]) for k in keys), *cells, link])
+    repeats = m.get("repeats", 1)
+    spread = (
+        f"mean ± std over {repeats} seeds"
+        if repeats > 1
+        else ("mean ± std over the folds" if cv else "one training per setting")
     )
+    where = f"{m['cv']}-fold cross-validation" if cv else f"a train/{m['evaluated_on']} split"
     blocks: list[Block] = [
         ("h2", "Results"),
-        ("p", f"{len(m['points'])} settings, metrics on {where}."),
-        ("table", (["#", *keys, *(metric_keys or ["result"]), "run"], rows)),
+        (
+            "p",
+            f"{len(m['points'])} settings on {where} ({spread}). Train numbers are the final model on "
+            f"its training data, test numbers on data it never saw. {_SEED_RULE}",
+        ),
+        ("table", (["#", *keys, *(_label(k, cv) for k in metric_keys or ["result"]), "run"], rows)),
     ]
     for p in m["points"]:
         if p.get("diverged"):
-            blocks.append(("p", f"Setting {p['index']} ({_fmt(p['params'])}) diverged: {p['diverged']}"))
+            blocks.append(("p", f"Setting {p['index']} ({_params(p['params'])}) diverged: {p['diverged']}"))
     if m.get("best"):
         b = m["best"]
         blocks.append(
-            ("p", f"Best {b['by']}: {_fmt(b['value'])} with {_fmt(b['params'])} (point {b['index']}).")
+            (
+                "p",
+                f"Best {_label(b['by'], cv)}: {_fmt(b['value'])} with {_params(b['params'])} "
+                f"(point {b['index']}).",
+            )
         )
     return blocks
+
+
+def _params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k} = {_fmt(v)}" for k, v in params.items())
+
+
+def _banner(m: dict[str, Any]) -> list[Block]:
+    """Failures first: a run that diverged or did not learn says so above its numbers."""
+    lines = list(m.get("warnings") or [])
+    for p in m.get("points", []):
+        if p.get("diverged"):
+            lines.append(f"setting {p['index']} ({_params(p['params'])}) diverged: {p['diverged']}")
+        lines += [f"setting {p['index']} ({_params(p['params'])}): {w}" for w in p.get("warnings") or []]
+    return [("warning", line) for line in lines]
 
 
 def report_blocks(folder: str | Path) -> list[Block]:
@@ -170,7 +250,7 @@ def report_blocks(folder: str | Path) -> list[Block]:
     title = f"{run['name']}: {run['kind']}"
     if run.get("params"):
         title += " (" + ", ".join(f"{k} = {_fmt(v)}" for k, v in run["params"].items()) + ")"
-    blocks: list[Block] = [("h1", title)]
+    blocks: list[Block] = [("h1", title), *_banner(m)]
     if run.get("description"):
         blocks.append(("p", run["description"]))
     if run["kind"] == "sweep":
@@ -231,6 +311,8 @@ def to_markdown(blocks: list[Block], folder: Path) -> str:
             out.append(f"## {payload}\n")
         elif kind == "p":
             out.append(f"{payload}\n")
+        elif kind == "warning":
+            out.append(f"> **Warning:** {payload}\n")
         elif kind == "list":
             out.append("\n".join(f"- {item}" for item in payload) + "\n")
         elif kind == "code":
@@ -251,7 +333,8 @@ _CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto
 table{border-collapse:collapse;margin:.5rem 0}
 td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}
 th{background:#f3f3f3}pre{background:#f6f8fa;padding:.6rem;overflow-x:auto}figure{margin:1rem 0}
-img{max-width:100%;border:1px solid #eee}figcaption{color:#555;font-size:.9rem}"""
+img{max-width:100%;border:1px solid #eee}figcaption{color:#555;font-size:.9rem}
+.warning{background:#fff4e5;border-left:4px solid #e67700;padding:.5rem .8rem}"""
 
 
 def _embed(path: Path) -> str:
@@ -267,6 +350,8 @@ def to_html(blocks: list[Block]) -> str:
     for kind, payload in blocks:
         if kind in ("h1", "h2", "p"):
             out.append(f"<{kind}>{html.escape(str(payload))}</{kind}>")
+        elif kind == "warning":
+            out.append(f"<p class='warning'><strong>Warning:</strong> {html.escape(str(payload))}</p>")
         elif kind == "list":
             out.append("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in payload) + "</ul>")
         elif kind == "code":
@@ -296,13 +381,19 @@ def write_report(folder: str | Path) -> Path:
 
 # -- an index over several runs ------------------------------------------------------------------
 def _headline(m: dict[str, Any]) -> str:
+    s = m.get("summary") or {}
     if m["kind"] == "train":
         part = m.get("test") or m["train"]
         key = "accuracy" if "accuracy" in part else next(k for k in part if k != "n")
-        return f"{m['evaluated_on']} {key} {_fmt(part[key])}"
+        text = f"{m['evaluated_on']} {key} {_fmt(part[key])}"
+        if s.get("repeats", 1) > 1:
+            label = f"{m['evaluated_on']}_{key}"
+            text += f" (mean over {s['repeats']} seeds {_fmt(s['mean'][label])} ± {_fmt(s['std'][label])})"
+        return text + ("  [warning: did not learn, see the report]" if m.get("warnings") else "")
     if m["kind"] == "cv":
         key = "accuracy" if "accuracy" in m["mean"] else next(iter(m["mean"]))
-        return f"cv {key} {_fmt(m['mean'][key])} ± {_fmt(m['std'][key])}"
+        text = f"cv {key} {_fmt(m['mean'][key])} ± {_fmt(m['std'][key])}"
+        return text + ("  [warning: did not learn, see the report]" if m.get("warnings") else "")
     best = m.get("best")
     if not best:
         return "every setting diverged"
@@ -316,8 +407,8 @@ def _headline(m: dict[str, Any]) -> str:
             + (f" {p['mean'][best['by']]:.2f}" if p["mean"] else " diverged")
             for p in m["points"]
         ]
-        return f"{best['by']}: " + ", ".join(cells)
-    return f"best {best['by']} {_fmt(best['value'])} at {_fmt(best['params'])}"
+        return f"{_label(best['by'])}: " + ", ".join(cells)
+    return f"best {_label(best['by'])} {_fmt(best['value'])} at {_params(best['params'])}"
 
 
 def index_rows(folders: list[Path]) -> list[dict[str, Any]]:

@@ -81,11 +81,14 @@ def _cv(m, folder):  # seed 002 Q3: 5 stratified folds, accumulated confusion ma
     assert set(m["mean"]) >= {"accuracy", "precision", "recall", "f1"}
 
 
+METRICS = ("accuracy", "precision", "recall", "f1")
+
+
 def _digits_sweep(size):
     def check(m, folder):  # seed 002 Q4: enough settings, four metric lists
         assert len(m["points"]) >= size
         for p in m["points"]:
-            assert set(p["mean"]) >= {"accuracy", "precision", "recall", "f1"}
+            assert set(p["mean"]) >= {f"{part}_{k}" for part in ("train", "test") for k in METRICS}
             assert sum(map(sum, p["confusion_matrix"])) == 450  # the 25 % digits test split
 
     return check

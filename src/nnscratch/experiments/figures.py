@@ -20,6 +20,7 @@ from nnscratch.data import Standardizer
 
 from .builder import load_data
 from .config import ExperimentConfig
+from .summary import primary
 
 
 def _plots() -> Any:
@@ -185,8 +186,14 @@ def sweep_figures(
     plots = _plots()
     keys = list(cfg.sweep)
     written = []
-    rows = [{**{k: _plain(v) for k, v in p["params"].items()}, **p["mean"]} for p in points]
-    wanted = [m for m in ("accuracy", "r2", "mse", "loss", "final_loss") if m in points[0]["mean"]][:1]
+    # one row per repeat: plot_sweep averages them and draws their spread as error bars
+    rows = [
+        {**{k: _plain(v) for k, v in p["params"].items()}, **values}
+        for p in points
+        for values in p.get("per_repeat") or [p["mean"]]
+    ]
+    first = list(points[0]["mean"])
+    wanted = [primary(first) or next(k for k in ("test_loss", "train_loss") if k in first)]
     for metric in wanted:
         for x in keys:
             others = [k for k in keys if k != x]
@@ -200,8 +207,9 @@ def sweep_figures(
             written.append(file)
     if len(keys) > 2:
         combos = [
-            {"setting": ", ".join(f"{k}={_plain(v)}" for k, v in p["params"].items()), **p["mean"]}
+            {"setting": ", ".join(f"{k}={_plain(v)}" for k, v in p["params"].items()), **values}
             for p in points
+            for values in p.get("per_repeat") or [p["mean"]]
         ]
         fig = plots.plot_sweep(
             combos, "setting", wanted[0], None, title=f"{cfg.experiment.name}: {wanted[0]}"
@@ -210,7 +218,7 @@ def sweep_figures(
         written.append(f"sweep_{wanted[0]}.png")
     histories = []
     for task, result in zip(tasks, results, strict=True):
-        if task.fold in (None, 0):
+        if task.fold in (None, 0) and task.repeat == 0:
             label = ", ".join(f"{k.split('.')[-1]}={_plain(v)}" for k, v in task.params.items())
             histories.append((label, result["history"]))
     if len(histories) <= 12:

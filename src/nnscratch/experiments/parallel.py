@@ -236,7 +236,6 @@ def _open_stream(
 ) -> tuple[Iterator[tuple[int, dict[str, Any]]], str]:
     """Pick the backend; returns a generator of ``(task index, result)`` and the backend's name."""
     if cluster is not None:
-
         spec = ClusterSpec.parse(cluster)
         return stream_dask(fn, pending, spec), f"dask[{spec.describe()}]"
     n_jobs = min(resolve_jobs(jobs), max(1, len(pending)))

@@ -16,6 +16,7 @@ from nnscratch.io.model import save as io_save
 from . import _toml, figures
 from .builder import build_model, load_data, loss_name
 from .config import ExperimentConfig, validate
+from .summary import setting_numbers
 from .sweep import summarize
 
 
@@ -39,11 +40,17 @@ def write_single(
     params: dict[str, Any] | None = None,
     *,
     draw: bool = True,
+    repeats: list[tuple[int, dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """Write a train (one result) or cv (one result per fold) run; return its metrics."""
+    """Write a train (one result) or cv (one result per fold) run; return its metrics.
+
+    ``results`` are the first repeat's (its model, history and predictions are written);
+    ``repeats`` lists ``(repeat, result)`` of every repeat, for the mean ± std over them.
+    """
     point_cfg = validate(config)
     write_config(folder, config)
     first = results[0]
+    every = repeats if repeats is not None else [(0, r) for r in results]
     metrics: dict[str, Any] = {
         "kind": kind,
         "experiment": point_cfg.experiment.name,
@@ -58,7 +65,7 @@ def write_single(
             test=first["test"],
             evaluated_on=first["evaluated_on"],
             epochs_run=first["epochs_run"],
-            final_loss=first["history"]["loss"][-1],
+            last_epoch_loss=first["history"]["loss"][-1],
         )
         if "confusion_matrix" in first:
             metrics["confusion_matrix"] = first["confusion_matrix"]
@@ -66,6 +73,8 @@ def write_single(
         metrics.update(summarize(results))
         metrics["folds_count"] = len(results)
         metrics["n_samples"] = sum(len(r["predictions"]["y_true"]) for r in results)
+    metrics["summary"] = setting_numbers([r for _, r in every], [rep for rep, _ in every])
+    metrics["warnings"] = list(dict.fromkeys(w for _, r in every for w in r.get("warnings", [])))
     dump_json(folder / "metrics.json", metrics)
     write_history(folder / "history.csv", results, kind)
     _write_predictions(folder / "predictions.csv", results, kind)

@@ -27,7 +27,7 @@ from nnscratch.report import write_report
 from .config import ExperimentConfig
 from .run_folder import dump_json, write_single
 from .store import TASKS_DIR
-from .sweep import Task, execute, plan
+from .sweep import Task, execute, plan, where
 from .sweep_folder import write_sweep
 
 MODES = ("train", "cv", "sweep")
@@ -96,23 +96,24 @@ def run(
 
     def progress(task: Task, result: dict[str, Any]) -> None:
         done.append(1)
-        where = f" fold {task.fold + 1}" if task.fold is not None else ""
         params = ", ".join(f"{k}={v}" for k, v in task.params.items())
-        label = (params + where).strip() or "trained"
+        label = " ".join(part for part in (params, where(task).rstrip(": ")) if part) or "trained"
         say(f"  [{len(done)}/{len(tasks)}] {label}: {_headline(result)}")
 
     results = executor(tasks, progress) if executor is not None else execute(tasks, progress)
     seconds = time.perf_counter() - start
     if mode != "sweep":
-        for result in results:
+        for task, result in zip(tasks, results, strict=True):
             if result["diverged"]:
-                where = f"fold {result['fold'] + 1}: " if result["fold"] is not None else ""
-                raise DivergenceError(where + result["diverged"])
+                raise DivergenceError(where(task) + result["diverged"])
     if mode == "sweep":
         write_sweep(folder, cfg, tasks, results, use_cv, seconds, draw=figures)
     else:
         kind = "cv" if use_cv else "train"
-        write_single(folder, cfg, {**cfg.to_dict(), "sweep": {}}, results, kind, seconds, draw=figures)
+        first = [r for t, r in zip(tasks, results, strict=True) if t.repeat == 0]
+        every = [(t.repeat, r) for t, r in zip(tasks, results, strict=True)]
+        config = {**cfg.to_dict(), "sweep": {}}
+        write_single(folder, cfg, config, first, kind, seconds, draw=figures, repeats=every)
     write_report(folder)
     return folder
 
@@ -122,7 +123,8 @@ def _headline(result: dict[str, Any]) -> str:
         return f"diverged after {result['epochs_run']} epochs"
     part = result["test"] or result["train"]
     key = "accuracy" if "accuracy" in part else next(k for k in part if k != "n")
-    return f"{result['evaluated_on']} {key} {part[key]:.4f}"
+    warned = f" (warning: {result['warnings'][0].split(':')[0]})" if result.get("warnings") else ""
+    return f"{result['evaluated_on']} {key} {part[key]:.4f}{warned}"
 
 
 __all__ = ["MODES", "default_out", "prepare_out", "run"]

@@ -14,6 +14,7 @@ the same way, so a comparison measures what the sweep varies, not initialisation
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from nnscratch.base.backend import blas_threads
-from nnscratch.base.errors import DivergenceError
+from nnscratch.base.errors import DivergenceError, TrainingWarning
 from nnscratch.data import train_test_split
 from nnscratch.evaluation import confusion_matrix
 from nnscratch.training.callbacks import Callback
@@ -50,6 +51,16 @@ class Task:
     seed: int
     config: dict[str, Any] = field(repr=False)
     repeat: int = 0
+
+
+def where(task: Task) -> str:
+    """``"repeat 2, fold 3: "`` (1-based), or "" for the only repeat of a plain split."""
+    parts = []
+    if task.repeat or task.config["experiment"].get("repeats", 1) > 1:
+        parts.append(f"repeat {task.repeat + 1}")
+    if task.fold is not None:
+        parts.append(f"fold {task.fold + 1}")
+    return ", ".join(parts) + ": " if parts else ""
 
 
 def plan(cfg: ExperimentConfig, *, cv: bool, sweep: bool) -> list[Task]:
@@ -121,11 +132,13 @@ def run_point(config: dict[str, Any], fold: int | None, seed: int) -> dict[str, 
         "model": repr(model),
         "n_parameters": int(model.num_parameters()),
         "diverged": None,
+        "warnings": [],
         "train": None,
         "test": None,
         "evaluated_on": "test" if split.X_test is not None else "train",
     }
-    with blas_threads(cfg.training.threads):
+    with blas_threads(cfg.training.threads), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TrainingWarning)
         try:
             history = _train(cfg, model, loss, loss_key, outputs, split, data.task, fit_rng)
         except _Diverged as stop:  # recorded, so one bad sweep point does not end the sweep
@@ -136,6 +149,8 @@ def run_point(config: dict[str, Any], fold: int | None, seed: int) -> dict[str, 
             return result
         result.update(history=history, epochs_run=len(history["epoch"]))
         result.update(_evaluate(cfg, model, loss, loss_key, outputs, split, data))
+    # a run that did not learn is reported as such (report banner, CLI line), not only warned
+    result["warnings"] = [str(w.message) for w in caught if issubclass(w.category, TrainingWarning)]
     result["scaler"] = split.scaler.to_dict() if split.scaler is not None else None
     result["state_dict"] = {k: np.array(v, copy=True) for k, v in model.state_dict().items()}
     result["seconds"] = time.perf_counter() - start
@@ -185,6 +200,9 @@ def _train(
             stratify=task != "regression",
         )
         validation = (X_val, builder.targets(y_val, loss_key, outputs))
+    held_out = None
+    if split.X_test is not None:  # the test curve beside the training curve, never used to decide
+        held_out = {"test": (split.X_test, builder.targets(split.y_test, loss_key, outputs))}
     recorder = _Recorder()
     try:
         history = fit(
@@ -197,6 +215,10 @@ def _train(
             batch_size=cfg.training.batch_size,
             shuffle=cfg.training.shuffle,
             validation_data=validation,
+            held_out=held_out,
+            metrics=cfg.evaluation.metrics if task != "regression" else None,
+            average=cfg.evaluation.average,
+            threshold=cfg.evaluation.threshold,
             callbacks=[*builder.build_callbacks(cfg), recorder],
             scheduler=builder.build_scheduler(cfg, optimizer),
             seed=rng,
@@ -324,4 +346,5 @@ __all__ = [
     "repeat_seeds",
     "run_point",
     "summarize",
+    "where",
 ]

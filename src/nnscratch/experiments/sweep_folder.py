@@ -20,7 +20,8 @@ from nnscratch.report import write_report
 from . import figures
 from .config import ExperimentConfig
 from .run_folder import dataset_info, dump_json, write_config, write_history, write_single
-from .sweep import Task
+from .summary import primary
+from .sweep import Task, where
 
 
 def _slug(params: dict[str, Any]) -> str:
@@ -28,11 +29,10 @@ def _slug(params: dict[str, Any]) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "", text.replace(" ", ""))[:80]
 
 
-def _write_diverged(sub: Path, task: Task, results: list[dict[str, Any]], kind: str) -> str:
+def _write_diverged(sub: Path, task: Task, pairs: list[tuple[Task, dict[str, Any]]], kind: str) -> str:
     """A point whose training blew up: its config, the history up to then, and the message."""
-    bad = next(r for r in results if r["diverged"])
-    where = f"fold {bad['fold'] + 1}: " if bad["fold"] is not None else ""
-    message = where + bad["diverged"]
+    bad_task, bad = next((t, r) for t, r in pairs if r["diverged"])
+    message = where(bad_task) + bad["diverged"]
     write_config(sub, task.config)
     write_history(sub / "history.csv", [bad], "train")
     dump_json(
@@ -55,52 +55,56 @@ def write_sweep(
     *,
     draw: bool = True,
 ) -> None:
-    """Write every point's run folder and the sweep's own files into ``folder`` (``draw``: the PNGs)."""
+    """Write every point's run folder and the sweep's own files into ``folder`` (``draw``: the PNGs).
+
+    A point's numbers are labelled ``train_*`` / ``test_*`` (see :mod:`.summary`): the mean over
+    its repeats (each the mean over its folds), and their std.
+    """
     write_config(folder, cfg.to_dict())
     points: list[dict[str, Any]] = []
     kind = "cv" if use_cv else "train"
     for i in range(max(t.point for t in tasks) + 1):
         pairs = [(t, r) for t, r in zip(tasks, results, strict=True) if t.point == i]
-        task, point_results = pairs[0][0], [r for _, r in pairs]
+        task = pairs[0][0]
         sub = folder / "points" / f"{i + 1:03d}_{_slug(task.params)}"
         sub.mkdir(parents=True)
-        point = {
+        point: dict[str, Any] = {
             "index": i + 1,
             "params": task.params,
             "seed": task.seed,
             "folder": str(sub.relative_to(folder)),
         }
-        if any(r["diverged"] for r in point_results):
-            point.update(mean={}, std={}, diverged=_write_diverged(sub, task, point_results, kind))
+        if any(r["diverged"] for _, r in pairs):
+            point.update(mean={}, std={}, diverged=_write_diverged(sub, task, pairs, kind))
             points.append(point)
             continue
-        seconds_point = sum(r["seconds"] for r in point_results)
-        m = write_single(sub, cfg, task.config, point_results, kind, seconds_point, task.params, draw=draw)
+        first = [r for t, r in pairs if t.repeat == 0]
+        every = [(t.repeat, r) for t, r in pairs]
+        seconds_point = sum(r["seconds"] for _, r in pairs)
+        m = write_single(
+            sub, cfg, task.config, first, kind, seconds_point, task.params, draw=draw, repeats=every
+        )
         write_report(sub)
-        if kind == "cv":
-            mean, std = m["mean"], m["std"]
-        else:
-            mean, std = {k: v for k, v in (m["test"] or m["train"]).items() if k != "n"}, {}
-            mean["final_loss"] = m["final_loss"]
-        point.update(mean=mean, std=std, confusion_matrix=m.get("confusion_matrix"))
+        point.update(m["summary"], confusion_matrix=m.get("confusion_matrix"), warnings=m["warnings"])
         points.append(point)
+    finished = [p for p in points if p["mean"]]
     metrics: dict[str, Any] = {
         "kind": "sweep",
         "experiment": cfg.experiment.name,
         "keys": list(cfg.sweep),
         "cv": cfg.evaluation.cv if use_cv else None,
+        "repeats": cfg.experiment.repeats,
         "evaluated_on": "cv" if use_cv else results[0]["evaluated_on"],
         "points": points,
     }
-    finished = [p for p in points if p["mean"]]
-    primary = _primary_metric(finished)
-    if primary:
-        best = max(finished, key=lambda p: p["mean"][primary])
+    by = primary(list(finished[0]["mean"])) if finished else None
+    if by:
+        best = max(finished, key=lambda p: p["mean"][by])
         metrics["best"] = {
-            "by": primary,
+            "by": by,
             "index": best["index"],
             "params": best["params"],
-            "value": best["mean"][primary],
+            "value": best["mean"][by],
         }
     dump_json(folder / "metrics.json", metrics)
     _write_csv(folder / "sweep.csv", cfg, points)
@@ -120,13 +124,6 @@ def write_sweep(
             "nnscratch": __version__,
         },
     )
-
-
-def _primary_metric(points: list[dict[str, Any]]) -> str | None:
-    for key in ("accuracy", "f1", "r2"):
-        if points and key in points[0]["mean"]:
-            return key
-    return None
 
 
 def _write_csv(path: Path, cfg: ExperimentConfig, points: list[dict[str, Any]]) -> None:

@@ -210,8 +210,6 @@ def _scheduler_of(state: Any) -> LRScheduler | None:
     return sched
 
 
-
-
 # -- loading ---------------------------------------------------------------------------------------
 def load_checkpoint(path: str | os.PathLike[str] | IO[bytes]) -> Checkpoint:
     """Read and validate a checkpoint (same guarantees as :func:`nnscratch.load`)."""

@@ -7,7 +7,7 @@ unchecked ``forward``/``backward`` calls per batch — the checks are not repeat
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +54,14 @@ def fit(
     batch_size: int | None = None,
     shuffle: bool = True,
     validation_data: tuple[Any, Any] | None = None,
+    held_out: Mapping[str, tuple[Any, Any]] | None = None,
     callbacks: Iterable[Any] = (),
     seed: int | np.random.Generator | None = None,
     progress: bool = False,
     verbose: int = 0,
     metrics: Sequence[str] | str | None = ("accuracy",),
+    average: str = "auto",
+    threshold: float = 0.5,
     scheduler: LRScheduler | Callable[[Optimizer], LRScheduler] | None = None,
     resume: str | Path | None = None,
     checkpoint: str | Path | None = None,
@@ -86,6 +89,10 @@ def fit(
         Reshuffle the samples every epoch (mini-batch only), with ``seed``.
     validation_data : (X_val, y_val), optional
         Evaluated after every epoch into ``val_loss`` (and ``val_accuracy`` for classifiers).
+    held_out : {name: (X, y)}, optional
+        More data evaluated after every epoch, recorded as ``<name>_loss``, ``<name>_accuracy``...
+        (e.g. ``{"test": (X_test, y_test)}`` for train-and-test learning curves). Only recorded:
+        nothing in training depends on it.
     seed : int or Generator, optional
         Seeds the shuffling; the same seed gives the same numbers.
     callbacks : sequence of Callback or fn(state, logs)
@@ -101,6 +108,9 @@ def fit(
         average for one output, macro over all classes otherwise). Labels come from a threshold
         (0.5 on probabilities, 0 on logits) or the arg-max. Squared-error losses on 0/1 targets
         count as classifiers too. Precision/recall/F1 add scikit-learn's per-call cost every epoch.
+    average, threshold : str, float
+        As in :func:`evaluate`: how precision/recall/F1 average over classes, and the probability
+        above which a one-output classifier says 1.
     scheduler : LRScheduler or fn(optimizer) -> LRScheduler, optional
         Stepped after every epoch (see :class:`~nnscratch.training.callbacks.LRSchedulerCallback`); the
         learning rate of each epoch is then recorded as ``"lr"``.
@@ -135,10 +145,13 @@ def fit(
         raise DTypeError(
             f"validation_data must be a pair (X_val, y_val). Received: {type(validation_data).__name__}"
         )
-    val = prepare_data(model, *validation_data, loss, name="X_val") if validation_data is not None else None
+    # every held-out set, validated once: (prefix of its history keys, X, y)
+    monitored = [("val_", *prepare_data(model, *validation_data, loss, name="X_val"))] if is_pair else []
+    for name, pair in _check_held_out(held_out).items():
+        monitored.append((f"{name}_", *prepare_data(model, *pair, loss, name=f"X_{name}")))
     rng = as_generator(seed)
     metric_names = check_metrics(metrics)
-    labeler = labeler_for(loss, y_arr, n_outputs(model, X_arr)) if metric_names else None
+    labeler = labeler_for(loss, y_arr, n_outputs(model, X_arr), threshold) if metric_names else None
     cbs: list[Callback] = [as_callback(cb) for cb in callbacks]
     if scheduler is not None:
         if not isinstance(scheduler, LRScheduler) and callable(scheduler):
@@ -154,7 +167,7 @@ def fit(
     attach_checkpointing(state, cbs, resume=resume, checkpoint=checkpoint, every=checkpoint_every)
     health = HealthCheck(model, loss, n)
     if verbose and state.epoch == 0:  # as the course notes print it: the loss before training
-        before = evaluate_prepared(model, X_arr, y_arr, loss, metrics=metric_names)
+        before = evaluate_prepared(model, X_arr, y_arr, loss, metrics=metric_names, threshold=threshold)
         print(f"epoch {0:>5}  " + "  ".join(f"{k} {v:.6g}" for k, v in before.items()))
     model.train()
     try:
@@ -163,9 +176,23 @@ def fit(
         for epoch in range(state.epoch + 1, epochs + 1):
             state.epoch = epoch
             lr_used = opt.lr
-            record = _train_one_epoch(state, X_arr, y_arr, batch_size, shuffle, labeler, metric_names, y_true)
-            if val is not None:
-                record.update(evaluate_prepared(model, *val, loss, prefix="val_", metrics=metric_names))
+            record = _train_one_epoch(
+                state, X_arr, y_arr, batch_size, shuffle, labeler, metric_names, y_true, average
+            )
+            for prefix, X_held, y_held in monitored:
+                record.update(
+                    evaluate_prepared(
+                        model,
+                        X_held,
+                        y_held,
+                        loss,
+                        prefix,
+                        metrics=metric_names,
+                        average=average,
+                        threshold=threshold,
+                    )
+                )
+            if "val_loss" in record:
                 if not math.isfinite(record["val_loss"]):
                     raise DivergenceError(
                         f"training diverged at epoch {epoch}: the validation loss became "
@@ -194,6 +221,22 @@ def fit(
     return history
 
 
+def _check_held_out(held_out: Mapping[str, tuple[Any, Any]] | None) -> dict[str, tuple[Any, Any]]:
+    if held_out is None:
+        return {}
+    if not isinstance(held_out, Mapping):
+        raise DTypeError(f"held_out must be a dict {{name: (X, y)}}. Received: {type(held_out).__name__}")
+    for name, pair in held_out.items():
+        if not (isinstance(name, str) and name.isidentifier()) or name == "val":
+            raise DTypeError(
+                f"held_out names must be identifiers other than 'val' (the validation data), such "
+                f"as 'test'. Received: {name!r}"
+            )
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise DTypeError(f"held_out[{name!r}] must be a pair (X, y). Received: {type(pair).__name__}")
+    return dict(held_out)
+
+
 def _check_classes(labeler: Labeler | None, y_true: np.ndarray | None) -> None:
     """A classifier needs at least two classes to tell apart: one is a data error, not 100%."""
     if labeler is None or y_true is None or labeler.kind == "multilabel" or len(y_true) < 2:
@@ -215,6 +258,7 @@ def _train_one_epoch(
     labeler: Labeler | None = None,
     metric_names: Sequence[str] = ("accuracy",),
     y_true: np.ndarray | None = None,
+    average: str = "auto",
 ) -> dict[str, float]:
     """One pass over the data; returns the epoch's record (mean loss and metrics before each step)."""
     model, loss, opt = state.model, state.loss, state.optimizer
@@ -251,7 +295,7 @@ def _train_one_epoch(
     if labeler is not None and pred_labels is not None:
         if y_true is None:
             y_true = labeler.true_labels(y_arr)
-        record.update(epoch_metrics(labeler, y_true, pred_labels, metric_names))
+        record.update(epoch_metrics(labeler, y_true, pred_labels, metric_names, average=average))
     return record
 
 

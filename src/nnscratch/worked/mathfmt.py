@@ -146,7 +146,6 @@ def text_matrix(value: np.ndarray, decimals: int) -> list[str]:
     return out
 
 
-
 def inline_array(value: Any, decimals: int) -> str:
     """``[1.7, 2.5]ᵀ`` for a column, ``[[a, b], [c, d]]`` for a matrix, a number for a scalar."""
     arr = np.asarray(value, dtype=np.float64)

@@ -291,9 +291,7 @@ class SymbolicActivation(Activation):
         from . import symbolic
 
         formula = symbolic.Formula(expression)
-        super().__init__(
-            formula.fn, formula.derivative, name=name or formula.expression, kinks=formula.kinks
-        )
+        super().__init__(formula.fn, formula.derivative, name=name or formula.expression, kinks=formula.kinks)
         self.formula = formula
         self.expression = formula.expression
         self.sympy_expr = formula.sympy_expr
