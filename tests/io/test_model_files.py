@@ -607,3 +607,21 @@ def test_size_claims_are_checked_against_the_bytes_in_the_file(valid):
         load_bytes(_forge_sizes(plain, "0.weight.npy", 10**9, 10**9))
     with pytest.raises(ModelFileError, match="claims"):
         load_bytes(_forge_sizes(plain, "0.weight.npy", 100, 10**9))
+
+
+def test_an_optimizer_with_parameter_groups_is_recorded_with_each_groups_values(tmp_path):
+    model = ns.Sequential(ns.Linear(2, 3, rng=0), ns.Tanh(), ns.Linear(3, 1, rng=1))
+    named = list(model.named_parameters())
+    opt = ns.Adam(
+        [
+            {"params": [p for n, p in named if n.endswith("weight")]},
+            {"params": [p for n, p in named if n.endswith("bias")], "weight_decay": 0.0},
+        ],
+        lr=0.01,
+        weight_decay=0.1,
+    )
+    ns.save(model, tmp_path / "m.npz", training={"optimizer": opt})
+    recorded = ns.load_with_info(tmp_path / "m.npz")[1].training["optimizer"]
+    assert recorded["type"] == "Adam" and recorded["weight_decay"] == 0.1
+    assert [g["weight_decay"] for g in recorded["param_groups"]] == [0.1, 0.0]
+    assert recorded["param_groups"][1]["betas"] == [0.9, 0.999]

@@ -373,3 +373,26 @@ def test_plain_user_activation_matches_its_symbolic_twin():
     md = a.to_markdown()
     assert r"\operatorname{relu\ sin}\left(z^{(1)}\right)" in md and r"\operatorname{relu\ sin}'" in md
     assert "relu_sin'(z⁽¹⁾)" in a.to_text()
+
+
+def test_each_parameter_is_explained_with_its_groups_hyperparameters():
+    """Biases in a group without weight decay and with their own rate: the written-out steps use
+    each parameter's group's values, and the numbers are the engine's step."""
+    model = ns.Sequential(ns.Linear(2, 2, rng=0), ns.Tanh(), ns.Linear(2, 1, rng=1), ns.Sigmoid())
+    named = list(model.named_parameters())
+    opt = ns.SGD(
+        [
+            {"params": [p for n, p in named if n.endswith("weight")]},
+            {"params": [p for n, p in named if n.endswith("bias")], "weight_decay": 0.0, "lr": 0.7},
+        ],
+        lr=0.1,
+        weight_decay=0.25,
+    )
+    ex = ns.explain(model, [0.3, -0.4], 1.0, loss="bce", optimizer=opt)
+    np.testing.assert_allclose(ex["W1_new"], ex["W1"] - 0.1 * (ex["dW1"] + 0.25 * ex["W1"]), atol=1e-15)
+    np.testing.assert_allclose(ex["b2_new"], ex["b2"] - 0.7 * ex["db2"], atol=1e-15)
+    text = ex.to_text()
+    assert "W⁽¹⁾_new = W⁽¹⁾ − η (∂L/∂W⁽¹⁾ + 0.25 W⁽¹⁾)" in text
+    assert "b⁽¹⁾_new = b⁽¹⁾ − η ∂L/∂b⁽¹⁾" in text and "− 0.7·" in text
+    assert "2 parameter groups" in ex.to_markdown()
+    assert opt.step_count == 0 and opt.state == [{} for _ in opt.params]  # the user's is untouched

@@ -283,7 +283,27 @@ def build_optimizer(cfg: ExperimentConfig, model: Module) -> Optimizer:
     kwargs: dict[str, Any] = {k: getattr(o, k) for k in keys if getattr(o, k) is not None}
     if "betas" in kwargs:
         kwargs["betas"] = tuple(kwargs["betas"])
-    return make_optimizer(o.name, model.parameters(), lr=o.lr, **kwargs)
+    params = no_decay_groups(model, o.no_decay) if o.no_decay else model.parameters()
+    return make_optimizer(o.name, params, lr=o.lr, **kwargs)
+
+
+def no_decay_groups(model: Module, patterns: list[str]) -> list[dict[str, Any]]:
+    """``[optimizer] no_decay``: the parameter groups of ``model`` whose names contain none of
+    ``patterns`` (decayed with the optimizer's ``weight_decay``), then those whose names contain
+    one (``weight_decay`` 0). A pattern in no parameter's name is a ConfigError."""
+    named = list(model.named_parameters())
+    for pattern in patterns:
+        if not any(pattern in name for name, _ in named):
+            raise ConfigError(
+                f"optimizer.no_decay: {pattern!r} is in no parameter's name; expected part of one of "
+                f"the model's parameter names: {', '.join(name for name, _ in named)}. "
+                f"Received: no_decay = {patterns!r}"
+            )
+    decayed, exempt = [], []
+    for name, p in named:
+        (exempt if any(pattern in name for pattern in patterns) else decayed).append(p)
+    groups: list[dict[str, Any]] = [{"params": decayed}] if decayed else []
+    return [*groups, {"params": exempt, "weight_decay": 0.0}]
 
 
 def build_scheduler(cfg: ExperimentConfig, optimizer: Optimizer) -> LRScheduler | None:
@@ -323,6 +343,7 @@ __all__ = [
     "loss_name",
     "make_split",
     "n_outputs",
+    "no_decay_groups",
     "ordered_split",
     "output_activation",
     "targets",

@@ -239,7 +239,13 @@ class SchedulerTable(_Table):
 
 class OptimizerTable(_Table):
     """``[optimizer]``: gradient descent (``sgd``/``gd``), ``momentum`` (SGD with momentum 0.9 unless
-    given), ``adam``, ``adamw``, ``rmsprop``; options a chosen optimizer does not use are errors."""
+    given), ``adam``, ``adamw``, ``rmsprop``; options a chosen optimizer does not use are errors.
+
+    ``no_decay = ["bias"]`` exempts from ``weight_decay`` every parameter whose name (as in
+    ``model.named_parameters()``: ``"0.weight"``, ``"0.bias"``, ``"1.bias_ih_l0"``...) contains one
+    of the strings: the optimizer gets two parameter groups, the rest with ``weight_decay`` and
+    those with ``weight_decay = 0``. A string that is in no parameter's name is an error.
+    """
 
     name: OptimizerName = "sgd"
     lr: float = Field(0.1, gt=0)
@@ -252,6 +258,7 @@ class OptimizerTable(_Table):
     alpha: float | None = Field(None, ge=0, le=1)
     amsgrad: bool | None = None
     centered: bool | None = None
+    no_decay: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
     scheduler: SchedulerTable | None = None
 
     @field_validator("betas")
@@ -263,7 +270,7 @@ class OptimizerTable(_Table):
 
     @model_validator(mode="after")
     def _applicable(self) -> OptimizerTable:
-        allowed = set(optimizer_options(self.name)) | {"name", "lr", "scheduler"}
+        allowed = set(optimizer_options(self.name)) | {"name", "lr", "scheduler", "no_decay"}
         for key in sorted(self.model_fields_set - allowed):
             if getattr(self, key) is not None:
                 raise Located(

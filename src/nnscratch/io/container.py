@@ -80,7 +80,12 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     if isinstance(value, Optimizer):
-        return {"type": type(value).__name__, **value.hyperparameters()}
+        record = {"type": type(value).__name__, **value.hyperparameters()}
+        if len(value.param_groups) > 1:  # each group's hyperparameters (the first group's above)
+            record["param_groups"] = [
+                {k: v for k, v in g.items() if k != "params"} for g in value.param_groups
+            ]
+        return record
     if isinstance(value, Loss):
         return {"type": type(value).__name__, "reduction": value.reduction}
     if isinstance(value, LRScheduler):

@@ -197,6 +197,10 @@ def _optimizer_header(opt: Optimizer, model: Module) -> tuple[dict[str, Any], di
         "step_count": sd["step_count"],
         "params": param_names,
         "state_keys": keys,
+        "param_groups": [
+            {**{k: v for k, v in g.items() if k != "params"}, "params": [param_names[i] for i in g["params"]]}
+            for g in sd["param_groups"]
+        ],
     }
     return header, arrays
 

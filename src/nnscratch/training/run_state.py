@@ -48,8 +48,9 @@ def read_optimizer(
         if specs:
             raise ModelFileError(f"{src}: optimizer arrays without an optimizer header.")
         return None
-    fields = {"type", "hyperparameters", "step_count", "params", "state_keys"}
-    if not isinstance(header, dict) or set(header) != fields:
+    fields = {"type", "hyperparameters", "step_count", "params", "state_keys", "param_groups"}
+    # "param_groups" is absent from checkpoints written before parameter groups
+    if not isinstance(header, dict) or set(header) not in (fields, fields - {"param_groups"}):
         raise ModelFileError(f"{src}: the optimizer header must have exactly the fields {sorted(fields)}.")
     params = dict(model.named_parameters())
     names, keys, step = header["params"], header["state_keys"], header["step_count"]
@@ -65,6 +66,7 @@ def read_optimizer(
         or not isinstance(keys, dict)
         or set(keys) != set(names)
         or not all(isinstance(k, list) and all(isinstance(s, str) for s in k) for k in keys.values())
+        or not _groups_well_formed(header.get("param_groups", [{"params": names}]), names)
     ):
         raise ModelFileError(f"{src}: the optimizer header is malformed.")
     expected = {f"optimizer/{n}/{k}": params[n] for n in names for k in keys[n]}
@@ -88,6 +90,17 @@ def read_optimizer(
     return {**header, "by_name": states}
 
 
+def _groups_well_formed(groups: Any, names: list[str]) -> bool:
+    """Whether ``groups`` is a list of dicts whose ``"params"`` lists share out ``names``."""
+    if not isinstance(groups, list) or not groups or not all(isinstance(g, dict) for g in groups):
+        return False
+    listed = [g.get("params") for g in groups]
+    if not all(isinstance(p, list) and p and all(isinstance(n, str) for n in p) for p in listed):
+        return False
+    flat = [n for p in listed for n in p]
+    return len(flat) == len(names) and set(flat) == set(names)
+
+
 def restore_optimizer(opt: Optimizer, model: Module, saved: dict[str, Any], src: str) -> None:
     if saved["type"] != type(opt).__name__:
         raise ModelFileError(
@@ -99,12 +112,19 @@ def restore_optimizer(opt: Optimizer, model: Module, saved: dict[str, Any], src:
         raise ModelFileError(
             f"{src}: the optimizer's parameters do not match the checkpoint's {saved['params']}."
         )
-    allowed = opt.hyperparameters()
-    hyper = {}
-    for key, value in saved["hyperparameters"].items():
-        if key not in allowed or not is_number_or_numbers(value):
-            raise ModelFileError(f"{src}: unexpected optimizer hyperparameter {key!r:.40}={value!r:.40}.")
-        hyper[key] = tuple(value) if isinstance(value, list) else value
+    saved_groups = saved.get("param_groups", [{**saved["hyperparameters"], "params": saved["params"]}])
+    mine = [sorted(names[id(p)] for p in g["params"]) for g in opt.param_groups]
+    if [sorted(g["params"]) for g in saved_groups] != mine:
+        raise ModelFileError(
+            f"{src}: the optimizer's parameter groups {mine} do not match the checkpoint's "
+            f"{[g['params'] for g in saved_groups]}."
+        )
+    hyper = _hyperparameters(opt, saved["hyperparameters"], src)
+    groups, start = [], 0
+    for g in saved_groups:
+        own = _hyperparameters(opt, {k: v for k, v in g.items() if k != "params"}, src)
+        groups.append({**own, "params": list(range(start, start + len(g["params"])))})
+        start += len(g["params"])
     try:
         opt.load_state_dict(
             {
@@ -112,17 +132,31 @@ def restore_optimizer(opt: Optimizer, model: Module, saved: dict[str, Any], src:
                 "hyperparameters": hyper,
                 "step_count": saved["step_count"],
                 "state": [saved["by_name"][name] for name in order],
+                "param_groups": groups,
             }
         )
     except StateDictError as exc:
         raise ModelFileError(f"{src}: {exc}") from exc
 
 
-def is_number_or_numbers(value: Any) -> bool:
+def _hyperparameters(opt: Optimizer, saved: dict[str, Any], src: str) -> dict[str, Any]:
+    """Saved hyperparameters, checked to be ``opt``'s own and numbers."""
+    allowed = opt.defaults
+    hyper = {}
+    for key, value in saved.items():
+        if key not in allowed or not is_number_or_numbers(value):
+            raise ModelFileError(f"{src}: unexpected optimizer hyperparameter {key!r:.40}={value!r:.40}.")
+        hyper[key] = tuple(value) if isinstance(value, list) else value
+    return hyper
+
+
+def is_number_or_numbers(value: Any, most: int = 16) -> bool:
+    """A finite number, or a list of at most ``most`` of them."""
+
     def number(v: Any) -> bool:
         return isinstance(v, (int, float)) and (isinstance(v, bool) or math.isfinite(v))
 
-    return number(value) or (isinstance(value, list) and len(value) <= 16 and all(number(v) for v in value))
+    return number(value) or (isinstance(value, list) and len(value) <= most and all(number(v) for v in value))
 
 
 def restore_scheduler(scheduler: LRScheduler, saved: dict[str, Any], src: str) -> None:
@@ -130,7 +164,8 @@ def restore_scheduler(scheduler: LRScheduler, saved: dict[str, Any], src: str) -
         raise ModelFileError(
             f"{src} holds {saved.get('type')!r:.40} scheduler state; the run uses {type(scheduler).__name__}."
         )
-    if not all(is_number_or_numbers(v) or k == "type" for k, v in saved.items()):
+    most = {"base_lrs": 4096}  # one per parameter group
+    if not all(k == "type" or is_number_or_numbers(v, most.get(k, 16)) for k, v in saved.items()):
         raise ModelFileError(f"{src}: scheduler state must hold numbers only.")
     try:
         scheduler.load_state_dict(saved)

@@ -21,6 +21,8 @@ def describe_optimizer(opt: Optimizer) -> tuple[str, str]:
     """(Markdown, text) one-line description, e.g. ``SGD, η = 0.1``."""
     hp = opt.hyperparameters()
     extras = [f"{k}={v}" for k, v in hp.items() if k != "lr" and v not in (0, 0.0, False)]
+    if len(opt.param_groups) > 1:  # the first group's values; each parameter's step shows its own
+        extras.append(f"{len(opt.param_groups)} parameter groups")
     tail = f" ({', '.join(extras)})" if extras else ""
     lr = fmt_num(opt.lr, 10)
     return (
@@ -46,13 +48,15 @@ def _param_steps(
     state: dict,
     before: dict,
     t: int,
+    hp: dict,
 ) -> list[Step]:
-    """Steps updating one parameter (all arrays already in display orientation)."""
+    """Steps updating one parameter (all arrays already in display orientation) with ``hp``, the
+    hyperparameters of its parameter group."""
     P, G = Mat(value), Mat(grad)
-    eta = _c(opt.lr)
+    eta = _c(hp["lr"])
     steps: list[Step] = []
     if isinstance(opt, SGD):
-        wd = opt.weight_decay
+        wd = hp["weight_decay"]
         g_sym: Line = (
             (grad_sym,)
             if not wd
@@ -61,7 +65,7 @@ def _param_steps(
         g_val: Line = (
             (G,) if not wd else (T(r"\left(", "("), G, T(" + "), _c(wd), T(" "), P, T(r"\right)", ")"))
         )
-        if opt.momentum:
+        if hp["momentum"]:
             buf = Tex("v_{" + sym.latex + "}", "v[" + sym.text + "]")
             b_new = state["momentum_buffer"]
             b_new = nt.W(b_new) if b_new.ndim == 2 else nt.col(b_new)
@@ -70,26 +74,26 @@ def _param_steps(
             else:
                 prev = before["momentum_buffer"]
                 prev = nt.W(prev) if prev.ndim == 2 else nt.col(prev)
-                damp = 1.0 - opt.dampening
-                bs = line(_c(opt.momentum), T(" "), buf, T(" + "), _c(damp) if damp != 1 else T(""), g_sym)
+                damp = 1.0 - hp["dampening"]
+                bs = line(_c(hp["momentum"]), T(" "), buf, T(" + "), _c(damp) if damp != 1 else T(""), g_sym)
                 bv = line(
-                    _c(opt.momentum), T(" "), Mat(prev), T(" + "), _c(damp) if damp != 1 else T(""), g_val
+                    _c(hp["momentum"]), T(" "), Mat(prev), T(" + "), _c(damp) if damp != 1 else T(""), g_val
                 )
                 bnote = "The buffer keeps a running sum of past gradients."
             steps.append(
                 Step(None, f"Momentum buffer for {sym.text}", buf, b_new, bs, bv, notes=[Note(bnote, bnote)])
             )
-            if opt.nesterov:
-                g_sym = line(g_sym, T(" + "), _c(opt.momentum), T(" "), buf)
-                g_val = line(g_val, T(" + "), _c(opt.momentum), T(" "), Mat(b_new))
+            if hp["nesterov"]:
+                g_sym = line(g_sym, T(" + "), _c(hp["momentum"]), T(" "), buf)
+                g_val = line(g_val, T(" + "), _c(hp["momentum"]), T(" "), Mat(b_new))
             else:
                 g_sym, g_val = (buf,), (Mat(b_new),)
         symbolic = line(sym, T(" - ", " − "), nt.eta, T(" "), g_sym)
         substituted = line(P, T(" - ", " − "), eta, T(r" \cdot ", "·"), g_val)
         steps.append(Step(key, title, nt.new(sym), new, symbolic, substituted))
         return steps
-    if isinstance(opt, Adam) and not isinstance(opt, AdamW) and not opt.amsgrad and not opt.weight_decay:
-        b1, b2 = opt.betas
+    if isinstance(opt, Adam) and not isinstance(opt, AdamW) and not hp["amsgrad"] and not hp["weight_decay"]:
+        b1, b2 = hp["betas"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m = nt.W(m) if m.ndim == 2 else nt.col(m)
         v = nt.W(v) if v.ndim == 2 else nt.col(v)
@@ -150,7 +154,7 @@ def _param_steps(
             T(" / "),
             _c(c2),
             T(r"} + ", ") + "),
-            _c(opt.eps),
+            _c(hp["eps"]),
             T(r"\right)", ")"),
         )
         note = (
@@ -211,6 +215,7 @@ def update_section(trace: Trace, nt: Notation) -> Section:
                 lt.W_trained,
                 lt.W_state,
                 lt.W_state_before,
+                lt.W_hyper,
             )
         ]
         if lt.b is not None:
@@ -225,9 +230,10 @@ def update_section(trace: Trace, nt: Notation) -> Section:
                     lt.b_trained,
                     lt.b_state,
                     lt.b_state_before,
+                    lt.b_hyper,
                 )
             )
-        for name, sym, gsym, value, grad, new, trained, state, before in items:
+        for name, sym, gsym, value, grad, new, trained, state, before, hp in items:
             new_disp = nt.W(new) if name == "W" else nt.col(new)
             what = "weights" if name == "W" else "bias"
             title = f"Updated {what} of {nt.layer_name(l)}"
@@ -245,7 +251,7 @@ def update_section(trace: Trace, nt: Notation) -> Section:
                 )
                 continue
             for step in _param_steps(
-                opt, nt, f"{name}{l}_new", title, sym, gsym, value, grad, new_disp, state, before, t
+                opt, nt, f"{name}{l}_new", title, sym, gsym, value, grad, new_disp, state, before, t, hp
             ):
                 sec.add(step)
     return sec

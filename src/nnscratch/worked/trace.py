@@ -57,6 +57,8 @@ class LayerTrace:
     b_state_before: dict[str, np.ndarray] = field(default_factory=dict)
     W_trained: bool = False
     b_trained: bool = False
+    W_hyper: dict[str, Any] = field(default_factory=dict)  # the hyperparameters of W's group
+    b_hyper: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -149,7 +151,12 @@ def _make_optimizer(optimizer: Any, lr: float | None, user: Module, work: Module
                 "the optimizer holds parameters that are not the model's: build it from "
                 "model.parameters() of the model you explain."
             ) from exc
-        clone = type(optimizer)(params, **optimizer.hyperparameters())
+        index_of = {id(p): i for i, p in enumerate(optimizer.params)}
+        groups = [
+            {**group, "params": [params[index_of[id(p)]] for p in group["params"]]}
+            for group in optimizer.param_groups
+        ]
+        clone = type(optimizer)(groups, **optimizer.defaults)
         clone.load_state_dict(optimizer.state_dict())
         return clone
     rate = 0.1 if lr is None else lr
@@ -261,6 +268,7 @@ def run_trace(
         trace.dL_da_prev = g
 
     trained = {id(p) for p in opt.params}
+    hyper = {id(p): g for g in opt.param_groups for p in g["params"]}  # hyperparameters of p's group
     states_before = {id(p): _snapshot(s) for p, s in zip(opt.params, opt.state, strict=True)}
     step_count = opt.step_count
     opt.step()
@@ -274,4 +282,5 @@ def run_trace(
             setattr(trace, f"{name}_trained", id(p) in trained)
             setattr(trace, f"{name}_state", states_after.get(id(p), {}))
             setattr(trace, f"{name}_state_before", states_before.get(id(p), {}))
+            setattr(trace, f"{name}_hyper", {k: v for k, v in hyper.get(id(p), {}).items() if k != "params"})
     return Trace(x_arr, target, onehot, layers, loss_fn, loss_value, grad, opt, step_count)

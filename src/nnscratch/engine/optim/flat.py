@@ -14,6 +14,11 @@ each parameter's state entry is a view of its segment. A plan checks before each
 ``zero_grad`` that no parameter was given a new array (:attr:`Parameter.rebinds`); if one was
 (``Module.astype`` to another dtype, say), it finds the runs again from the current arrays.
 Parameters over :data:`FLAT_MAX` elements, where the fixed cost does not show, are updated one by one.
+
+An optimizer with several parameter groups (different hyperparameters) gives each parameter its
+group's number: a run holds parameters of one group only, and :meth:`UpdatePlan.group_updates`
+lists each group's triples apart. (Groups that alternate in memory, such as weights decayed and
+biases not, thus leave runs of one parameter: those are updated one by one.)
 """
 
 from __future__ import annotations
@@ -48,9 +53,10 @@ def _same_layout(v: Any, d: np.ndarray) -> bool:
     return isinstance(v, np.ndarray) and v.shape == d.shape and v.dtype == d.dtype
 
 
-def _runs(params: list[Parameter], states: list[dict[str, Any]]) -> list[list[int]]:
+def _runs(params: list[Parameter], states: list[dict[str, Any]], group_of: list[int]) -> list[list[int]]:
     """Indices of parameters whose data and gradients are consecutive segments of the same two
-    buffers (in buffer order), with state entries of the same kind: runs of two or more."""
+    buffers (in buffer order), with state entries of the same kind, in the same parameter group:
+    runs of two or more."""
     found = []
     if len({id(p) for p in params}) < len(params):  # listed twice: updated twice, one by one
         return []
@@ -62,7 +68,7 @@ def _runs(params: list[Parameter], states: list[dict[str, Any]]) -> list[list[in
             continue
         seg_d, seg_g = _segment(d), _segment(g)
         if seg_d is not None and seg_g is not None:
-            found.append((id(seg_d[0]), seg_d[1], i, seg_d, seg_g, tuple(sorted(s))))
+            found.append((id(seg_d[0]), seg_d[1], i, seg_d, seg_g, (group_of[i], *sorted(s))))
     found.sort(key=lambda f: f[:2])
     runs: list[list[int]] = []
     end = None  # where the last parameter's segments end: (data buffer, offset, grad buffer, offset, keys)
@@ -113,8 +119,11 @@ class FlatGroup:
 class UpdatePlan:
     """What an optimizer's step iterates over: flat runs of small parameters, then the rest."""
 
-    def __init__(self, params: list[Parameter], states: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, params: list[Parameter], states: list[dict[str, Any]], group_of: list[int] | None = None
+    ) -> None:
         self.params, self.states = params, states
+        self.group_of = [0] * len(params) if group_of is None else list(group_of)
         self.builds = 0
         self._build()
 
@@ -122,14 +131,18 @@ class UpdatePlan:
         self.builds += 1
         self._seen = Parameter.rebinds
         self._arrays = (list(map(_data, self.params)), list(map(_grad, self.params)))
-        runs = _runs(self.params, self.states)
-        params, states = self.params, self.states
+        params, states, group_of = self.params, self.states, self.group_of
+        runs = _runs(params, states, group_of)
         self.groups = [FlatGroup([params[i] for i in run], [states[i] for i in run]) for run in runs]
         in_group = {i for run in runs for i in run}
         self.single = [i for i in range(len(params)) if i not in in_group]
-        self._updates = [group.update() for group in self.groups] + [
-            (params[i].data, params[i].grad, states[i]) for i in self.single
-        ]
+        by_group: list[list[Update]] = [[] for _ in range(max(group_of, default=-1) + 1)]
+        for run, group in zip(runs, self.groups, strict=True):
+            by_group[group_of[run[0]]].append(group.update())
+        for i in self.single:
+            by_group[group_of[i]].append((params[i].data, params[i].grad, states[i]))
+        self._by_group = by_group
+        self._updates = [u for updates in by_group for u in updates]
         self._grads = [g for _, g, _ in self._updates]  # what zero_grad fills
 
     def _check(self) -> None:
@@ -147,6 +160,11 @@ class UpdatePlan:
         """The (θ, g, state) triples of this step (the same ones while the plan holds)."""
         self._check()
         return self._updates
+
+    def group_updates(self) -> list[list[Update]]:
+        """The triples of this step, one list per parameter group."""
+        self._check()
+        return self._by_group
 
     def zero_grad(self) -> None:
         """Fill every gradient with zeros: one fill per run, then one per other parameter."""

@@ -1,4 +1,8 @@
-"""Learning-rate schedules, as in ``torch.optim.lr_scheduler``: ``step()`` once per epoch."""
+"""Learning-rate schedules, as in ``torch.optim.lr_scheduler``: ``step()`` once per epoch.
+
+A schedule sets the learning rate of every parameter group, each from its own starting rate (as
+PyTorch's ``base_lrs``): groups at 0.1 and 0.01 under ``StepLR(gamma=0.5)`` go on at 0.05 and 0.005.
+"""
 
 from __future__ import annotations
 
@@ -6,39 +10,75 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from nnscratch.base.errors import DTypeError, HyperparameterError
+from nnscratch.base.errors import DTypeError, HyperparameterError, StateDictError, StateError
 from nnscratch.base.validation import check_positive, check_positive_int
 
 from .optimizers import Optimizer
 
 
 class LRScheduler:
-    """Base class: ``step()`` once per epoch sets ``optimizer.lr = base_lr · factor(epoch)``."""
+    """Base class: ``step()`` once per epoch sets each parameter group's
+    ``lr = base_lr · factor(epoch)``, ``base_lr`` being the group's rate when the schedule was made.
+
+    ``base_lrs`` holds them, one per group; ``base_lr`` is the first group's.
+    """
 
     def __init__(self, optimizer: Optimizer) -> None:
         if not isinstance(optimizer, Optimizer):
             raise DTypeError(f"a scheduler needs an nnscratch Optimizer. Received: {optimizer!r}")
         self.optimizer = optimizer
-        self.base_lr = optimizer.lr
+        self.base_lrs = [group["lr"] for group in optimizer.param_groups]
         self.last_epoch = 0
+
+    @property
+    def base_lr(self) -> float:
+        """The first group's starting rate."""
+        return self.base_lrs[0]
 
     def factor(self, epoch: int) -> float:
         raise NotImplementedError
 
-    def get_lr(self) -> float:
-        return self.base_lr * self.factor(self.last_epoch)
+    def lr_of(self, base_lr: float) -> float:
+        """The rate at ``last_epoch`` of a group that started at ``base_lr``."""
+        return base_lr * self.factor(self.last_epoch)
+
+    def get_lr(self) -> list[float]:
+        """Each group's rate at ``last_epoch``, as ``torch``'s ``get_lr``."""
+        return [self.lr_of(base_lr) for base_lr in self.base_lrs]
+
+    def get_last_lr(self) -> list[float]:
+        """Each group's current rate, as ``torch``'s ``get_last_lr``."""
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def _set_lrs(self) -> None:
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
+            group["lr"] = lr
 
     def step(self) -> None:
+        groups = len(self.optimizer.param_groups)
+        if groups != len(self.base_lrs):
+            raise StateError(
+                f"the optimizer has {groups} parameter groups, but this schedule was made for "
+                f"{len(self.base_lrs)}: make the schedule after add_param_group."
+            )
         self.last_epoch += 1
-        self.optimizer.lr = self.get_lr()
+        self._set_lrs()
 
     def state_dict(self) -> dict[str, Any]:
-        return {"type": type(self).__name__, "base_lr": self.base_lr, "last_epoch": self.last_epoch}
+        return {"type": type(self).__name__, "base_lrs": list(self.base_lrs), "last_epoch": self.last_epoch}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.base_lr = float(state["base_lr"])
+        """Load :meth:`state_dict`'s output (or an older one with a single ``base_lr``)."""
+        base_lrs = state["base_lrs"] if "base_lrs" in state else [state["base_lr"]]
+        groups = len(self.optimizer.param_groups)
+        if not isinstance(base_lrs, list) or len(base_lrs) != groups:
+            raise StateDictError(
+                f"scheduler state must hold one starting learning rate per parameter group ({groups}). "
+                f"Received: base_lrs={base_lrs!r:.80}"
+            )
+        self.base_lrs = [float(lr) for lr in base_lrs]
         self.last_epoch = int(state["last_epoch"])
-        self.optimizer.lr = self.get_lr()
+        self._set_lrs()
 
 
 class StepLR(LRScheduler):
@@ -89,12 +129,14 @@ class CosineAnnealingLR(LRScheduler):
         self.T_max = check_positive_int(T_max, "T_max")
         self.eta_min = check_positive(eta_min, "eta_min", allow_zero=True)
 
-    def get_lr(self) -> float:
+    def lr_of(self, base_lr: float) -> float:
         cos = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-        return self.eta_min + (self.base_lr - self.eta_min) * cos
+        return self.eta_min + (base_lr - self.eta_min) * cos
 
     def factor(self, epoch: int) -> float:
-        return self.get_lr() / self.base_lr if self.base_lr else 1.0
+        """The first group's rate at ``epoch`` over its starting rate."""
+        cos = (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+        return (self.eta_min + (self.base_lr - self.eta_min) * cos) / self.base_lr if self.base_lr else 1.0
 
 
 __all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "MultiStepLR", "StepLR"]
