@@ -13,27 +13,89 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from nnscratch.base.errors import ConfigError
 from nnscratch.base.files import atomic_write
 
-Block = tuple[str, Any]  # ("h1"|"h2"|"p"|"list"|"table"|"code"|"image"|"link", payload)
+# ("h1"|"h2"|"p"|"list"|"table"|"code"|"image"|"files", payload); a table cell may be ("link", (href, text)).
+# An image is (path, title) or (path, title, caption); files are [(href, description), ...].
+Block = tuple[str, Any]
 
 _FIGURES = [
-    ("learning_curve.png", "Learning curve"),
-    ("decision_boundary.png", "Decision boundary"),
-    ("confusion_matrix.png", "Confusion matrix"),
-    ("prediction_vs_truth.png", "Prediction vs truth"),
-    ("network.png", "Network"),
+    (
+        "learning_curve.png",
+        "Learning curve",
+        "Loss and accuracy after each epoch: the training data as a solid line, the validation data "
+        "dashed, the test data dotted; for cross-validation one colour per fold. A held-out curve "
+        "that rises while the training curve falls is the sign of overfitting.",
+    ),
+    (
+        "decision_boundary.png",
+        "Decision boundary",
+        "Left: every sample coloured by its true class. Right: the region the model gives each "
+        "class, the samples coloured by the class predicted; × marks a misclassified sample.",
+    ),
+    (
+        "confusion_matrix.png",
+        "Confusion matrix",
+        "Rows: the true class; columns: the class predicted. The diagonal counts the correct predictions.",
+    ),
+    (
+        "prediction_vs_truth.png",
+        "Prediction vs truth",
+        "Left: truth (grey) and prediction (blue) along the rows of the data. Right: each prediction "
+        "against its true value; a perfect model puts every point on the dashed line.",
+    ),
+    (
+        "network.png",
+        "Network",
+        "One column of nodes per layer, coloured by the activation they apply (legend beside the "
+        "diagram); the lines are the weights, blue positive and red negative, thicker when larger.",
+    ),
 ]
+
+#: What each file of a run folder holds, for the report's list of files.
+_FILE_NOTES = {
+    "config.toml": "the resolved configuration, every default filled in",
+    "config.json": "the same configuration as JSON",
+    "run.json": "what was run: data, model, loss, optimizer, timing",
+    "metrics.json": "the results in machine-readable form",
+    "history.csv": "loss and metrics after each epoch",
+    "predictions.csv": "each evaluated sample: index, true value, prediction, score",
+    "model.npz": "the trained model (nnscratch.load reads it)",
+    "model_folds": "the trained model of each fold",
+    "sweep.csv": "one row per setting: its parameters and metrics",
+    "points": "one run folder per setting, each with its own report",
+    "tasks": "the finished trainings, kept so an interrupted sweep resumes",
+}
 
 
 def _fmt(value: Any) -> str:
+    """A value as text for people: floats to 4 decimals, lists as ``[a, b]``, tables as
+    ``key = value`` pairs (never raw JSON)."""
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, float):
         return f"{value:.4f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3e}"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    if isinstance(value, dict):  # settings: numbers as written (lr = 0.05, not 0.0500)
+        return ", ".join(f"{k} = {_setting(v)}" for k, v in value.items())
     return "" if value is None else str(value)
+
+
+def _setting(value: Any) -> str:
+    """A hyperparameter value as written in an experiment file: ``0.05``, ``1e-04``, ``[3, 3]``."""
+    return f"{value:g}" if isinstance(value, float) else _fmt(value)
+
+
+def _optimizer(opt: Any) -> str:
+    """``sgd (lr = 0.1, momentum = 0.9)`` from the optimizer table."""
+    if not isinstance(opt, dict) or "name" not in opt:
+        return _fmt(opt)
+    rest = _fmt({k: v for k, v in opt.items() if k != "name"})
+    return f"{opt['name']} ({rest})" if rest else str(opt["name"])
 
 
 def _read(folder: Path, name: str) -> dict[str, Any]:
@@ -72,7 +134,7 @@ def _what(run: dict[str, Any]) -> list[Block]:
         if split:
             items.append("Split: " + "; ".join(split) + ".")
     if run.get("loss"):
-        items.append(f"Loss: {run['loss']}; optimizer: {_fmt(run.get('optimizer'))}.")
+        items.append(f"Loss: {run['loss']}; optimizer: {_optimizer(run.get('optimizer'))}.")
     if run.get("training"):
         t = run["training"]
         batches = f"mini-batches of {t['batch_size']}" if t.get("batch_size") else "full batch"
@@ -143,7 +205,7 @@ def _sweep_numbers(m: dict[str, Any]) -> list[Block]:
         else:
             cells = ["diverged"] + [""] * (len(metric_keys) - 1) if metric_keys else ["diverged"]
             link = ""
-        rows.append([p["index"], *(json.dumps(p["params"][k]) for k in keys), *cells, link])
+        rows.append([p["index"], *(_setting(p["params"][k]) for k in keys), *cells, link])
     where = (
         f"{m['cv']}-fold cross-validation (mean ± std)" if m.get("cv") else f"the {m['evaluated_on']} data"
     )
@@ -185,26 +247,54 @@ def report_blocks(folder: str | Path) -> list[Block]:
             _what({"dataset": run.get("dataset")})[:2] if run.get("dataset", {}).get("n_samples") else []
         )
         blocks += _sweep_numbers(m)
-        figures = sorted(p.name for p in folder.glob("sweep_*.png"))
-        titles = {f: f.removesuffix(".png").replace("sweep_", "").replace("_", " ") for f in figures}
+        figures = [(p.name, *_sweep_caption(p.name, m)) for p in sorted(folder.glob("sweep_*.png"))]
     else:
         blocks += _what(run)
         blocks += _train_numbers(m) if run["kind"] == "train" else _cv_numbers(m)
-        figures = [f for f, _ in _FIGURES if (folder / f).is_file()]
-        titles = dict(_FIGURES)
+        figures = [f for f in _FIGURES if (folder / f[0]).is_file()]
+        if "reduction='sum'" in str(run.get("loss")):
+            figures = [f if f[0] != "learning_curve.png" else (*f[:2], f[2] + _PER_SAMPLE) for f in figures]
     if figures:
         blocks.append(("h2", "Figures"))
-        blocks += [("image", (folder / f, titles.get(f, f))) for f in figures]
+        blocks += [("image", (folder / f, title, caption)) for f, title, caption in figures]
     if (folder / "config.toml").is_file():
         blocks += [
             ("h2", "Configuration (resolved)"),
             ("code", (folder / "config.toml").read_text(encoding="utf-8")),
         ]
-    files = sorted(
-        str(p.relative_to(folder)) for p in folder.iterdir() if p.name not in ("report.html", "report.md")
-    )
-    blocks += [("h2", "Files"), ("p", ", ".join(files))]
+    blocks += [("h2", "Files"), ("files", _files(folder))]
     return blocks
+
+
+_PER_SAMPLE = (
+    ' The loss is a sum over the samples (reduction = "sum"), so each curve is divided by its '
+    "number of samples: train and held-out curves share one scale."
+)
+
+
+def _sweep_caption(name: str, m: dict[str, Any]) -> tuple[str, str]:
+    """The title and caption of one of a sweep's figures."""
+    if name == "sweep_curves.png":
+        return "Learning curves", "The loss after each epoch, one colour and marker per setting."
+    what = name.removesuffix(".png").removeprefix("sweep_").replace("_", " ")
+    point = "Each point is one setting's result"
+    if any(p.get("std") for p in m.get("points", [])):
+        over = "folds" if m.get("cv") else "repeat seeds"
+        point = f"Each point is a setting's mean over its {over}, the error bar ± one standard deviation"
+    return what, f"{point}; each series has its own colour and marker, so equal results stay visible."
+
+
+def _files(folder: Path) -> list[tuple[str, str]]:
+    """Every file and folder the run wrote (but the reports), linked with what it holds."""
+    out = []
+    for p in sorted(folder.iterdir()):
+        if p.name in ("report.html", "report.md"):
+            continue
+        note = _FILE_NOTES.get(p.name) or next((f"figure: {t}" for f, t, _ in _FIGURES if f == p.name), "")
+        if not note and p.suffix == ".png":
+            note = "figure: " + _sweep_caption(p.name, {})[0]
+        out.append((p.name + ("/" if p.is_dir() else ""), note))
+    return out
 
 
 # -- rendering -----------------------------------------------------------------------------------
@@ -242,8 +332,17 @@ def to_markdown(blocks: list[Block], folder: Path) -> str:
             out += ["| " + " | ".join(_cell_md(c) for c in row) + " |" for row in rows]
             out.append("")
         elif kind == "image":
-            path, title = payload
+            path, title, *caption = payload
             out.append(f"![{title}]({os.path.relpath(path, folder)})\n")
+            if caption:
+                out.append(f"*{caption[0]}*\n")
+        elif kind == "files":
+            out.append(
+                "\n".join(
+                    f"- [{href}]({quote(href)})" + (f": {note}" if note else "") for href, note in payload
+                )
+            )
+            out.append("")
     return "\n".join(out)
 
 
@@ -277,11 +376,24 @@ def to_html(blocks: list[Block]) -> str:
             out += ["<tr>" + "".join(f"<td>{_cell_html(c)}</td>" for c in row) + "</tr>" for row in rows]
             out.append("</table>")
         elif kind == "image":
-            path, caption = payload
+            path, title, *caption = payload
+            text = html.escape(title)
+            if caption:  # a figure of the report's own folder: explained, and its file linked
+                name = Path(path).name
+                link = f'<a href="{html.escape(quote(name))}">{html.escape(name)}</a>'
+                text = f"<b>{text}.</b> {html.escape(caption[0])} ({link})"
             out.append(
-                f"<figure><img src='{_embed(path)}' alt='{html.escape(caption)}'>"
-                f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+                f"<figure><img src='{_embed(path)}' alt='{html.escape(title)}'>"
+                f"<figcaption>{text}</figcaption></figure>"
             )
+        elif kind == "files":
+            items = [
+                f'<li><a href="{html.escape(quote(href))}">{html.escape(href)}</a>'
+                + (f": {html.escape(note)}" if note else "")
+                + "</li>"
+                for href, note in payload
+            ]
+            out.append("<ul class='files'>" + "".join(items) + "</ul>")
     out.append("</body></html>")
     return "\n".join(out)
 
@@ -309,7 +421,7 @@ def _headline(m: dict[str, Any]) -> str:
     if len(m["points"]) <= 8:  # short enough to list every setting
 
         def short(v: Any) -> str:
-            return json.dumps(v).strip('"') if not isinstance(v, float) else f"{v:g}"
+            return _fmt(v) if not isinstance(v, float) else f"{v:g}"
 
         cells = [
             "/".join(short(v) for v in p["params"].values())
