@@ -232,7 +232,7 @@ def test_sweep_crossed_with_cv(tmp_path):
         p.name for p in run.iterdir()
     }
     page = (run / "report.html").read_text()
-    assert page.count('href="points/') == 4
+    assert page.count('href="points/0') == 4  # each point's report (the files list links points/ too)
     cli("sweep", experiment(tmp_path, extra=extra), "--out", tmp_path / "again", "-q", "--no-figures")
     assert (tmp_path / "again" / "metrics.json").read_bytes() == (run / "metrics.json").read_bytes()
 
@@ -307,6 +307,21 @@ def test_datasets_list_and_describe():
     assert "n_samples: 30" in out and "options ([data] params)" in out
     result = CliRunner().invoke(app, ["datasets", "describe", "moon"])
     assert result.exit_code == 2 and result.output.startswith("error: unknown dataset 'moon'")
+
+
+def test_datasets_plot_writes_a_scatter_and_refuses_what_it_cannot_draw(tmp_path):
+    out = cli("datasets", "plot", "moons", "--out", tmp_path / "moons.png", "--set", "n_samples=40")
+    assert out == f"wrote {tmp_path / 'moons.png'}\n"
+    assert (tmp_path / "moons.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for args, message in [
+        (["moonz"], "error: unknown dataset 'moonz'. Did you mean 'moons'?"),
+        (["iris"], "error: dataset 'iris' has 4 features; `datasets plot` draws two-feature datasets"),
+        (["xor", "--set", "noise=1"], "error: dataset 'xor' has no option 'noise'"),
+    ]:
+        result = CliRunner().invoke(app, ["datasets", "plot", *args, "--out", str(tmp_path / "x.png")])
+        assert result.exit_code == 2 and result.output.startswith(message)
+        assert result.output.count("\n") == 1
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_errors_are_one_line_with_exit_code_2(tmp_path):

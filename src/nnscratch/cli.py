@@ -6,6 +6,7 @@
     nnscratch report runs/xor_221 runs/moons_2331 --out runs/index
     nnscratch datasets list
     nnscratch datasets describe moons --set n_samples=500
+    nnscratch datasets plot moons --out moons.png
     nnscratch explain examples/explain/seed003_relu_sin.toml --format text
     nnscratch inspect runs/xor_221/model.npz
     nnscratch playground --port 8765
@@ -30,6 +31,7 @@ import typer
 from nnscratch.base.errors import DivergenceError, NNScratchError
 from nnscratch.base.files import atomic_write
 from nnscratch.data import describe, from_csv, list_datasets
+from nnscratch.data import load as load_dataset
 from nnscratch.experiments.cluster import resolve_cluster
 from nnscratch.experiments.config import load_config
 from nnscratch.experiments.overrides import parse_set
@@ -50,7 +52,9 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 datasets_app = typer.Typer(
-    help="The built-in datasets: list them, or describe one.", no_args_is_help=True, rich_markup_mode=None
+    help="The built-in datasets: list them, describe or plot one.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(datasets_app, name="datasets")
 
@@ -286,6 +290,38 @@ def datasets_describe(
     )
     if info.get("doc"):
         typer.echo("\n" + info["doc"])
+
+
+@datasets_app.command("plot")
+def datasets_plot(
+    name: Annotated[str, typer.Argument(help="A two-feature dataset, e.g. moons, xor, circles, spirals.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="The image to write (default: <name>.png).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", "-s", help="A dataset option: KEY=VALUE, e.g. noise=0.3.")
+    ] = None,
+) -> None:
+    """Save a scatter of a two-feature dataset, one colour per class."""
+    try:
+        options = dict(parse_set(item) for item in set_ or [])
+        data = load_dataset(name, **options)
+        if data.n_features != 2:
+            raise _fail(
+                f"dataset {data.name!r} has {data.n_features} features; `datasets plot` draws "
+                "two-feature datasets (e.g. moons, xor, circles, spirals, gaussians)"
+            )
+        # deferred: matplotlib is slow to import, and only this command of the datasets group draws
+        from nnscratch.plots import plot_dataset, save_figure
+
+        path = save_figure(plot_dataset(data), out or Path(f"{data.name}.png"))
+    except NNScratchError as exc:
+        raise _fail(str(exc)) from None
+    except TypeError as exc:
+        raise _fail(f"dataset {name!r}: {exc}") from None
+    except OSError as exc:
+        raise _os_error(exc, out) from None
+    typer.echo(f"wrote {path}")
 
 
 @app.command()

@@ -130,7 +130,7 @@ def test_a_run_with_a_test_split_records_test_curves_that_end_at_the_reported_nu
     code, out = invoke("train", path, "--out", tmp_path / "tr", "--no-figures")
     assert code == 0, out
     rows = read_csv(tmp_path / "tr" / "history.csv")
-    assert {"loss", "accuracy", "test_loss", "test_accuracy", "test_f1"} <= set(rows[0])
+    assert {"loss", "accuracy", "test_loss", "test_accuracy"} <= set(rows[0])
     m = json.loads((tmp_path / "tr" / "metrics.json").read_text())
     # the test curve is evaluated after each epoch: its last point is the final model's number
     assert float(rows[-1]["test_loss"]) == pytest.approx(m["test"]["loss"], rel=1e-12)

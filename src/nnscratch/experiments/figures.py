@@ -1,16 +1,21 @@
 """The PNG figures of a run folder, drawn with :mod:`nnscratch.plots`.
 
-- ``learning_curve.png``: loss (and accuracy) per epoch; one line per fold for cross-validation
-- ``decision_boundary.png``: for 2-D classification data, the regions with the points on top
+- ``learning_curve.png``: loss (and accuracy) per epoch, train and held-out curves together (sums
+  of a ``reduction = "sum"`` loss divided by their sample counts); one colour per fold for
+  cross-validation
+- ``decision_boundary.png``: for 2-D classification data, the ground truth beside the model's
+  regions, misclassified points crossed out
 - ``confusion_matrix.png``: on the test part, or summed over the folds
 - ``prediction_vs_truth.png``: for regression, the predictions against the true values
 - ``network.png``: the layer diagram
-- sweeps: ``sweep_<metric>.png`` (metric against each swept key) and ``sweep_curves.png``
+- sweeps: ``sweep_<metric>.png`` (metric against each swept key; one panel per value of a text
+  key such as ``data.dataset``) and ``sweep_curves.png``
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +23,10 @@ import numpy as np
 
 from nnscratch.data import Standardizer
 
-from .builder import load_data
+from .builder import build_loss, load_data, loss_name
 from .config import ExperimentConfig
 from .summary import primary
+from .sweep import predictions
 
 
 def _plots() -> Any:
@@ -36,32 +42,15 @@ def _save(fig: Any, path: Path) -> None:
 
 
 def curves_figure(
-    histories: list[tuple[str, dict[str, list[float]]]], key: str = "loss", title: str = ""
+    histories: list[tuple[str, dict[str, list[float]]]],
+    key: str = "loss",
+    title: str = "",
+    *,
+    per_sample: list[dict[str, int] | None] | None = None,
 ) -> Any:
-    """Overlaid learning curves, one colour per run (validation dashed when recorded)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6.0, 4.0), layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    for i, (label, h) in enumerate(histories):
-        color = f"C{i % 10}"
-        ax.plot(h["epoch"], h[key], color=color, label=label)
-        if f"val_{key}" in h:
-            ax.plot(h["epoch"], h[f"val_{key}"], color=color, linestyle="--")
-    positive = all(min(h[key]) > 0 for _, h in histories)
-    spread = max(max(h[key]) for _, h in histories) / max(min(min(h[key]) for _, h in histories), 1e-300)
-    if positive and spread > 100:
-        ax.set_yscale("log")
-    ax.set(
-        xlabel="epoch",
-        ylabel=key + (" (dashed: validation)" if any(f"val_{key}" in h for _, h in histories) else ""),
-    )
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
-    return fig
+    """Overlaid learning curves, one colour and marker per run, held-out curves dashed (validation)
+    or dotted (test): :func:`nnscratch.plots.plot_runs`."""
+    return _plots().plot_runs(histories, key, title=title, per_sample=per_sample)
 
 
 def run_figures(
@@ -84,11 +73,15 @@ def run_figures(
     first = results[0]
     if not point:
         if len(results) == 1:
-            keys = ["loss"] + [k for k in ("accuracy",) if k in first["history"]]
-            fig = plots.plot_history(first["history"], keys, title=f"{name}: learning curve")
+            h = first["history"]
+            keys = ["loss"] + [k for k in ("accuracy",) if any(p + k in h for p in ("", "val_", "test_"))]
+            fig = plots.plot_history(
+                h, keys, title=f"{name}: learning curve", per_sample=sample_counts(cfg, first)
+            )
         else:
             curves = [(f"fold {r['fold'] + 1}", r["history"]) for r in results]
-            fig = curves_figure(curves, "loss", f"{name}: training loss per fold")
+            counts = [sample_counts(cfg, r) for r in results]
+            fig = curves_figure(curves, "loss", f"{name}: loss per fold", per_sample=counts)
         _save(fig, folder / "learning_curve.png")
         written.append("learning_curve.png")
     if metrics.get("confusion_matrix") is not None:
@@ -111,9 +104,18 @@ def run_figures(
         written.append("prediction_vs_truth.png")
     if first["n_features"] == 2 and first["task"] != "regression":
         X, y = _boundary_data(cfg, first)
-        title = f"{name}: decision boundary" + (" (fold 1 model)" if len(results) > 1 else "")
+        title = f"{name}: decision boundary on all {len(y)} samples" + (
+            " (fold 1 model)" if len(results) > 1 else ""
+        )
+        y_pred, _ = predictions(models[0], X, cfg, loss_name(cfg, first["task"]), first["task"])
         fig = plots.plot_decision_boundary(
-            models[0], X, y, threshold=cfg.evaluation.threshold, title=title, target_names=first["labels"]
+            models[0],
+            X,
+            y,
+            threshold=cfg.evaluation.threshold,
+            title=title,
+            target_names=first["labels"],
+            y_pred=y_pred,
         )
         _save(fig, folder / "decision_boundary.png")
         written.append("decision_boundary.png")
@@ -126,6 +128,23 @@ def run_figures(
         _save(fig, folder / "network.png")
         written.append("network.png")
     return written
+
+
+def sample_counts(cfg: ExperimentConfig, result: dict[str, Any]) -> dict[str, int] | None:
+    """How many samples each loss of a result's history adds up, when the loss is a sum
+    (``reduction = "sum"``); ``None`` for a mean loss, already per sample.
+
+    ``loss`` sums the rows fitted on (the training part less ``training.validation_split``, cut
+    as :func:`sklearn.model_selection.train_test_split` does: ``ceil(fraction · n)`` rows),
+    ``val_loss`` the validation rows, ``test_loss`` the test part (or the held-out fold).
+    """
+    if not result.get("train") or build_loss(cfg, loss_name(cfg, result["task"])).reduction != "sum":
+        return None
+    n_part = int(result["train"]["n"])
+    n_val = math.ceil(cfg.training.validation_split * n_part) if cfg.training.validation_split else 0
+    n_test = int(result["test"]["n"]) if result.get("test") else 0
+    counts = {"loss": n_part - n_val, "val_loss": n_val, "test_loss": n_test}
+    return {k: n for k, n in counts.items() if n > 0 and k in result["history"]} or None
 
 
 def prediction_figure(y_true: Any, y_pred: Any, index: Any = None, *, title: str = "") -> Any:
@@ -150,16 +169,17 @@ def prediction_figure(y_true: Any, y_pred: Any, index: Any = None, *, title: str
     style = {"linestyle": "-"} if np.all(np.diff(rows) == 1) else {"linestyle": "none", "marker": "."}
     left.plot(rows, truth, color="0.55", linewidth=1, label="truth", **style)
     left.plot(rows, pred, color="C0", linewidth=1.5, label="prediction", **style)
-    left.set(xlabel="row of the dataset", ylabel="value", title="along the rows")
-    left.legend(loc="upper right", fontsize="small")
+    left.set(xlabel="row of the dataset", ylabel="value", title="truth and prediction along the rows")
     low, high = float(min(truth.min(), pred.min())), float(max(truth.max(), pred.max()))
     right.plot([low, high], [low, high], color="0.3", linewidth=1, linestyle="--", label="prediction = truth")
-    right.scatter(truth, pred, s=10, color="C0", alpha=0.7)
+    right.scatter(truth, pred, s=10, color="C0", alpha=0.7, label="one sample")
     r2 = r2_score(truth, pred) if len(truth) > 1 else float("nan")
     right.set(xlabel="truth", ylabel="prediction", title=f"prediction against truth (R² {r2:.3f})")
-    right.legend(loc="upper left", fontsize="small")
     for ax in (left, right):
         ax.grid(alpha=0.3)
+    (h_left, l_left), (h_right, l_right) = left.get_legend_handles_labels(), right.get_legend_handles_labels()
+    handles, labels = [*h_left, *h_right], [*l_left, *l_right]
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), fontsize="small")
     fig.suptitle(title)
     return fig
 
@@ -201,7 +221,8 @@ def sweep_figures(
             if len(others) > 1:
                 continue
             title = f"{cfg.experiment.name}: {metric} vs {x}"
-            fig = plots.plot_sweep(rows, x, metric, hue, title=title)
+            facet = hue if hue and all(isinstance(p["params"][hue], str) for p in points) else None
+            fig = plots.plot_sweep(rows, x, metric, None if facet else hue, facet=facet, title=title)
             file = f"sweep_{metric}_vs_{x.replace('.', '_')}.png"
             _save(fig, folder / file)
             written.append(file)
@@ -233,4 +254,4 @@ def _plain(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (list, dict)) else value
 
 
-__all__ = ["curves_figure", "prediction_figure", "run_figures", "sweep_figures"]
+__all__ = ["curves_figure", "prediction_figure", "run_figures", "sample_counts", "sweep_figures"]

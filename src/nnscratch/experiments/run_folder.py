@@ -18,12 +18,25 @@ from .builder import build_model, load_data, loss_name
 from .config import ExperimentConfig, validate
 from .summary import setting_numbers
 from .sweep import summarize
+from .tables import ClusterTable
 
 
 # -- writing one train / cv run ----------------------------------------------------------------
 def write_config(folder: Path, config: dict[str, Any]) -> None:
+    """Write the resolved config as ``config.toml`` and ``config.json``, less the tables that do
+    nothing for this run: an empty ``[sweep]`` and a ``[cluster]`` left at its defaults (both
+    validate back to the same config, the defaults filling them in again)."""
+    config = {k: v for k, v in config.items() if not _unused(k, v)}
     atomic_write(folder / "config.toml", _toml.dumps(config))
     atomic_write(folder / "config.json", json.dumps(config, indent=2))
+
+
+def _unused(table: str, value: Any) -> bool:
+    if table == "sweep":
+        return not value
+    if table == "cluster":
+        return value is None or value == ClusterTable().model_dump(mode="json")
+    return False
 
 
 def dump_json(path: Path, data: Any) -> None:

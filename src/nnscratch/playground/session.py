@@ -29,7 +29,7 @@ from nnscratch.engine.names import ACTIVATION_NAMES, OPTIMIZER_NAMES
 from nnscratch.experiments import builder
 from nnscratch.experiments.config import load_config
 from nnscratch.experiments.sweep import repeat_seeds
-from nnscratch.training.loop import prepare_data
+from nnscratch.training.loop import evaluate_prepared, prepare_data
 
 from .datasets import LIBRARY_NAMES, PLAYGROUND_DATASETS
 
@@ -296,18 +296,13 @@ class Session:
     def _loss_acc(
         self, X: np.ndarray, y: np.ndarray, target: np.ndarray
     ) -> tuple[float | None, float | None]:
+        """Loss and accuracy through ``ns.evaluate``'s code (the one evaluation path); accuracy
+        is None for a regression, both None for no data or a non-finite loss."""
         if len(X) == 0:
             return None, None
-        self.model.eval()
-        with np.errstate(over="ignore", invalid="ignore"):
-            out = self.model.forward(X)
-            loss = self.loss.forward(out, target)
-        pred = (
-            out.argmax(axis=1)
-            if self.output == "softmax"
-            else ((out[:, 0] > 0).astype(int) if self.output == "sigmoid" else np.rint(out[:, 0]))
-        )
-        return (loss if math.isfinite(loss) else None), float(np.mean(pred == y))
+        values = evaluate_prepared(self.model, X, target, self.loss, metrics=("accuracy",))
+        loss = values["loss"]
+        return (loss if math.isfinite(loss) else None), values.get("accuracy")
 
     def _record(self) -> None:
         self.train_loss, self.train_acc = self._loss_acc(self.X_train, self.y_train, self._fit_data[1])

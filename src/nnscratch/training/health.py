@@ -42,7 +42,10 @@ SATURATION_ROWS = 4096
 
 
 def _largest_weight(model: Module) -> float:
-    return max((float(np.max(np.abs(p.data))) for p in model.parameters() if p.data.size), default=0.0)
+    """max |θ| over the parameters (NaN if any is NaN), without an |θ| temporary: it runs after
+    every epoch."""
+    ends = [end for p in model.parameters() if p.data.size for end in (p.data.max(), -p.data.min())]
+    return float(np.max(ends)) if ends else 0.0
 
 
 class HealthCheck:
