@@ -8,8 +8,10 @@ from ``experiment.seed``), each time on one split or on every fold. Its numbers 
 - ``last_epoch_loss``: the training loss averaged over the last epoch, *before* that epoch's
   updates (what ``history.csv`` holds) — not the same as ``train_loss``, the final model's loss.
 
-A repeat's value is the mean over its folds. The mean is over repeats; the std is over repeats
-when there are several (initialisation variance), otherwise over the folds (data variance).
+The report heads them "train accuracy", "test accuracy" ("held-out fold" in a cross-validation):
+see ``nnscratch.report.text.label``. A repeat's value is the mean over its folds. The mean is
+over repeats; the std is over repeats when there are several (initialisation variance),
+otherwise over the folds (data variance).
 """
 
 from __future__ import annotations
@@ -17,9 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
-#: How each key of a setting's numbers is headed in tables (``cv``: the held-out part is a fold).
-PARTS = {"train": "train", "test": "test"}
 
 
 def labelled(result: dict[str, Any]) -> dict[str, float]:
@@ -63,16 +62,6 @@ def setting_numbers(results: list[dict[str, Any]], repeats: list[int]) -> dict[s
     return {"mean": _mean(rows), "std": std, "repeats": len(rows), "per_repeat": rows}
 
 
-def heading(key: str, cv: bool = False) -> str:
-    """A table header that says which data a number is on: ``test_accuracy`` -> "test accuracy"."""
-    if key == "last_epoch_loss":
-        return "loss averaged over the last epoch"
-    part, _, metric = key.partition("_")
-    if part == "test" and cv:
-        return f"held-out fold {metric}"
-    return f"{PARTS.get(part, part)} {metric}" if metric else key
-
-
 def primary(keys: list[str]) -> str | None:
     """The number that ranks settings: test (else train) accuracy, F1, R², else the loss."""
     for part in ("test", "train"):
@@ -82,4 +71,4 @@ def primary(keys: list[str]) -> str | None:
     return None
 
 
-__all__ = ["heading", "labelled", "per_repeat", "primary", "setting_numbers"]
+__all__ = ["labelled", "per_repeat", "primary", "setting_numbers"]

@@ -34,13 +34,16 @@ def headline(m: dict[str, Any]) -> str:
         def short(v: Any) -> str:
             return fmt(v) if not isinstance(v, float) else f"{v:g}"
 
-        cells = [
-            "/".join(short(v) for v in p["params"].values())
-            + (f" {p['mean'][best['by']]:.2f}" if p["mean"] else " diverged")
-            for p in m["points"]
-        ]
+        def result(p: dict[str, Any]) -> str:
+            if not p["mean"]:
+                return " diverged"
+            return f" {p['mean'][best['by']]:.2f}" + (" (did not learn)" if p.get("warnings") else "")
+
+        cells = ["/".join(short(v) for v in p["params"].values()) + result(p) for p in m["points"]]
         return f"{label(best['by'])}: " + ", ".join(cells)
-    return f"best {label(best['by'])} {fmt(best['value'])} at {fmt(best['params'])}"
+    failed = sum(1 for p in m["points"] if not p["mean"] or p.get("warnings"))
+    warned = f"; {failed} settings diverged or did not learn" if failed else ""
+    return f"best {label(best['by'])} {fmt(best['value'])} at {fmt(best['params'])}{warned}"
 
 
 def index_rows(folders: list[Path]) -> list[dict[str, Any]]:

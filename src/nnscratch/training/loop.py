@@ -202,7 +202,7 @@ def fit(
                 record["lr"] = lr_used
             state.history.append(epoch, **record)
             health.after_epoch(epoch, record["loss"], lr_used)
-            if verbose and (epoch % verbose == 0 or epoch == 1 or epoch == epochs):
+            if verbose and (epoch % verbose == 0 or epoch == epochs):  # epoch 0 was printed
                 print(f"epoch {epoch:>5}  " + "  ".join(f"{k} {v:.6g}" for k, v in record.items()))
             for cb in cbs:
                 cb.on_epoch_end(state, record)
