@@ -141,22 +141,30 @@ def sweep_numbers(m: dict[str, Any]) -> list[Block]:
         else:
             cells = ["diverged"] + [""] * (len(metric_keys) - 1) if metric_keys else ["diverged"]
             link = ""
-        rows.append([p["index"], *(setting(p["params"][k]) for k in keys), *cells, link])
+        status = "diverged" if p.get("diverged") else ("did not learn" if p.get("warnings") else "ok")
+        rows.append([p["index"], *(setting(p["params"][k]) for k in keys), *cells, status, link])
     repeats = m.get("repeats", 1)
     spread = (
         f"mean ± std over {repeats} seeds"
         if repeats > 1
         else ("mean ± std over the folds" if cv else "one training per setting")
     )
-    where = f"{m['cv']}-fold cross-validation" if cv else f"a train/{m['evaluated_on']} split"
+    if cv:
+        where = f"{m['cv']}-fold cross-validation"
+    elif m["evaluated_on"] == "test":
+        where = "a train/test split"
+    else:
+        where = "the training data only (no test split)"
+    held = ", test numbers on data it never saw" if cv or m["evaluated_on"] == "test" else ""
+    head = ["#", *keys, *(label(k, cv) for k in metric_keys or ["result"]), "status", "run"]
     blocks: list[Block] = [
         ("h2", "Results"),
         (
             "p",
             f"{len(m['points'])} settings on {where} ({spread}). Train numbers are the final model on "
-            f"its training data, test numbers on data it never saw. {SEED_RULE}",
+            f"its training data{held}. {SEED_RULE}",
         ),
-        ("table", (["#", *keys, *(label(k, cv) for k in metric_keys or ["result"]), "run"], rows)),
+        ("table", (head, rows)),
     ]
     for p in m["points"]:
         if p.get("diverged"):
