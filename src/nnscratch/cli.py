@@ -84,7 +84,7 @@ JobsOption = Annotated[
         "--jobs",
         "-j",
         help="Local worker processes: N, -1 = every core, 1 = in this process, auto (or 0; the default) = "
-        "in this process unless the tasks are enough work to pay for starting a process pool (~2 s), "
+        "in this process unless the tasks are enough work to pay for starting a process pool (~3 s), "
         "then one process per core (see docs/distributed.md).",
     ),
 ]

@@ -1,10 +1,11 @@
 """``--jobs auto``: run the tasks in this process or on a process pool, whichever is quicker.
 
 A process pool pays off only when the work it spreads outweighs what it costs to start: every
-worker is a fresh Python that imports NumPy, scikit-learn and nnscratch before its first task
-(about 2 s on a 2-core laptop: loky starts the workers in ~1 s, scikit-learn imports in ~1 s
-more). The five folds of ``examples/cv_linear.toml`` train in 0.15 s all together, so there the
-pool is pure cost. :func:`choose_jobs` decides, for the tasks still to run:
+worker is a fresh Python that imports NumPy, nnscratch (0.3 s) and scikit-learn (0.9 s) before
+its first task, and loky takes ~1 s to start them: 2-3.5 s before the first result on a 2-core
+machine, the more the busier it is. The five folds of ``examples/cv_linear.toml`` train in
+0.15 s all together, so there the pool is pure cost. :func:`choose_jobs` decides, for the tasks
+still to run:
 
 1. one task, or one core: this process;
 2. otherwise, with ``t`` each task's estimated seconds (:class:`TaskTimer`) and
@@ -43,10 +44,11 @@ from .store import to_json
 from .tasks import OneThread
 
 #: Seconds a local pool costs before its first result: starting the worker processes and
-#: importing NumPy, scikit-learn and nnscratch in each (measured ~2 s on a 2-core machine).
-POOL_START_S = 2.0
-#: Steps of the timed trial (after a warm-up step).
+#: importing NumPy, scikit-learn and nnscratch in each (measured 2-3.5 s on a 2-core machine).
+POOL_START_S = 3.0
+#: Steps of the timed trial (after a warm-up step); 4x more while they take under TRIAL_S.
 TRIAL_STEPS = 4
+TRIAL_S = 0.005
 #: Rows of the largest trial batch; a bigger full batch is timed on this many rows and scaled.
 TRIAL_ROWS = 4096
 
@@ -124,11 +126,12 @@ class TaskTimer:
 
     A call loads the task's data (timed; kept for the next configs with the same ``[data]``),
     builds throw-away models from the config and times ``fit`` on one batch of the task's size
-    for 1 and for ``1 + TRIAL_STEPS`` epochs (after a warm-up); the difference is the time of one
-    step, free of ``fit``'s set-up. That step time is scaled to the task's training,
-    ``epochs × batches per epoch`` on the rows a task trains on (less the test part, the
-    held-out fold and the validation split). Early stopping makes it an upper bound; it is meant
-    to be right within a factor of about two, which is all :func:`choose_jobs` needs.
+    for 1 and for ``1 + k`` epochs, after a warm-up (``k`` from ``TRIAL_STEPS`` up, until the
+    ``k`` steps take ``TRIAL_S``): the difference over ``k`` is one step, free of ``fit``'s set-up.
+    That step time is scaled to the task's training, ``epochs × batches per epoch`` on the rows a
+    task trains on (less the test part, the held-out fold and the validation split). Early
+    stopping makes it an upper bound; it is meant to be right within a factor of about two,
+    which is all :func:`choose_jobs` needs.
 
     The trial model has its own generator and the trial runs with BLAS at one thread, as tasks
     do; nothing of a task's seeds or results is touched.
@@ -163,11 +166,13 @@ class TaskTimer:
             threads.ensure()
             with blas_threads(cfg.training.threads):
                 step = fit_seconds(1)  # also pays for first calls: a bound when a step is slow anyway
-                if step < 0.1:  # one epoch of one step against 1 + TRIAL_STEPS: fit's set-up cancels
-                    repeats = 2 if step < 0.02 else 1  # the least of two, when they are cheap
-                    once = min(fit_seconds(1) for _ in range(repeats))
-                    more = min(fit_seconds(1 + TRIAL_STEPS) for _ in range(repeats))
-                    step = max(0.0, more - once) / TRIAL_STEPS
+                if step < 0.1:  # 1 epoch of one step against 1 + k: the difference is k steps
+                    once, k = min(fit_seconds(1), fit_seconds(1)), TRIAL_STEPS
+                    more = fit_seconds(1 + k)
+                    while more - once < TRIAL_S and k < 256:  # tiny steps: more of them, above the noise
+                        k *= 4
+                        more = fit_seconds(1 + k)
+                    step = max(0.0, more - once) / k
         finally:
             threads.restore()
         per_epoch = math.ceil(rows / batch) * step * (batch / trial_rows)
