@@ -21,6 +21,7 @@ exits 0 and prints one ``warning:`` line per problem; its report opens with the 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -97,8 +98,14 @@ def _os_error(exc: OSError, path: Path | None = None) -> typer.Exit:
 
 
 JobsOption = Annotated[
-    int | None,
-    typer.Option("--jobs", "-j", help="Local worker processes (default: every core; 1 = in this process)."),
+    str,
+    typer.Option(
+        "--jobs",
+        "-j",
+        help="Local worker processes: N, -1 = every core, 1 = in this process, auto (or 0; the default) = "
+        "in this process unless the tasks are enough work to pay for starting a process pool (~3 s), "
+        "then one process per core (see docs/distributed.md).",
+    ),
 ]
 ClusterOption = Annotated[
     str | None,
@@ -109,17 +116,38 @@ ClusterOption = Annotated[
 ]
 
 
+def _jobs(value: str) -> int | str:
+    """``--jobs``: "auto" (or 0) for :func:`~nnscratch.experiments.jobs.choose_jobs`, else a number."""
+    if value.strip().lower() in ("auto", "0"):
+        return "auto"
+    try:
+        return int(value)
+    except ValueError:
+        raise _fail(f"--jobs: expected auto or a number of processes. Received: {value!r}") from None
+
+
+def _interactive() -> bool:
+    """Whether a progress bar can redraw itself: stderr is a terminal and not a CI log."""
+    ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    return sys.stderr.isatty() and not ci
+
+
 def _executor(
-    mode: str, cfg: Any, out: Path | None, jobs: int | None, cluster: str | None, quiet: bool
+    mode: str, cfg: Any, out: Path | None, jobs: str, cluster: str | None, quiet: bool
 ) -> Any:
-    """The parallel backend of cv and sweep: local processes or Dask, resumable from ``out/tasks``."""
+    """The parallel backend of cv and sweep: local processes or Dask, resumable from ``out/tasks``.
+
+    The progress bar is drawn only where it can redraw itself (a terminal); in a log or a pipe
+    the runner's one line per finished task is the progress, with no carriage returns.
+    """
     if mode == "train":
         return None
     spec = resolve_cluster(cluster, cfg.cluster)
     run_dir = out if out is not None else default_out(cfg, mode)
     return sweep_executor(
-        jobs=jobs, cluster=spec, run_dir=run_dir, progress=not quiet, log=None if quiet else typer.echo
-    )
+        jobs=_jobs(jobs), cluster=spec, run_dir=run_dir, progress=not quiet and _interactive(),
+        log=None if quiet else typer.echo, desc=mode,
+    )  # fmt: skip
 
 
 def _run(
@@ -130,7 +158,7 @@ def _run(
     quiet: bool,
     figures: bool = True,
     *,
-    jobs: int | None = None,
+    jobs: str = "auto",
     cluster: str | None = None,
     repeats: int | None = None,
 ) -> Path:
@@ -190,7 +218,7 @@ def cv(
     out: OutOption = None,
     quiet: QuietOption = False,
     figures: FiguresOption = True,
-    jobs: JobsOption = None,
+    jobs: JobsOption = "auto",
     cluster: ClusterOption = None,
     repeats: RepeatsOption = None,
 ) -> None:
@@ -206,12 +234,12 @@ def sweep(
     out: OutOption = None,
     quiet: QuietOption = False,
     figures: FiguresOption = True,
-    jobs: JobsOption = None,
+    jobs: JobsOption = "auto",
     cluster: ClusterOption = None,
     repeats: RepeatsOption = None,
 ) -> None:
-    """Every point of the [sweep] grid (crossed with CV when evaluation.cv is set), on every core
-    (--jobs) or a Dask cluster (--cluster); rerunning the same command resumes an interrupted run.
+    """Every point of the [sweep] grid (crossed with CV when evaluation.cv is set), here or on every
+    core (--jobs) or a Dask cluster (--cluster); rerunning the same command resumes an interrupted run.
     All points start from the same initial weights; --repeats N trains each with N seeds."""
     _run("sweep", experiment, set_, out, quiet, figures, jobs=jobs, cluster=cluster, repeats=repeats)
 

@@ -204,6 +204,43 @@ def test_local_cluster_gives_the_serial_results(tasks, serial):
     assert as_text(by_client.results) == as_text(json.loads(serial)[:3])
 
 
+# --------------------------------------------------------------------------- --jobs auto
+def test_jobs_auto_runs_small_work_here_and_large_work_on_a_pool_with_the_same_results(
+    tasks, serial, monkeypatch
+):
+    from nnscratch.experiments import parallel
+
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)  # a pool is possible on any host
+    lines: list[str] = []
+    small = run_tasks(run_point, tasks, jobs="auto", progress=False, log=lines.append,
+                      task_seconds=lambda config: 0.01)  # fmt: skip
+    large = run_tasks(run_point, tasks, jobs="auto", progress=False, log=lines.append,
+                      task_seconds=lambda config: 60.0)  # fmt: skip
+    assert (small.backend, large.backend) == ("serial", "local[2]")
+    assert as_text(small.results) == as_text(large.results) == serial
+    assert lines[0].startswith(f"{len(tasks)} task(s) to run on serial (--jobs auto: about 0.12 s of work")
+    assert lines[1].startswith(f"{len(tasks)} task(s) to run on local[2] (--jobs auto: at least")
+
+
+def test_jobs_auto_estimates_only_the_tasks_left_and_explicit_jobs_none(tasks, tmp_path, monkeypatch):
+    from nnscratch.experiments import parallel
+
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    asked: list[dict] = []
+
+    def estimate(config):
+        asked.append(config)
+        return 0.01
+
+    run_tasks(run_point, tasks[:3], jobs=1, run_dir=tmp_path, progress=False, task_seconds=estimate)
+    assert asked == []  # an explicit number is honoured as given
+    run = run_tasks(
+        run_point, tasks[:4], jobs="auto", run_dir=tmp_path, progress=False, task_seconds=estimate
+    )
+    assert run.backend == "serial" and (run.computed, run.reused) == (1, 3)
+    assert asked == []  # one task left: it runs here, nothing to estimate
+
+
 # --------------------------------------------------------------------------- losing a worker
 @pytest.mark.slow
 def test_a_killed_worker_does_not_lose_the_sweep(tmp_path):
@@ -549,6 +586,45 @@ def test_cli_sweep_on_the_dask_cluster_and_its_cluster_table_match_the_serial_ru
     assert again.exit_code == 0, again.output
     assert "nothing to run: 6 already done" in again.output
     assert metrics_files(out) == serial_sweep
+
+
+def test_cli_output_in_a_pipe_has_one_plain_line_per_task_and_the_auto_choice(
+    sweep_file, serial_sweep, tmp_path
+):
+    result = run_cli("sweep", sweep_file, "--out", tmp_path / "piped")  # CliRunner: not a terminal
+    assert result.exit_code == 0, result.output
+    assert "\r" not in result.output  # no progress bar redrawing itself in a log
+    assert "6 task(s) to run on " in result.output and "(--jobs auto: " in result.output
+    progress = [line for line in result.output.splitlines() if line.lstrip().startswith("[")]
+    assert [line.split("]")[0].strip() for line in progress] == [f"[{k}/6" for k in range(1, 7)]
+    assert metrics_files(tmp_path / "piped") == serial_sweep
+
+
+@pytest.mark.parametrize(
+    ("tty", "ci", "bar"), [(True, None, True), (True, "true", False), (True, "0", True), (False, None, False)]
+)
+def test_the_cli_draws_a_progress_bar_only_on_a_terminal_outside_ci(tty, ci, bar, monkeypatch):
+    import io
+
+    from nnscratch import cli
+
+    class Stderr(io.StringIO):
+        def isatty(self) -> bool:
+            return tty
+
+    monkeypatch.setattr(cli.sys, "stderr", Stderr())
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    assert cli._interactive() is bar
+
+
+@pytest.mark.parametrize("value", ["two", "1.5", ""])
+def test_cli_refuses_a_bad_jobs_value(sweep_file, tmp_path, value):
+    result = run_cli("sweep", sweep_file, "--out", tmp_path / "x", "--jobs", value)
+    assert result.exit_code == 2
+    assert f"error: --jobs: expected auto or a number of processes. Received: {value!r}" in result.output
 
 
 def test_cli_refuses_a_bad_cluster_address(sweep_file, tmp_path):

@@ -6,6 +6,8 @@ sends every unfinished task to one of three backends and collects the results as
 
 - ``jobs=1``: in this process, one task after the other;
 - ``jobs=N`` (default: every core): a local pool of N worker processes (joblib's ``loky`` backend);
+- ``jobs="auto"`` (the default of ``nnscratch cv`` and ``sweep``): this process when the work is
+  too small to pay for starting a pool, else a pool of one process per core (see :mod:`.jobs`);
 - ``cluster="tcp://HOST:PORT"``: the workers of a running Dask cluster (``distributed``, an
   optional extra: ``pip install nnscratch[dask]``).
 
@@ -34,6 +36,7 @@ from nnscratch.base.errors import ConfigError
 
 from . import sweep
 from .cluster import ClusterSpec, stream_dask
+from .jobs import TaskSeconds, choose_jobs
 from .store import ResultStore, TaskSpec
 from .tasks import OneThread, TaskFn, execute_task
 
@@ -72,11 +75,17 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: ``jobs="auto"``: let :func:`~nnscratch.experiments.jobs.choose_jobs` pick from the work.
+AUTO = "auto"
+Jobs = int | str | None
+
+
 def resolve_jobs(jobs: int | None) -> int:
     """The number of worker processes ``jobs`` asks for.
 
     ``None`` or ``-1`` means every core; ``-2`` every core but one (joblib's convention); a
-    positive ``N`` means N processes. ``0`` and other values raise :class:`ConfigError`.
+    positive ``N`` means N processes. ``0`` and other values raise :class:`ConfigError`
+    (``"auto"`` is decided by :func:`run_tasks`, which knows the tasks).
     """
     cores = available_cores()
     if jobs is None:
@@ -132,7 +141,7 @@ def run_tasks(
     fn: TaskFn,
     tasks: Iterable[Any],
     *,
-    jobs: int | None = None,
+    jobs: Jobs = None,
     cluster: Any = None,
     run_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
@@ -140,6 +149,7 @@ def run_tasks(
     on_result: ResultCallback | None = None,
     report_reused: bool = False,
     log: Callable[[str], None] | None = None,
+    task_seconds: TaskSeconds | None = None,
 ) -> TaskRun:
     """Run ``fn(task.config, task.fold, task.seed)`` for every task and return the results in order.
 
@@ -152,9 +162,11 @@ def run_tasks(
         The sweep's tasks: objects with ``config`` (a dict of JSON values), ``fold`` (int or None)
         and ``seed`` (int) attributes, such as :class:`TaskSpec` or the sweep planner's tasks.
         Identical tasks (same config, fold and seed) run once.
-    jobs : int, optional
+    jobs : int or "auto", optional
         Local worker processes: ``1`` runs in this process, ``N`` starts a pool of N, ``None``
-        or ``-1`` uses every core. Ignored when ``cluster`` is given.
+        or ``-1`` uses every core, ``"auto"`` runs here when the tasks still to run are too
+        little work to pay for a pool and otherwise on every core
+        (:func:`~nnscratch.experiments.jobs.choose_jobs`). Ignored when ``cluster`` is given.
     cluster : str, dict, ClusterSpec or distributed.Client, optional
         A Dask scheduler address (``"tcp://HOST:PORT"``), the experiment file's ``[cluster]``
         table, or a connected client. Needs ``pip install nnscratch[dask]``.
@@ -173,7 +185,12 @@ def run_tasks(
         Also call ``on_result`` for the tasks found in ``run_dir``, in task order, before the
         others start.
     log : callable, optional
-        Receives one line before the tasks start: how many run, where, and how many were done.
+        Receives one line before the tasks start: how many run, where (with ``"auto"``, why
+        there), and how many were done.
+    task_seconds : callable, optional
+        ``task_seconds(config) -> seconds`` of one task, for ``jobs="auto"``; default: a
+        :class:`~nnscratch.experiments.jobs.TaskTimer`, which times a short trial of a
+        :func:`~nnscratch.experiments.sweep.run_point` config.
 
     Returns
     -------
@@ -197,12 +214,17 @@ def run_tasks(
         else:
             pending.append((where[0], tasks[where[0]]))
 
-    stream, backend = _open_stream(fn, pending, jobs, cluster)
+    choice = None
+    if jobs == AUTO and cluster is None and pending:
+        configs = [task.config for _, task in pending]
+        choice = choose_jobs(configs, available_cores(), task_seconds=task_seconds)
+    stream, backend = _open_stream(fn, pending, choice.n_jobs if choice is not None else jobs, cluster)
     try:
         if log is not None:
             done = f"{len(results)} already done in {store.dir}" if store is not None and results else ""
+            why = f" (--jobs auto: {choice.reason})" if choice is not None else ""
             if pending:
-                log(f"{len(pending)} task(s) to run on {backend}" + (f"; {done}" if done else ""))
+                log(f"{len(pending)} task(s) to run on {backend}{why}" + (f"; {done}" if done else ""))
             else:
                 log(f"nothing to run: {done or 'no tasks'}")
         with _progress_bar(len(indices), len(results), desc, progress) as bar:
@@ -232,13 +254,14 @@ def run_tasks(
 
 
 def _open_stream(
-    fn: TaskFn, pending: Sequence[tuple[int, TaskSpec]], jobs: int | None, cluster: Any
+    fn: TaskFn, pending: Sequence[tuple[int, TaskSpec]], jobs: Jobs, cluster: Any
 ) -> tuple[Iterator[tuple[int, dict[str, Any]]], str]:
     """Pick the backend; returns a generator of ``(task index, result)`` and the backend's name."""
     if cluster is not None:
         spec = ClusterSpec.parse(cluster)
         return stream_dask(fn, pending, spec), f"dask[{spec.describe()}]"
-    n_jobs = min(resolve_jobs(jobs), max(1, len(pending)))
+    # "auto" with nothing pending: nothing runs, and a stream of nothing needs no pool
+    n_jobs = 1 if jobs == AUTO else min(resolve_jobs(jobs), max(1, len(pending)))
     if n_jobs == 1:  # a pool of one only adds start-up time
         return _stream_serial(fn, pending), "serial"
     return _stream_local(fn, pending, n_jobs), f"local[{n_jobs}]"
@@ -261,12 +284,13 @@ def portable_config(config: dict[str, Any]) -> dict[str, Any]:
 
 def sweep_executor(
     *,
-    jobs: int | None = None,
+    jobs: Jobs = AUTO,
     cluster: Any = None,
     run_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
     fn: TaskFn | None = None,
     log: Callable[[str], None] | None = None,
+    desc: str = "sweep",
 ) -> Callable[[list[Any]], list[dict[str, Any]]]:
     """An ``executor`` for :func:`nnscratch.experiments.runner.run`: the planner's tasks through
     :func:`run_tasks` (``fn`` defaults to :func:`~nnscratch.experiments.sweep.run_point`).
@@ -274,7 +298,9 @@ def sweep_executor(
     The executor is called as ``executor(tasks, on_done)`` and calls ``on_done(task, result)``
     for each task as it finishes (and first for those already in ``run_dir``).
 
-    ``log``, if given, receives one line before the tasks start (see :func:`run_tasks`).
+    ``jobs`` is :func:`run_tasks`'s, ``"auto"`` by default: the tasks run in this process unless
+    they are enough work to pay for a process pool. ``log``, if given, receives one line before
+    the tasks start (see :func:`run_tasks`); ``desc`` labels the progress bar.
     """
     if fn is None:
         fn = sweep.run_point  # read at call time, so a patched run_point is the one that runs
@@ -290,7 +316,7 @@ def sweep_executor(
 
         run = run_tasks(
             fn, specs, jobs=jobs, cluster=cluster, run_dir=run_dir, progress=progress,
-            on_result=done, report_reused=True, log=log,
+            on_result=done, report_reused=True, log=log, desc=desc,
         )  # fmt: skip
         return run.results
 
