@@ -178,3 +178,14 @@ def test_a_single_class_dataset_is_a_data_error(tmp_path):
     path.write_text(f'[data]\ncsv = "{data}"\ntarget = "label"\n[training]\nepochs = 3\n')
     code, out = invoke("train", path, "--out", tmp_path / "o")
     assert code == 2 and "single class" in out
+
+
+def test_summed_losses_are_also_reported_per_sample_so_parts_compare(tmp_path):
+    path = write(tmp_path, extra='[loss]\nname = "bce"\nreduction = "sum"\n')
+    code, out = invoke("train", path, "--set", "optimizer.lr=0.02", "--out", tmp_path / "tr", "--no-figures")
+    assert code == 0, out
+    m = json.loads((tmp_path / "tr" / "metrics.json").read_text())
+    for part in ("train", "test"):
+        assert m[part]["loss_per_sample"] == pytest.approx(m[part]["loss"] / m[part]["n"], rel=1e-15)
+    assert m["summary"]["mean"]["test_loss_per_sample"] == m["test"]["loss_per_sample"]
+    assert "loss per sample (final model)" in (tmp_path / "tr" / "report.md").read_text()

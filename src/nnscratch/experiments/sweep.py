@@ -254,6 +254,8 @@ def _evaluate(
         }
         if data.task == "regression":
             out[name] = {"n": len(y), **regression_scores(y, y_pred), "loss": out[name]["loss"]}
+        if loss.reduction == "sum":  # parts of different sizes compare per sample
+            out[name]["loss_per_sample"] = out[name]["loss"] / len(y)
     index = split.train_index if split.X_test is None else split.test_index
     if index is None:  # a separate test file: rows are numbered in that file
         index = np.arange(len(y))

@@ -70,6 +70,9 @@ def _repeats(m: dict[str, Any], cv: bool) -> list[Block]:
     ]
 
 
+_TRAIN_HEADS = {"loss": "loss (final model)", "loss_per_sample": "loss per sample (final model)"}
+
+
 def train_numbers(m: dict[str, Any]) -> list[Block]:
     parts = [p for p in ("train", "test") if m.get(p)]
     keys = [k for k in m[parts[0]] if k != "n"]
@@ -82,7 +85,7 @@ def train_numbers(m: dict[str, Any]) -> list[Block]:
             f"training loss averaged over the last epoch (before its updates, as the learning curve "
             f"shows it) was {fmt(m['last_epoch_loss'])}.",
         ),
-        ("table", (["data", "samples", *(k if k != "loss" else "loss (final model)" for k in keys)], rows)),
+        ("table", (["data", "samples", *(_TRAIN_HEADS.get(k, k) for k in keys)], rows)),
     ]
     blocks += _repeats(m, cv=False)
     if m.get("confusion_matrix"):

@@ -121,6 +121,7 @@ def label(key: str, cv: bool = False) -> str:
     if key == "last_epoch_loss":
         return "loss averaged over the last epoch"
     part, _, metric = key.partition("_")
+    metric = metric.replace("_", " ")  # loss_per_sample -> loss per sample
     if part == "test" and cv:
         return f"held-out fold {metric}"
     return f"{part} {metric}" if metric and part in ("train", "test") else key.replace("_", " ")
