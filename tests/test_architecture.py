@@ -20,8 +20,24 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "nnscratch"
 #: Optional third-party packages a module may import inside a function (so the core needs NumPy only).
-OPTIONAL = {"sympy", "matplotlib", "sklearn", "torch", "dask", "distributed", "flask", "pydantic",
-            "typer", "tqdm", "joblib", "threadpoolctl", "safetensors", "scipy", "IPython", "playwright"}
+OPTIONAL = {
+    "sympy",
+    "matplotlib",
+    "sklearn",
+    "torch",
+    "dask",
+    "distributed",
+    "flask",
+    "pydantic",
+    "typer",
+    "tqdm",
+    "joblib",
+    "threadpoolctl",
+    "safetensors",
+    "scipy",
+    "IPython",
+    "playwright",
+}
 MAX_DEFERRED_INTERNAL = 10
 
 

@@ -132,9 +132,7 @@ def _interactive() -> bool:
     return sys.stderr.isatty() and not ci
 
 
-def _executor(
-    mode: str, cfg: Any, out: Path | None, jobs: str, cluster: str | None, quiet: bool
-) -> Any:
+def _executor(mode: str, cfg: Any, out: Path | None, jobs: str, cluster: str | None, quiet: bool) -> Any:
     """The parallel backend of cv and sweep: local processes or Dask, resumable from ``out/tasks``.
 
     The progress bar is drawn only where it can redraw itself (a terminal); in a log or a pipe
