@@ -207,36 +207,34 @@ def sweep_figures(
     keys = list(cfg.sweep)
     written = []
     # one row per repeat: plot_sweep averages them and draws their spread as error bars
+    first = list(points[0]["mean"])
+    key = primary(first) or next(k for k in ("test_loss", "train_loss") if k in first)
+    metric = key.replace("_", " ")  # the axis says "test accuracy", as the tables do
     rows = [
-        {**{k: _plain(v) for k, v in p["params"].items()}, **values}
+        {**{k: _plain(v) for k, v in p["params"].items()}, metric: values[key]}
         for p in points
         for values in p.get("per_repeat") or [p["mean"]]
     ]
-    first = list(points[0]["mean"])
-    wanted = [primary(first) or next(k for k in ("test_loss", "train_loss") if k in first)]
-    for metric in wanted:
-        for x in keys:
-            others = [k for k in keys if k != x]
-            hue = others[0] if len(others) == 1 else None
-            if len(others) > 1:
-                continue
-            title = f"{cfg.experiment.name}: {metric} vs {x}"
-            facet = hue if hue and all(isinstance(p["params"][hue], str) for p in points) else None
-            fig = plots.plot_sweep(rows, x, metric, None if facet else hue, facet=facet, title=title)
-            file = f"sweep_{metric}_vs_{x.replace('.', '_')}.png"
-            _save(fig, folder / file)
-            written.append(file)
+    for x in keys:
+        others = [k for k in keys if k != x]
+        hue = others[0] if len(others) == 1 else None
+        if len(others) > 1:
+            continue
+        title = f"{cfg.experiment.name}: {metric} vs {x}"
+        facet = hue if hue and all(isinstance(p["params"][hue], str) for p in points) else None
+        fig = plots.plot_sweep(rows, x, metric, None if facet else hue, facet=facet, title=title)
+        file = f"sweep_{key}_vs_{x.replace('.', '_')}.png"
+        _save(fig, folder / file)
+        written.append(file)
     if len(keys) > 2:
         combos = [
-            {"setting": ", ".join(f"{k}={_plain(v)}" for k, v in p["params"].items()), **values}
+            {"setting": ", ".join(f"{k}={_plain(v)}" for k, v in p["params"].items()), metric: values[key]}
             for p in points
             for values in p.get("per_repeat") or [p["mean"]]
         ]
-        fig = plots.plot_sweep(
-            combos, "setting", wanted[0], None, title=f"{cfg.experiment.name}: {wanted[0]}"
-        )
-        _save(fig, folder / f"sweep_{wanted[0]}.png")
-        written.append(f"sweep_{wanted[0]}.png")
+        fig = plots.plot_sweep(combos, "setting", metric, None, title=f"{cfg.experiment.name}: {metric}")
+        _save(fig, folder / f"sweep_{key}.png")
+        written.append(f"sweep_{key}.png")
     histories = []
     for task, result in zip(tasks, results, strict=True):
         if task.fold in (None, 0) and task.repeat == 0:
