@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench clean torch browser
+.PHONY: demo test lint docs bench clean torch browser
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "nnscratch needs Python >= 3.11, found " + sys.version.split()[0]'
@@ -22,6 +22,10 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -q
+
+# The documentation site (mkdocs-material + mkdocstrings) into site/; make test builds it --strict.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # Speed side by side with PyTorch CPU, scikit-learn and plain NumPy (about 5 minutes; writes
 # benchmarks/results/latest.{json,md}). `make bench BENCH_ARGS=--quick` for a 1-minute smoke run.

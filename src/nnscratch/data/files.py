@@ -204,6 +204,8 @@ def from_csv(
     task : {"binary", "multiclass", "regression"}, optional
         Default: inferred (text or whole-number targets are classes, fractional ones regression).
 
+    Notes
+    -----
     Text labels map to ``0..C-1`` in sorted order, with ``target_names`` keeping the text; numeric
     labels that are not ``0..C-1`` (e.g. ``{1, 2}`` or ``{-1, 1}``) are mapped the same way.
     """

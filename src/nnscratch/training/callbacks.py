@@ -84,6 +84,8 @@ class EarlyStopping(Callback):
     restore_best_weights : bool
         At the end of training (stopped early or not), load the weights of the best epoch.
 
+    Notes
+    -----
     After training, ``best``, ``best_epoch`` and ``stopped_epoch`` (0 if it never stopped) say
     what happened; they are also stored in ``state.extra["early_stopping"]``.
     """

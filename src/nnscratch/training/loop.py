@@ -120,6 +120,8 @@ def fit(
     checkpoint, checkpoint_every : path, int
         Save a checkpoint there every ``checkpoint_every`` epochs (see ``ModelCheckpoint``).
 
+    Notes
+    -----
     The recorded epoch loss (and train metrics) are those *before* each of that epoch's updates,
     averaged over batches; validation values are computed after the epoch. ``verbose`` also
     prints epoch 0: the loss of the initial weights, before any update.
