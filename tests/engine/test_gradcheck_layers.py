@@ -234,7 +234,9 @@ def test_gradcheck_rejects_a_non_module():
 
 
 def test_gradcheck_report_names_a_custom_activation():
-    relu_sin = ns.Activation(lambda z: np.maximum(z, 0) + np.sin(z), lambda z: (z > 0) + np.cos(z), name="relu_sin")
+    relu_sin = ns.Activation(
+        lambda z: np.maximum(z, 0) + np.sin(z), lambda z: (z > 0) + np.cos(z), name="relu_sin"
+    )
     x = np.array([[0.3, -0.7], [1.2, -0.4]])
     assert str(ns.gradcheck(relu_sin, x)).startswith("gradcheck of Activation 'relu_sin': PASSED")
 

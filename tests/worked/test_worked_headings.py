@@ -1,5 +1,6 @@
 """Every heading of ns.explain and ns.check_work is printed once (text, Markdown and structure)."""
 
+import itertools
 import re
 from collections import Counter
 
@@ -29,7 +30,7 @@ def _repeated(lines):
 def _text_headings(text):
     """Underlined titles and step titles (unindented lines ending in ``[key]``)."""
     lines = text.splitlines()
-    underlined = [a for a, b in zip(lines, lines[1:], strict=False) if b and set(b) <= {"=", "-"}]
+    underlined = [a for a, b in itertools.pairwise(lines) if b and set(b) <= {"=", "-"}]
     steps = [m.group(1) for m in (re.match(r"^(\S.*?)   \[\w+\]$", s) for s in lines) if m]
     return underlined, steps
 

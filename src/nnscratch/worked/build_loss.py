@@ -206,7 +206,15 @@ def loss_section(trace: Trace, nt: Notation, decimals: int) -> Section:
         symbolic = (fs, T(r"\sum ", "Σ "), y, T(r" \odot \log ", " ⊙ log "), yh)
         substituted = (fv, T(r"\sum ", "Σ "), Y, T(r" \odot \log ", " ⊙ log "), P)
     step = sec.add(
-        Step("loss", _loss_title(loss), nt.loss, np.asarray(trace.loss), symbolic, substituted, notes=_count_note(trace))
+        Step(
+            "loss",
+            _loss_title(loss),
+            nt.loss,
+            np.asarray(trace.loss),
+            symbolic,
+            substituted,
+            notes=_count_note(trace),
+        )
     )
     if not scalar:
         step.notes.append(
