@@ -171,11 +171,11 @@ def _compare(
 
 
 def _describe(target: Module) -> str:
-    """The name a report gives its target: the class, plus the user's name for an activation."""
-    from .layers.activations import Activation  # activations imports gradcheck: import lazily
-
-    if isinstance(target, Activation):
-        return f"{type(target).__name__} {target.name!r}"
+    """The name a report gives its target: the class, plus the module's own ``name`` if it has
+    one (``Activation 'relu_sin'``; read by attribute, as activations import this module)."""
+    name = getattr(target, "name", None)
+    if isinstance(name, str) and name:
+        return f"{type(target).__name__} {name!r}"
     return type(target).__name__
 
 
