@@ -231,3 +231,20 @@ def test_gradcheck_max_entries_samples_a_subset():
 def test_gradcheck_rejects_a_non_module():
     with pytest.raises(ns.NNScratchError, match="Module or a Loss"):
         ns.gradcheck(lambda x: x, np.ones((2, 2)))
+
+
+def test_gradcheck_report_names_a_custom_activation():
+    relu_sin = ns.Activation(
+        lambda z: np.maximum(z, 0) + np.sin(z), lambda z: (z > 0) + np.cos(z), name="relu_sin"
+    )
+    x = np.array([[0.3, -0.7], [1.2, -0.4]])
+    assert str(ns.gradcheck(relu_sin, x)).startswith("gradcheck of Activation 'relu_sin': PASSED")
+
+
+def test_gradcheck_report_names_a_symbolic_activation():
+    pytest.importorskip("sympy")
+    x = np.array([[0.3, -0.7], [1.2, -0.4]])
+    named = ns.Activation.from_expression("sin(z) * z", name="zsin")
+    assert str(ns.gradcheck(named, x)).startswith("gradcheck of SymbolicActivation 'zsin': PASSED")
+    unnamed = ns.Activation.from_expression("tanh(z)")
+    assert f"gradcheck of SymbolicActivation {unnamed.name!r}" in str(ns.gradcheck(unnamed, x))

@@ -31,7 +31,7 @@ REQUIRED = [
 def test_every_required_page_exists_with_math():
     assert set(REQUIRED) <= set(list_derivations())
     for name in list_derivations():
-        text = ns.derivation(name)
+        text = ns.derivation(name).markdown
         assert text.startswith("# ") and "$" in text, name
         assert text.count("$$") % 2 == 0, name
 
@@ -39,7 +39,7 @@ def test_every_required_page_exists_with_math():
 def test_docs_folder_is_generated_from_the_package(tmp_path):
     docs = ROOT / "docs" / "derivations"
     for name in PAGES:
-        assert (docs / f"{name}.md").read_text(encoding="utf-8") == ns.derivation(name), (
+        assert (docs / f"{name}.md").read_text(encoding="utf-8") == ns.derivation(name).markdown, (
             f"docs/derivations/{name}.md is stale: run python -c "
             "\"from nnscratch.worked.derivations import write_docs; write_docs('docs/derivations')\""
         )
@@ -80,18 +80,19 @@ def test_unknown_page():
 
 
 def test_fused_gradients_are_derived():
-    assert "\\frac{1}{n}(\\hat{y} - y)" in ns.derivation("bce")
-    assert "= \\hat{y}_j - y_j" in ns.derivation("cross_entropy")
-    assert "\\sigma(z) - y" in ns.derivation("bce_with_logits")
-    assert "W^{(l+1)\\top} \\delta^{(l+1)}" in ns.derivation("chain")
+    assert "\\frac{1}{n}(\\hat{y} - y)" in ns.derivation("bce").markdown
+    assert "= \\hat{y}_j - y_j" in ns.derivation("cross_entropy").markdown
+    assert "\\sigma(z) - y" in ns.derivation("bce_with_logits").markdown
+    assert "W^{(l+1)\\top} \\delta^{(l+1)}" in ns.derivation("chain").markdown
 
 
 def test_worked_example_lists_its_own_derivations():
     model = ns.Sequential(ns.Linear(2, 2, rng=0), ns.Tanh(), ns.Linear(2, 1, rng=1), ns.Sigmoid())
-    text = ns.explain(model, [1, 0], 1, loss="bce").derivations()
+    text = ns.explain(model, [1, 0], 1, loss="bce").derivations().markdown
     titles = re.findall(r"^# (.+)$", text, flags=re.M)
     assert len(titles) == 5  # chain, linear, tanh, sigmoid, bce
-    assert ns.derivation("tanh") in text and ns.derivation("bce") in text and ns.derivation("chain") in text
+    for page in ("tanh", "bce", "chain"):
+        assert ns.derivation(page).markdown in text
 
 
 @pytest.mark.slow
@@ -102,3 +103,58 @@ def test_pages_ship_in_the_wheel(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for name in PAGES:
         assert f"nnscratch/worked/derivation_pages/{name}.md" in names
+
+
+@pytest.mark.parametrize("name", list_derivations())
+def test_printed_derivation_is_unicode_math(name):
+    page = ns.derivation(name)
+    text = str(page)
+    assert text == page.to_text() == page.text
+    assert "\\frac" not in text and "$$" not in text and "\\partial" not in text
+    assert "∂" in text, name
+    code = "\n".join(re.findall(r"```.*?```", page.markdown, flags=re.S))
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)
+    assert re.search(r"\\[A-Za-z]+", prose) is None, name  # no LaTeX command left
+    assert "$" not in text.replace(code, ""), name
+    assert page._repr_markdown_() == page.markdown == page.to_markdown()
+    assert "$" in page._repr_markdown_()  # Jupyter renders the LaTeX math
+
+
+ALIASES = ["ce", "BCELoss", "adam", "leaky_relu", "backprop", "softmax_ce", "bce_logits", "sigmoid_bce"]
+
+
+@pytest.mark.parametrize("name", [*PAGES, *ALIASES])
+def test_every_accepted_name_prints_readably(name):
+    text = str(ns.derivation(name))
+    assert "\\frac" not in text and "$$" not in text
+    assert "∂" in text
+
+
+def test_cross_entropy_in_the_terminal():
+    page = ns.derivation("cross_entropy")
+    text = str(page)
+    assert "∂ℓ/∂zⱼ = Σₖ (−yₖ/ŷₖ) ŷₖ (δₖⱼ − ŷⱼ) = −yⱼ + ŷⱼ Σₖ yₖ = ŷⱼ − yⱼ" in text
+    assert "δ⁽ᴸ⁾ = (1/N)(ŷ − y)" in text
+    title = "Cross-entropy (`CrossEntropyLoss`) and why softmax + cross-entropy gives δ = ŷ − y"
+    assert text.startswith(f"{title}\n{'=' * len(title)}\n")
+    assert "\\frac{\\partial \\ell}{\\partial z_j}" in page.markdown
+    assert repr(page).startswith("Derivation('cross_entropy'")
+    assert "σ(z)" in str(ns.derivation("bce")) and "W⁽ˡ⁺¹⁾ᵀ δ⁽ˡ⁺¹⁾" in str(ns.derivation("chain"))
+
+
+def test_latex_to_text_subset():
+    from nnscratch.worked.latex_text import latex_to_text
+
+    assert latex_to_text(r"\frac{\partial L}{\partial z^{(l)}}") == "∂L/∂z⁽ˡ⁾"
+    assert latex_to_text(r"\frac{1}{N}(\hat{y} - y)") == "(1/N)(ŷ − y)"
+    assert latex_to_text(r"\sigma(z) \odot x_{ij}^2") == "σ(z) ⊙ xᵢⱼ²"
+    assert latex_to_text(r"\sqrt{v + \epsilon} \cdot a") == "√(v + ε) · a"
+    assert latex_to_text(r"e^{z_j - \max z}") == "e^(zⱼ − max z)"
+    assert latex_to_text(r"\text{if } x \le 0") == "if x ≤ 0"
+
+
+def test_worked_example_derivations_print_readably():
+    model = ns.Sequential(ns.Linear(2, 2, rng=0), ns.Tanh(), ns.Linear(2, 1, rng=1), ns.Sigmoid())
+    pages = ns.explain(model, [1, 0], 1, loss="bce").derivations()
+    assert "\\frac" not in str(pages) and "∂" in str(pages)
+    assert pages.markdown.count("\n\n---\n\n") == 4

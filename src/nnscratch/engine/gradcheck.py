@@ -170,6 +170,15 @@ def _compare(
             check.analytic, check.numeric = a, n
 
 
+def _describe(target: Module) -> str:
+    """The name a report gives its target: the class, plus the module's own ``name`` if it has
+    one (``Activation 'relu_sin'``; read by attribute, as activations import this module)."""
+    name = getattr(target, "name", None)
+    if isinstance(name, str) and name:
+        return f"{type(target).__name__} {name!r}"
+    return type(target).__name__
+
+
 def gradcheck(
     target: Module | Loss,
     x: Any,
@@ -246,7 +255,7 @@ def gradcheck(
     def scalar() -> float:
         return float(np.vdot(upstream, forward()))
 
-    report = GradcheckReport(type(target).__name__, tol)
+    report = GradcheckReport(_describe(target), tol)
     if check_input:
         check = ArrayCheck("input", x64.shape)
         _compare(check, x64, dx, scalar, eps, tol, pick(x64.size))

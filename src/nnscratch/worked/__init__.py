@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from .check import CheckReport, check_work
-from .derivations import derivation, list_derivations
+from .derivations import Derivation, derivation, list_derivations
 from .explainer import explain
 from .worked import WorkedExample
 
@@ -41,6 +41,7 @@ def explain_problem(path: Any) -> WorkedExample:
 
 __all__ = [
     "CheckReport",
+    "Derivation",
     "WorkedExample",
     "check_work",
     "derivation",

@@ -53,6 +53,21 @@ def describe_loss(loss: Loss) -> tuple[str, str]:
     return (f"`{type(loss).__name__}`", type(loss).__name__)
 
 
+def _loss_title(loss: Loss) -> str:
+    """The loss step's title: the loss's own name, so it does not repeat the section's "Loss"."""
+    if isinstance(loss, MSELoss):
+        return "Mean squared error"
+    if isinstance(loss, L2Loss):
+        return "L2 loss"
+    if isinstance(loss, BCEWithLogitsLoss):
+        return "Binary cross-entropy on logits"
+    if isinstance(loss, BCELoss):
+        return "Binary cross-entropy"
+    if isinstance(loss, CrossEntropyLoss):
+        return "Cross-entropy"
+    return f"Value of {type(loss).__name__}"
+
+
 def _count(trace: Trace) -> tuple[str, int]:
     """The symbol and value the mean divides by: ("n", entries) or ("N", samples); 1 for sum."""
     loss, pred = trace.loss_fn, trace.output
@@ -191,7 +206,15 @@ def loss_section(trace: Trace, nt: Notation, decimals: int) -> Section:
         symbolic = (fs, T(r"\sum ", "Σ "), y, T(r" \odot \log ", " ⊙ log "), yh)
         substituted = (fv, T(r"\sum ", "Σ "), Y, T(r" \odot \log ", " ⊙ log "), P)
     step = sec.add(
-        Step("loss", "Loss", nt.loss, np.asarray(trace.loss), symbolic, substituted, notes=_count_note(trace))
+        Step(
+            "loss",
+            _loss_title(loss),
+            nt.loss,
+            np.asarray(trace.loss),
+            symbolic,
+            substituted,
+            notes=_count_note(trace),
+        )
     )
     if not scalar:
         step.notes.append(

@@ -102,7 +102,7 @@ class CheckReport:
             out.append(f"  {e.key:<{width}}  {status:<5}  max error {e.max_error:.2e}  {e.title}")
         first = self.first_wrong
         if first is not None:
-            out += ["", f"First wrong step: {first.key}, {first.title}"]
+            out += ["", f"First wrong step: {first.key}"]  # its title heads "How it is computed"
             out += ["  " + line for line in self._entry_lines(first)]
             out += ["", "How it is computed:"]
             out += ["  " + line for line in render_step(self.worked.step(first.key), self.worked.decimals)]

@@ -1,5 +1,7 @@
 """The general derivations, one Markdown page per layer, activation, loss and topic.
 
+:func:`derivation` returns a :class:`Derivation`: Unicode math when printed, rendered LaTeX in Jupyter.
+
 The pages live in the package (``derivation_pages/*.md``, shipped in the wheel) and are the
 source of ``docs/derivations/``; regenerate the docs with
 ``python -c "from nnscratch.worked.derivations import write_docs; write_docs('docs/derivations')"``.
@@ -14,6 +16,8 @@ from typing import Any
 from nnscratch.base.errors import ConfigError
 from nnscratch.base.files import atomic_write
 from nnscratch.engine.names import ACTIVATION_NAMES, LOSS_NAMES, OPTIMIZER_NAMES
+
+from .latex_text import markdown_to_text
 
 PAGES: dict[str, str] = {
     "chain": "Backpropagation through a network (the chain rule)",
@@ -81,14 +85,77 @@ def _key(name: Any) -> str:
     raise ConfigError(f"no derivation named {name!r}. Available: {', '.join(PAGES)}")
 
 
-def derivation(name: Any) -> str:
-    """The Markdown derivation of a layer, activation, loss or topic.
+class Derivation:
+    """A derivation page: Markdown with LaTeX math, readable in a terminal and in Jupyter.
+
+    ``print(d)`` / ``str(d)`` write the math in Unicode (``∂L/∂z⁽ˡ⁾ = δ⁽ˡ⁾``, ``σ(z)``, ``Σₖ``);
+    Jupyter renders :attr:`markdown` with its LaTeX math. The source stays available as
+    :attr:`markdown` (also :meth:`to_markdown`); :meth:`to_text` is the terminal form.
+
+    Attributes
+    ----------
+    name : str
+        The page name (``"cross_entropy"``), or the page names joined by ``+`` for several pages.
+    markdown : str
+        The page as written, math in LaTeX (``$...$`` and ``$$...$$``).
+    """
+
+    def __init__(self, name: str, markdown: str) -> None:
+        self.name = name
+        self.markdown = markdown
+
+    @property
+    def title(self) -> str:
+        """The first heading, as Markdown."""
+        first = self.markdown.lstrip().splitlines()[0] if self.markdown.strip() else ""
+        return first.lstrip("#").strip()
+
+    def to_markdown(self) -> str:
+        return self.markdown
+
+    def to_text(self) -> str:
+        """The page for the terminal: LaTeX math written in Unicode, headings underlined."""
+        return markdown_to_text(self.markdown)
+
+    @property
+    def text(self) -> str:
+        return self.to_text()
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        return f"Derivation({self.name!r}, title={self.title!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Derivation):
+            return self.markdown == other.markdown
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.markdown)
+
+    def __add__(self, other: Derivation) -> Derivation:
+        """Two pages as one, separated by a rule (``ns.explain(...).derivations()``)."""
+        if not isinstance(other, Derivation):
+            return NotImplemented
+        return Derivation(f"{self.name}+{other.name}", f"{self.markdown}\n\n---\n\n{other.markdown}")
+
+
+def derivation(name: Any) -> Derivation:
+    """The derivation of a layer, activation, loss or topic.
 
     ``name`` is a page name (``"bce"``, ``"softmax"``, ``"chain"``...; see :func:`list_derivations`),
     a class name such as ``"BCELoss"``, or an nnscratch object or class (``ns.Sigmoid()``).
+    ``print()`` it in a terminal (math in Unicode) or display it in Jupyter (math rendered);
+    ``.markdown`` is the page's Markdown with its LaTeX math.
     """
     key = _key(name)
-    return resources.files(__package__).joinpath("derivation_pages", f"{key}.md").read_text(encoding="utf-8")
+    page = resources.files(__package__).joinpath("derivation_pages", f"{key}.md").read_text(encoding="utf-8")
+    return Derivation(key, page)
 
 
 def index_markdown() -> str:
@@ -116,6 +183,6 @@ def write_docs(folder: str | Path) -> list[Path]:
     written = []
     for key in PAGES:
         path = out / f"{key}.md"
-        written.append(atomic_write(path, derivation(key)))
+        written.append(atomic_write(path, derivation(key).markdown))
     written.append(atomic_write(out / "README.md", index_markdown()))
     return written

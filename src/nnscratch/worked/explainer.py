@@ -103,12 +103,18 @@ def _answers(ex_sections: list[Section], trace: Trace, nt: Notation) -> Section:
     for lt in trace.layers:
         wanted += [f"W{lt.index}_new", f"b{lt.index}_new"]
     found = {s.key: s for sec in ex_sections for s in sec.steps if s.key}
+    # a loss on logits has both the raw output and the probabilities it computes: name them apart
+    both = f"a{nt.L}" in found and "yhat" in found
+    titles = {
+        f"a{nt.L}": "Network output (logits)" if both else "Network output",
+        "yhat": "Predicted probabilities" if both else "Network output",
+        "loss": "Loss",
+    }
     sec = Section("Answers")
     for key in wanted:
         if key in found:
             s = found[key]
-            title = "Network output" if key in (f"a{nt.L}", "yhat") else s.title
-            sec.add(Step(None, title, s.lhs, s.value))
+            sec.add(Step(None, titles.get(key, s.title), s.lhs, s.value))
     return sec
 
 

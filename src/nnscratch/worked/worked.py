@@ -12,7 +12,7 @@ import numpy as np
 from nnscratch.base.errors import ConfigError
 from nnscratch.base.files import atomic_write
 from nnscratch.base.validation import check_choice
-from nnscratch.worked.derivations import derivation
+from nnscratch.worked.derivations import Derivation, derivation
 from nnscratch.worked.render_latex import render_latex
 from nnscratch.worked.render_markdown import render_latex_fragment, render_markdown
 from nnscratch.worked.render_text import render_text
@@ -153,9 +153,14 @@ class WorkedExample:
             format = _EXTENSIONS.get(target.suffix.lower(), "md")
         return atomic_write(target, self.render(format))
 
-    def derivations(self) -> str:
-        """The general derivations (Markdown) of every layer, activation and loss used here."""
-        return "\n\n---\n\n".join(derivation(name) for name in self.topics)
+    def derivations(self) -> Derivation:
+        """The general derivations of every layer, activation and loss used here, as one page.
+
+        ``print()`` it for Unicode math; ``.markdown`` is the Markdown with LaTeX (pages separated
+        by ``---``); in Jupyter the math is rendered.
+        """
+        pages = [derivation(name) for name in self.topics]
+        return sum(pages[1:], pages[0]) if pages else Derivation("", "")
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
