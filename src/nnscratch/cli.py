@@ -16,33 +16,47 @@ Every mistake of the user's (a bad file, option or config) prints one line start
 exploding loss or weights; for a sweep: every setting) prints ``error: training diverged...``
 and exits with status 3. A run that finished without learning (saturated outputs, no progress)
 exits 0 and prints one ``warning:`` line per problem; its report opens with the same warnings.
+
+``nnscratch --version``, ``--help`` and ``-h`` (on every command) work after a plain
+``pip install nnscratch`` (NumPy and typer). The commands import what needs an optional extra
+(scikit-learn, matplotlib, sympy, Flask) only when they run, so that start-up stays fast and a
+missing extra is one line, ``error: nnscratch train needs the 'experiments' extra: pip install
+"nnscratch[experiments]"`` (status 2). A directory, or a problem file given to ``train`` (an
+experiment file given to ``explain``), is refused in one line that names the right command.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
+import tomllib
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import numpy as np
 import typer
 
-from nnscratch.base.errors import DivergenceError, NNScratchError
+from nnscratch._version import __version__
+from nnscratch.base.errors import DivergenceError, MissingDependencyError, NNScratchError
 from nnscratch.base.files import atomic_write
 from nnscratch.data import describe, from_csv, list_datasets
 from nnscratch.data import load as load_dataset
-from nnscratch.experiments.cluster import resolve_cluster
-from nnscratch.experiments.config import load_config
-from nnscratch.experiments.overrides import parse_set
-from nnscratch.experiments.parallel import sweep_executor
-from nnscratch.experiments.runner import default_out, run
 from nnscratch.io.model import load_with_info
 from nnscratch.report import index_rows, write_index, write_report
 from nnscratch.training.loop import predict
-from nnscratch.worked.problem import explain_problem
+from nnscratch.worked import explain_problem
 from nnscratch.worked.worked import FORMATS
+
+#: What each optional extra brings that the commands import (pyproject [project.optional-dependencies]).
+EXTRA_MODULES = {
+    "experiments": ("pydantic", "sklearn", "matplotlib", "tqdm", "joblib", "threadpoolctl"),
+    "explain": ("sympy", "pydantic"),
+    "playground": ("flask", "sympy", "pydantic", "sklearn", "matplotlib"),
+}
+HELP = {"help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(
     name="nnscratch",
@@ -51,18 +65,40 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings=HELP,
 )
 datasets_app = typer.Typer(
     help="The built-in datasets: list them, describe or plot one.",
     no_args_is_help=True,
     rich_markup_mode=None,
+    context_settings=HELP,
 )
-app.add_typer(datasets_app, name="datasets")
+app.add_typer(datasets_app, name="datasets", short_help="List, describe or plot the built-in datasets.")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"nnscratch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Neural networks from scratch: train, cross-validate and sweep TOML experiment files."""
+
 
 SetOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--set", "-s", help="Override a config value: KEY=VALUE, e.g. optimizer.lr=0.1 (repeatable)."
+        "--set",
+        "-s",
+        metavar="KEY=VALUE",
+        help="Override a config value, e.g. optimizer.lr=0.1 (repeatable).",
     ),
 ]
 OutOption = Annotated[
@@ -95,6 +131,77 @@ def _fail(message: str) -> typer.Exit:
 
 def _os_error(exc: OSError, path: Path | None = None) -> typer.Exit:
     return _fail(f"{exc.strerror or exc}: {exc.filename or path or ''}")
+
+
+def _missing(extra: str, command: str) -> typer.Exit:
+    return _fail(f'nnscratch {command} needs the {extra!r} extra: pip install "nnscratch[{extra}]"')
+
+
+def _need(extra: str, command: str, modules: tuple[str, ...] | None = None) -> None:
+    """Stop with the one-line ``needs the 'extra' extra`` error unless the extra's packages are
+    installed (looked up, not imported: the command imports what it uses itself)."""
+    for name in modules or EXTRA_MODULES[extra]:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise _missing(extra, command)
+
+
+def _optional_import_failed(exc: ImportError) -> bool:
+    """Whether ``exc`` is a missing optional package, not a bug in nnscratch's own imports."""
+    if isinstance(exc, MissingDependencyError):
+        return True
+    return isinstance(exc, ModuleNotFoundError) and not (exc.name or "nnscratch").startswith("nnscratch")
+
+
+def _experiments(command: str, *, runs: bool = True) -> Any:
+    """The experiments layer, or the one-line error naming the extra to install. ``runs``: the
+    command trains, so every package of the 'experiments' extra must be there, not only pydantic."""
+    if runs:
+        _need("experiments", command)
+    try:
+        # deferred: the experiments need the 'experiments' extra; importing them only when a command
+        # runs keeps `nnscratch --help` fast and working after a plain `pip install nnscratch`
+        from nnscratch.experiments import cluster, config, overrides, parallel, runner
+    except ImportError as exc:
+        if _optional_import_failed(exc):
+            raise _missing("experiments", command) from None
+        raise
+    return SimpleNamespace(
+        load_config=config.load_config, parse_set=overrides.parse_set, run=runner.run,
+        resolve_cluster=cluster.resolve_cluster, sweep_executor=parallel.sweep_executor,
+        default_out=runner.default_out,
+    )  # fmt: skip
+
+
+#: Top-level keys that only a problem file (``nnscratch explain``) has, and tables only an
+#: experiment file (``nnscratch train``) has; loss and optimizer are in both.
+PROBLEM_KEYS = {"sizes", "layers", "x", "y", "layout", "decimals", "title"}
+EXPERIMENT_KEYS = {"experiment", "data", "model", "training", "evaluation", "sweep", "cluster"}
+
+
+def _file_kind(path: Path) -> str | None:
+    """The kind of a TOML file, "problem" or "experiment", when it is clearly one of them; else None
+    (unreadable, invalid or ambiguous: the command's own loader then says what is wrong)."""
+    try:
+        keys = set(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    if keys & PROBLEM_KEYS and not keys & EXPERIMENT_KEYS:
+        return "problem"
+    if keys & EXPERIMENT_KEYS and not keys & PROBLEM_KEYS:
+        return "experiment"
+    return None
+
+
+def _check_experiment_file(path: Path) -> None:
+    """One-line errors for the usual wrong arguments of train, cv and sweep."""
+    if path.is_dir():
+        raise _fail(f"{path} is a directory, not an experiment file (a .toml file, see examples/)")
+    if _file_kind(path) == "problem":
+        raise _fail(f"{path}: this is a problem file: use `nnscratch explain {path}`")
 
 
 JobsOption = Annotated[
@@ -132,7 +239,9 @@ def _interactive() -> bool:
     return sys.stderr.isatty() and not ci
 
 
-def _executor(mode: str, cfg: Any, out: Path | None, jobs: str, cluster: str | None, quiet: bool) -> Any:
+def _executor(
+    ex: Any, mode: str, cfg: Any, out: Path | None, jobs: str, cluster: str | None, quiet: bool
+) -> Any:
     """The parallel backend of cv and sweep: local processes or Dask, resumable from ``out/tasks``.
 
     The progress bar is drawn only where it can redraw itself (a terminal); in a log or a pipe
@@ -140,9 +249,9 @@ def _executor(mode: str, cfg: Any, out: Path | None, jobs: str, cluster: str | N
     """
     if mode == "train":
         return None
-    spec = resolve_cluster(cluster, cfg.cluster)
-    run_dir = out if out is not None else default_out(cfg, mode)
-    return sweep_executor(
+    spec = ex.resolve_cluster(cluster, cfg.cluster)
+    run_dir = out if out is not None else ex.default_out(cfg, mode)
+    return ex.sweep_executor(
         jobs=_jobs(jobs), cluster=spec, run_dir=run_dir, progress=not quiet and _interactive(),
         log=None if quiet else typer.echo, desc=mode,
     )  # fmt: skip
@@ -160,21 +269,27 @@ def _run(
     cluster: str | None = None,
     repeats: int | None = None,
 ) -> Path:
+    _check_experiment_file(experiment)
+    ex = _experiments(mode)
     sets = [*(sets or []), *([f"experiment.repeats={repeats}"] if repeats is not None else [])]
     try:
-        cfg = load_config(experiment, sets)
+        cfg = ex.load_config(experiment, sets)
         if mode == "train" and (cfg.sweep or cfg.evaluation.cv):
             typer.echo("note: train runs one model; [sweep] and evaluation.cv are used by `sweep` and `cv`.")
         if not quiet:
             typer.echo(f"{mode}: {cfg.experiment.name} ({experiment})")
-        executor = _executor(mode, cfg, out, jobs, cluster, quiet)
-        folder = run(cfg, mode, out, log=None if quiet else typer.echo, figures=figures, executor=executor)
+        executor = _executor(ex, mode, cfg, out, jobs, cluster, quiet)
+        folder = ex.run(cfg, mode, out, log=None if quiet else typer.echo, figures=figures, executor=executor)
         row = index_rows([folder])[0]
     except DivergenceError as exc:
         typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
         raise typer.Exit(code=EXIT_DIVERGED) from None
     except NNScratchError as exc:
         raise _fail(str(exc)) from None
+    except ImportError as exc:
+        if _optional_import_failed(exc):
+            raise _missing("experiments", mode) from None
+        raise
     except OSError as exc:
         raise _os_error(exc) from None
     for line in _warnings(folder):
@@ -196,7 +311,7 @@ def _warnings(folder: Path) -> list[str]:
     return lines
 
 
-@app.command()
+@app.command(short_help="Train one model and write its run folder.")
 def train(
     experiment: ExperimentArg,
     set_: SetOption = None,
@@ -205,11 +320,14 @@ def train(
     figures: FiguresOption = True,
     repeats: RepeatsOption = None,
 ) -> None:
-    """Train one model (on data.test_size held out, if set) and write its run folder."""
+    """Train one model (on data.test_size held out, if set) and write its run folder.
+
+    Example: nnscratch train examples/xor_221.toml --set training.epochs=500
+    """
     _run("train", experiment, set_, out, quiet, figures, repeats=repeats)
 
 
-@app.command()
+@app.command(short_help="K-fold cross-validation of an experiment file.")
 def cv(
     experiment: ExperimentArg,
     set_: SetOption = None,
@@ -221,11 +339,14 @@ def cv(
     repeats: RepeatsOption = None,
 ) -> None:
     """K-fold cross-validation (evaluation.cv folds, default 5): per-fold and averaged metrics,
-    the confusion matrix accumulated over the folds."""
+    the confusion matrix accumulated over the folds.
+
+    Example: nnscratch cv examples/cv_linear.toml --set evaluation.cv=10
+    """
     _run("cv", experiment, set_, out, quiet, figures, jobs=jobs, cluster=cluster, repeats=repeats)
 
 
-@app.command()
+@app.command(short_help="Train every point of the [sweep] grid.")
 def sweep(
     experiment: ExperimentArg,
     set_: SetOption = None,
@@ -238,11 +359,14 @@ def sweep(
 ) -> None:
     """Every point of the [sweep] grid (crossed with CV when evaluation.cv is set), here or on every
     core (--jobs) or a Dask cluster (--cluster); rerunning the same command resumes an interrupted run.
-    All points start from the same initial weights; --repeats N trains each with N seeds."""
+    All points start from the same initial weights; --repeats N trains each with N seeds.
+
+    Example: nnscratch sweep examples/sweep_lr.toml --jobs -1
+    """
     _run("sweep", experiment, set_, out, quiet, figures, jobs=jobs, cluster=cluster, repeats=repeats)
 
 
-@app.command()
+@app.command(short_help="(Re)write the report of run folders.")
 def report(
     paths: Annotated[list[Path], typer.Argument(help="Run folders, or experiment files to run first.")],
     set_: SetOption = None,
@@ -258,7 +382,8 @@ def report(
     try:
         for path in paths:
             if path.is_file() and path.suffix == ".toml":
-                cfg = load_config(path, set_ or [])
+                _check_experiment_file(path)
+                cfg = _experiments("report").load_config(path, set_ or [])
                 mode = "sweep" if cfg.sweep else "cv" if cfg.evaluation.cv else "train"
                 single_out = out if len(paths) == 1 else None
                 folders.append(_run(mode, path, set_, single_out, quiet=True))
@@ -277,29 +402,45 @@ def report(
 
 
 # -- datasets ----------------------------------------------------------------------------------
+def _dataset_options(sets: list[str] | None, command: str) -> dict[str, Any]:
+    """``--set KEY=VALUE`` dataset options, values parsed as TOML literals like the experiments' ones."""
+    return dict(_experiments(command, runs=False).parse_set(item) for item in sets) if sets else {}
+
+
 @datasets_app.command("list")
 def datasets_list() -> None:
     """The built-in datasets with their size and task."""
     typer.echo(f"{'name':<14} {'task':<11} {'samples':>7} {'features':>8} {'classes':>7}  description")
     for name in list_datasets():
-        info = describe(name)
+        try:
+            info = describe(name)
+        except ImportError as exc:  # moons, iris... come from scikit-learn (the 'experiments' extra)
+            if not _optional_import_failed(exc):
+                raise
+            typer.echo(f"{name:<14} {'-':<11} {'-':>7} {'-':>8} {'-':>7}  needs the 'experiments' extra")
+            continue
         typer.echo(
             f"{name:<14} {info['task']:<11} {info['n_samples']:>7} {info['n_features']:>8} "
             f"{info.get('n_classes', '-'):>7}  {info['description']}"
         )
 
 
-@datasets_app.command("describe")
+@datasets_app.command("describe", short_help="What a dataset holds and the options it takes.")
 def datasets_describe(
     name: Annotated[str, typer.Argument(help="A dataset name from `nnscratch datasets list`.")],
     set_: Annotated[
-        list[str] | None, typer.Option("--set", "-s", help="A dataset option: KEY=VALUE, e.g. n_samples=500.")
+        list[str] | None,
+        typer.Option("--set", "-s", metavar="KEY=VALUE", help="A dataset option, e.g. n_samples=500."),
     ] = None,
 ) -> None:
     """What a dataset holds and the options it takes (usable as [data] params)."""
     try:
-        options = dict(parse_set(item) for item in set_ or [])
+        options = _dataset_options(set_, "datasets describe")
         info = describe(name, **options)
+    except ImportError as exc:  # the scikit-learn datasets (moons, iris...) need the 'experiments' extra
+        if _optional_import_failed(exc):
+            raise _missing("experiments", "datasets describe") from None
+        raise
     except NNScratchError as exc:
         raise _fail(str(exc)) from None
     except TypeError as exc:
@@ -325,12 +466,14 @@ def datasets_plot(
         Path | None, typer.Option("--out", "-o", help="The image to write (default: <name>.png).")
     ] = None,
     set_: Annotated[
-        list[str] | None, typer.Option("--set", "-s", help="A dataset option: KEY=VALUE, e.g. noise=0.3.")
+        list[str] | None,
+        typer.Option("--set", "-s", metavar="KEY=VALUE", help="A dataset option, e.g. noise=0.3."),
     ] = None,
 ) -> None:
     """Save a scatter of a two-feature dataset, one colour per class."""
     try:
-        options = dict(parse_set(item) for item in set_ or [])
+        _need("experiments", "datasets plot", ("matplotlib",))
+        options = _dataset_options(set_, "datasets plot")
         data = load_dataset(name, **options)
         if data.n_features != 2:
             raise _fail(
@@ -341,6 +484,10 @@ def datasets_plot(
         from nnscratch.plots import plot_dataset, save_figure
 
         path = save_figure(plot_dataset(data), out or Path(f"{data.name}.png"))
+    except ImportError as exc:  # the scikit-learn datasets (moons, iris...) need the 'experiments' extra
+        if _optional_import_failed(exc):
+            raise _missing("experiments", "datasets plot") from None
+        raise
     except NNScratchError as exc:
         raise _fail(str(exc)) from None
     except TypeError as exc:
@@ -350,7 +497,7 @@ def datasets_plot(
     typer.echo(f"wrote {path}")
 
 
-@app.command()
+@app.command(short_help="Describe a model file; predict a CSV with it.")
 def inspect(
     model_file: Annotated[
         Path, typer.Argument(help="A model file written by ns.save (or a run folder's model.npz).")
@@ -378,7 +525,7 @@ def inspect(
         raise _os_error(exc, model_file) from None
 
 
-@app.command()
+@app.command(short_help="Watch a network learn in the browser.")
 def playground(
     host: Annotated[
         str, typer.Option(help="Address to bind; keep 127.0.0.1 unless on a trusted network.")
@@ -387,14 +534,17 @@ def playground(
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in a browser.")] = False,
 ) -> None:
     """Watch a network learn in the browser, with the worked math behind every weight."""
+    _need("playground", "playground")
     try:  # deferred: the server needs Flask, an optional package the other commands do without
         from nnscratch.playground.server import serve
-    except NNScratchError as exc:
-        raise _fail(str(exc)) from None
+    except ImportError as exc:
+        if _optional_import_failed(exc):
+            raise _missing("playground", "playground") from None
+        raise
     serve(host=host, port=port, open_browser=open_browser)
 
 
-@app.command("explain")
+@app.command("explain", short_help="Work a problem file out step by step.")
 def explain_command(
     problem: Annotated[
         Path, typer.Argument(help="TOML problem file: network, weights, input, target, loss.")
@@ -409,11 +559,20 @@ def explain_command(
     """Work a problem file's forward pass, backward pass and update out step by step."""
     if format not in FORMATS:
         raise _fail(f"--format: format must be one of md, latex, text. Received: {format!r}")
+    if problem.is_dir():
+        raise _fail(f"{problem} is a directory, not a problem file (a .toml file, see examples/explain/)")
+    if _file_kind(problem) == "experiment":
+        raise _fail(f"{problem}: this is an experiment file: use `nnscratch train {problem}`")
+    _need("explain", "explain")
     try:
         text = explain_problem(problem).render(format)
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(out, text)
+    except ImportError as exc:
+        if _optional_import_failed(exc):
+            raise _missing("explain", "explain") from None
+        raise
     except NNScratchError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
