@@ -75,8 +75,8 @@ def test_names_classes_and_instances_resolve(name, page):
 
 
 def test_unknown_page():
-    with pytest.raises(ns.ConfigError, match="no derivation named 'conv'"):
-        ns.derivation("conv")
+    with pytest.raises(ns.ConfigError, match="no derivation named 'no_such_layer'"):
+        ns.derivation("no_such_layer")
 
 
 def test_fused_gradients_are_derived():

@@ -33,6 +33,10 @@ PAGES: dict[str, str] = {
     "bce": "Binary cross-entropy (and sigmoid + BCE)",
     "bce_with_logits": "Binary cross-entropy on logits",
     "cross_entropy": "Cross-entropy (and softmax + cross-entropy)",
+    "conv2d": "2-D convolution (Conv2d)",
+    "maxpool2d": "Max pooling (MaxPool2d)",
+    "dropout": "Dropout (inverted)",
+    "embedding": "Embedding (table look-up)",
     "optimizers": "One optimizer step (SGD, momentum, Adam)",
 }
 
@@ -53,6 +57,13 @@ _ALIASES = {
     "sigmoid_bce": "bce",
     "softmax_ce": "cross_entropy",
     "optimizer": "optimizers",
+    "conv": "conv2d",
+    "convolution": "conv2d",
+    "maxpool": "maxpool2d",
+    "maxpooling": "maxpool2d",
+    "pool": "maxpool2d",
+    "pooling": "maxpool2d",
+    "embed": "embedding",
 }
 
 
