@@ -34,6 +34,10 @@ PAGES: dict[str, str] = {
     "bce_with_logits": "Binary cross-entropy on logits",
     "cross_entropy": "Cross-entropy (and softmax + cross-entropy)",
     "optimizers": "One optimizer step (SGD, momentum, Adam)",
+    "rnn": "Recurrent network (RNN, tanh) and backpropagation through time",
+    "lstm": "Long short-term memory (LSTM)",
+    "gru": "Gated recurrent unit (GRU)",
+    "batchnorm": "Batch normalisation (BatchNorm1d, BatchNorm2d)",
 }
 
 #: Topic names besides the pages; loss and activation names (with their aliases) come from the
@@ -53,6 +57,11 @@ _ALIASES = {
     "sigmoid_bce": "bce",
     "softmax_ce": "cross_entropy",
     "optimizer": "optimizers",
+    "bptt": "rnn",
+    "elman": "rnn",
+    "batchnorm1d": "batchnorm",
+    "batchnorm2d": "batchnorm",
+    "batch_norm": "batchnorm",
 }
 
 
