@@ -38,6 +38,10 @@ PAGES: dict[str, str] = {
     "dropout": "Dropout (inverted)",
     "embedding": "Embedding (table look-up)",
     "optimizers": "One optimizer step (SGD, momentum, Adam)",
+    "rnn": "Recurrent network (RNN, tanh) and backpropagation through time",
+    "lstm": "Long short-term memory (LSTM)",
+    "gru": "Gated recurrent unit (GRU)",
+    "batchnorm": "Batch normalisation (BatchNorm1d, BatchNorm2d)",
 }
 
 #: Topic names besides the pages; loss and activation names (with their aliases) come from the
@@ -64,6 +68,11 @@ _ALIASES = {
     "pool": "maxpool2d",
     "pooling": "maxpool2d",
     "embed": "embedding",
+    "bptt": "rnn",
+    "elman": "rnn",
+    "batchnorm1d": "batchnorm",
+    "batchnorm2d": "batchnorm",
+    "batch_norm": "batchnorm",
 }
 
 
