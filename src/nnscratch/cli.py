@@ -32,6 +32,8 @@ import json
 import os
 import sys
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -156,19 +158,40 @@ def _optional_import_failed(exc: ImportError) -> bool:
     return isinstance(exc, ModuleNotFoundError) and not (exc.name or "nnscratch").startswith("nnscratch")
 
 
+@contextmanager
+def _user_errors(
+    command: str, extra: str | None = None, *, path: Path | None = None, dataset: str | None = None
+) -> Iterator[None]:
+    """Turn what the user can fix into the one-line ``error:`` (exit 2): the library's own errors,
+    an OS error on ``path``, a missing optional package (naming ``extra``, the extra to install)
+    and, for a ``dataset``, options it does not take."""
+    try:
+        yield
+    except ImportError as exc:
+        if extra is not None and _optional_import_failed(exc):
+            raise _missing(extra, command) from None
+        if isinstance(exc, NNScratchError):  # MissingDependencyError: its message says what to install
+            raise _fail(str(exc)) from None
+        raise
+    except NNScratchError as exc:
+        raise _fail(str(exc)) from None
+    except TypeError as exc:
+        if dataset is None:
+            raise
+        raise _fail(f"dataset {dataset!r}: {exc}") from None
+    except OSError as exc:
+        raise _os_error(exc, path) from None
+
+
 def _experiments(command: str, *, runs: bool = True) -> Any:
     """The experiments layer, or the one-line error naming the extra to install. ``runs``: the
     command trains, so every package of the 'experiments' extra must be there, not only pydantic."""
     if runs:
         _need("experiments", command)
-    try:
+    with _user_errors(command, "experiments"):
         # deferred: the experiments need the 'experiments' extra; importing them only when a command
         # runs keeps `nnscratch --help` fast and working after a plain `pip install nnscratch`
         from nnscratch.experiments import cluster, config, overrides, parallel, runner
-    except ImportError as exc:
-        if _optional_import_failed(exc):
-            raise _missing("experiments", command) from None
-        raise
     return SimpleNamespace(
         load_config=config.load_config, parse_set=overrides.parse_set, run=runner.run,
         resolve_cluster=cluster.resolve_cluster, sweep_executor=parallel.sweep_executor,
@@ -272,26 +295,23 @@ def _run(
     _check_experiment_file(experiment)
     ex = _experiments(mode)
     sets = [*(sets or []), *([f"experiment.repeats={repeats}"] if repeats is not None else [])]
-    try:
-        cfg = ex.load_config(experiment, sets)
-        if mode == "train" and (cfg.sweep or cfg.evaluation.cv):
-            typer.echo("note: train runs one model; [sweep] and evaluation.cv are used by `sweep` and `cv`.")
-        if not quiet:
-            typer.echo(f"{mode}: {cfg.experiment.name} ({experiment})")
-        executor = _executor(ex, mode, cfg, out, jobs, cluster, quiet)
-        folder = ex.run(cfg, mode, out, log=None if quiet else typer.echo, figures=figures, executor=executor)
-        row = index_rows([folder])[0]
-    except DivergenceError as exc:
-        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
-        raise typer.Exit(code=EXIT_DIVERGED) from None
-    except NNScratchError as exc:
-        raise _fail(str(exc)) from None
-    except ImportError as exc:
-        if _optional_import_failed(exc):
-            raise _missing("experiments", mode) from None
-        raise
-    except OSError as exc:
-        raise _os_error(exc) from None
+    with _user_errors(mode, "experiments"):
+        try:
+            cfg = ex.load_config(experiment, sets)
+            if mode == "train" and (cfg.sweep or cfg.evaluation.cv):
+                typer.echo(
+                    "note: train runs one model; [sweep] and evaluation.cv are used by `sweep` and `cv`."
+                )
+            if not quiet:
+                typer.echo(f"{mode}: {cfg.experiment.name} ({experiment})")
+            executor = _executor(ex, mode, cfg, out, jobs, cluster, quiet)
+            folder = ex.run(
+                cfg, mode, out, log=None if quiet else typer.echo, figures=figures, executor=executor
+            )
+            row = index_rows([folder])[0]
+        except DivergenceError as exc:  # not the user's mistake: its own exit status
+            typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+            raise typer.Exit(code=EXIT_DIVERGED) from None
     for line in _warnings(folder):
         typer.echo(f"warning: {line}")
     typer.echo(f"{row['result']}  ->  {folder / 'report.html'}")
@@ -379,7 +399,7 @@ def report(
     else trained.
     """
     folders = []
-    try:
+    with _user_errors("report", "experiments"):
         for path in paths:
             if path.is_file() and path.suffix == ".toml":
                 _check_experiment_file(path)
@@ -395,10 +415,6 @@ def report(
             typer.echo(write_report(folders[0]))
         else:
             typer.echo(write_index(out or Path("runs") / "index", folders, title))
-    except NNScratchError as exc:
-        raise _fail(str(exc)) from None
-    except OSError as exc:
-        raise _os_error(exc) from None
 
 
 # -- datasets ----------------------------------------------------------------------------------
@@ -434,17 +450,10 @@ def datasets_describe(
     ] = None,
 ) -> None:
     """What a dataset holds and the options it takes (usable as [data] params)."""
-    try:
+    # the scikit-learn datasets (moons, iris...) need the 'experiments' extra
+    with _user_errors("datasets describe", "experiments", dataset=name):
         options = _dataset_options(set_, "datasets describe")
         info = describe(name, **options)
-    except ImportError as exc:  # the scikit-learn datasets (moons, iris...) need the 'experiments' extra
-        if _optional_import_failed(exc):
-            raise _missing("experiments", "datasets describe") from None
-        raise
-    except NNScratchError as exc:
-        raise _fail(str(exc)) from None
-    except TypeError as exc:
-        raise _fail(f"dataset {name!r}: {exc}") from None
     typer.echo(f"{info['name']}: {info['description']}")
     for key in ("task", "n_samples", "n_features", "n_classes"):
         if key in info:
@@ -471,7 +480,7 @@ def datasets_plot(
     ] = None,
 ) -> None:
     """Save a scatter of a two-feature dataset, one colour per class."""
-    try:
+    with _user_errors("datasets plot", "experiments", path=out, dataset=name):
         _need("experiments", "datasets plot", ("matplotlib",))
         options = _dataset_options(set_, "datasets plot")
         data = load_dataset(name, **options)
@@ -484,16 +493,6 @@ def datasets_plot(
         from nnscratch.plots import plot_dataset, save_figure
 
         path = save_figure(plot_dataset(data), out or Path(f"{data.name}.png"))
-    except ImportError as exc:  # the scikit-learn datasets (moons, iris...) need the 'experiments' extra
-        if _optional_import_failed(exc):
-            raise _missing("experiments", "datasets plot") from None
-        raise
-    except NNScratchError as exc:
-        raise _fail(str(exc)) from None
-    except TypeError as exc:
-        raise _fail(f"dataset {name!r}: {exc}") from None
-    except OSError as exc:
-        raise _os_error(exc, out) from None
     typer.echo(f"wrote {path}")
 
 
@@ -507,7 +506,7 @@ def inspect(
     ] = None,
 ) -> None:
     """Load a model file (refusing anything unsafe), describe it, and optionally predict a CSV."""
-    try:
+    with _user_errors("inspect", path=model_file):
         model, info = load_with_info(model_file)
         typer.echo(f"{model_file}: {model.num_parameters()} parameters, {model.dtype}")
         typer.echo(repr(model))
@@ -519,10 +518,6 @@ def inspect(
             ds = from_csv(data)
             pred = predict(model, ds.X)
             typer.echo(f"  {data}: {len(pred)} rows, accuracy {float(np.mean(pred == ds.y)):.4f}")
-    except NNScratchError as exc:
-        raise _fail(str(exc)) from None
-    except OSError as exc:
-        raise _os_error(exc, model_file) from None
 
 
 @app.command(short_help="Watch a network learn in the browser.")
@@ -535,12 +530,9 @@ def playground(
 ) -> None:
     """Watch a network learn in the browser, with the worked math behind every weight."""
     _need("playground", "playground")
-    try:  # deferred: the server needs Flask, an optional package the other commands do without
+    with _user_errors("playground", "playground"):
+        # deferred: the server needs Flask, an optional package the other commands do without
         from nnscratch.playground.server import serve
-    except ImportError as exc:
-        if _optional_import_failed(exc):
-            raise _missing("playground", "playground") from None
-        raise
     serve(host=host, port=port, open_browser=open_browser)
 
 
@@ -564,19 +556,11 @@ def explain_command(
     if _file_kind(problem) == "experiment":
         raise _fail(f"{problem}: this is an experiment file: use `nnscratch train {problem}`")
     _need("explain", "explain")
-    try:
+    with _user_errors("explain", "explain", path=out):
         text = explain_problem(problem).render(format)
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(out, text)
-    except ImportError as exc:
-        if _optional_import_failed(exc):
-            raise _missing("explain", "explain") from None
-        raise
-    except NNScratchError as exc:
-        raise _fail(str(exc)) from None
-    except OSError as exc:
-        raise _os_error(exc, out) from None
     if out is None:
         typer.echo(text, nl=False)
     else:
