@@ -7,45 +7,26 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from nnscratch.cli import app
+from helpers.experiments import cli_run, moons_file
 from nnscratch.report import report_blocks
-
-EXPERIMENT = """\
-[experiment]
-name = "linked"
-seed = 0
-
-[data]
-dataset = "moons"
-params = { n_samples = 48, noise = 0.1, seed = 0 }
-test_size = 0.25
-
-[model]
-hidden = [3]
-
-[loss]
-reduction = "sum"
-
-[optimizer]
-name = "sgd"
-lr = 0.05
-momentum = 0.5
-
-[training]
-epochs = 3
-{extra}
-"""
 
 
 def run(tmp_path: Path, command: str, extra: str = "") -> Path:
-    path = tmp_path / f"{command}.toml"
-    path.write_text(EXPERIMENT.replace("{extra}", extra))
+    path = moons_file(
+        tmp_path / f"{command}.toml",
+        name="linked",
+        seed=0,
+        data_seed=0,
+        n_samples=48,
+        hidden=3,
+        reduction="sum",
+        optimizer='name = "sgd"\nlr = 0.05\nmomentum = 0.5',
+        training="epochs = 3",
+        extra=extra,
+    )
     out = tmp_path / command
-    args = [command, str(path), "--out", str(out), "-q"] + (["--jobs", "1"] if command == "sweep" else [])
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
+    cli_run(command, path, "--out", out, "-q", *(["--jobs", "1"] if command == "sweep" else []))
     return out
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
+from helpers.torch_nets import torch_mlp
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
@@ -278,14 +279,7 @@ def mlps():
     ours = ns.Sequential(
         ns.Linear(3, 5, rng=0), ns.Tanh(), ns.Linear(5, 4, rng=1), ns.Sigmoid(), ns.Linear(4, 2, rng=2)
     )
-    theirs = torch.nn.Sequential(
-        torch.nn.Linear(3, 5),
-        torch.nn.Tanh(),
-        torch.nn.Linear(5, 4),
-        torch.nn.Sigmoid(),
-        torch.nn.Linear(4, 2),
-    )
-    return ours, theirs
+    return ours, torch_mlp(torch)
 
 
 def copy_ours_to_theirs(ours, theirs) -> None:

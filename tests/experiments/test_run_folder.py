@@ -9,47 +9,28 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from nnscratch.cli import app
+from helpers.experiments import cli_run, moons_file
 from nnscratch.experiments import load_config
 from nnscratch.experiments.config import validate
 from nnscratch.experiments.figures import sample_counts
 from nnscratch.experiments.run_folder import write_config
 
-TINY = """\
-[experiment]
-name = "tiny"
-seed = 2
-
-[data]
-dataset = "moons"
-params = { n_samples = 60, noise = 0.1, seed = 1 }
-test_size = 0.25
-
-[model]
-hidden = [4]
-
-[loss]
-reduction = "{reduction}"
-
-[optimizer]
-name = "gd"
-lr = {lr}
-
-[training]
-epochs = 4
-validation_split = 0.2
-"""
-
 
 def train(tmp_path: Path, name: str, reduction: str = "sum", lr: float = 0.05) -> Path:
-    path = tmp_path / f"{name}.toml"
-    path.write_text(TINY.replace("{reduction}", reduction).replace("{lr}", repr(lr)))
-    out = tmp_path / name
-    result = CliRunner().invoke(app, ["train", str(path), "--out", str(out), "-q", "--no-figures"])
-    assert result.exit_code == 0, result.output
-    return out
+    path = moons_file(
+        tmp_path / f"{name}.toml",
+        name="tiny",
+        seed=2,
+        data_seed=1,
+        n_samples=60,
+        hidden=4,
+        reduction=reduction,
+        optimizer=f'name = "gd"\nlr = {lr!r}',
+        training="epochs = 4\nvalidation_split = 0.2",
+    )
+    cli_run("train", path, "--out", tmp_path / name, "-q", "--no-figures")
+    return tmp_path / name
 
 
 def history(folder: Path) -> dict[str, list[float]]:

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nnscratch as ns
+from helpers.torch_nets import torch_mlp
 from helpers.training import train_steps
 from nnscratch.base.errors import DTypeError, HyperparameterError, StateDictError, StateError
 from nnscratch.engine.optim import flat as _flat_params
@@ -74,13 +75,7 @@ def data(seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
 def test_two_groups_step_as_torch(name):
     torch = pytest.importorskip("torch")
     ours = mlp()
-    theirs = torch.nn.Sequential(
-        torch.nn.Linear(3, 5),
-        torch.nn.Tanh(),
-        torch.nn.Linear(5, 4),
-        torch.nn.Sigmoid(),
-        torch.nn.Linear(4, 2),
-    ).double()
+    theirs = torch_mlp(torch).double()
     with torch.no_grad():
         for key, value in theirs.state_dict().items():
             value.copy_(torch.from_numpy(ours.state_dict()[key]))

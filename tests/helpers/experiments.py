@@ -1,0 +1,39 @@
+"""Small experiment files for the CLI and report tests: moons with a test split, written out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from nnscratch.cli import app
+
+
+def moons_file(
+    path: Path,
+    *,
+    name: str,
+    seed: int,
+    data_seed: int,
+    n_samples: int,
+    hidden: int,
+    reduction: str,
+    optimizer: str,
+    training: str,
+    extra: str = "",
+) -> Path:
+    """Write a moons experiment (noise 0.1, test_size 0.25) with the given tables' bodies."""
+    path.write_text(
+        f"[experiment]\nname = {name!r}\nseed = {seed}\n\n"
+        f'[data]\ndataset = "moons"\ntest_size = 0.25\n'
+        f"params = {{ n_samples = {n_samples}, noise = 0.1, seed = {data_seed} }}\n\n"
+        f"[model]\nhidden = [{hidden}]\n\n[loss]\nreduction = {reduction!r}\n\n"
+        f"[optimizer]\n{optimizer}\n\n[training]\n{training}\n{extra}"
+    )
+    return path
+
+
+def cli_run(*args: object) -> None:
+    """Run ``nnscratch ARGS`` in-process; it must succeed."""
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
