@@ -21,51 +21,48 @@ from .trace import Trace
 MAX_DETAIL = 8
 
 
+#: Each loss in words: (class, step title, Markdown description, text description). One table
+#: for the description and the title, so the two never disagree.
+_LOSS_WORDS: list[tuple[type[Loss], str, str, str]] = [
+    (MSELoss, "Mean squared error", "mean squared error", "mean squared error"),
+    (L2Loss, "L2 loss", "L2 loss $\\frac{1}{2}\\sum(\\hat{y} - y)^2$", "L2 loss ½·Σ(ŷ − y)²"),
+    (
+        BCEWithLogitsLoss,
+        "Binary cross-entropy on logits",
+        "binary cross-entropy on logits",
+        "binary cross-entropy on logits",
+    ),
+    (BCELoss, "Binary cross-entropy", "binary cross-entropy", "binary cross-entropy"),
+    (CrossEntropyLoss, "Cross-entropy", "cross-entropy", "cross-entropy"),
+]
+
+
+def _words(loss: Loss) -> tuple[str, str, str] | None:
+    for cls, title, markdown, text in _LOSS_WORDS:
+        if isinstance(loss, cls):
+            return title, markdown, text
+    return None
+
+
 def describe_loss(loss: Loss) -> tuple[str, str]:
     """(Markdown, text) one-line description of the loss."""
-    red = loss.reduction
-    if isinstance(loss, MSELoss):
-        return (
-            f"mean squared error (`MSELoss`, reduction={red!r})",
-            f"mean squared error (MSELoss, reduction={red!r})",
-        )
-    if isinstance(loss, L2Loss):
-        return (
-            f"L2 loss $\\frac{{1}}{{2}}\\sum(\\hat{{y}} - y)^2$ (`L2Loss`, reduction={red!r})",
-            f"L2 loss ½·Σ(ŷ − y)² (L2Loss, reduction={red!r})",
-        )
-    if isinstance(loss, BCEWithLogitsLoss):
-        return (
-            f"binary cross-entropy on logits (`BCEWithLogitsLoss`, reduction={red!r})",
-            f"binary cross-entropy on logits (BCEWithLogitsLoss, reduction={red!r})",
-        )
-    if isinstance(loss, BCELoss):
-        return (
-            f"binary cross-entropy (`BCELoss`, reduction={red!r})",
-            f"binary cross-entropy (BCELoss, reduction={red!r})",
-        )
+    name = type(loss).__name__
+    words = _words(loss)
+    if words is None:
+        return (f"`{name}`", name)
+    _, markdown, text = words
+    settings = f"reduction={loss.reduction!r}"
     if isinstance(loss, CrossEntropyLoss):
-        src = "logits" if loss.from_logits else "probabilities"
-        return (
-            f"cross-entropy on {src} (`CrossEntropyLoss`, from_logits={loss.from_logits}, reduction={red!r})",
-            f"cross-entropy on {src} (CrossEntropyLoss, from_logits={loss.from_logits}, reduction={red!r})",
-        )
-    return (f"`{type(loss).__name__}`", type(loss).__name__)
+        source = "logits" if loss.from_logits else "probabilities"
+        markdown, text = f"{markdown} on {source}", f"{text} on {source}"
+        settings = f"from_logits={loss.from_logits}, {settings}"
+    return (f"{markdown} (`{name}`, {settings})", f"{text} ({name}, {settings})")
 
 
 def _loss_title(loss: Loss) -> str:
     """The loss step's title: the loss's own name, so it does not repeat the section's "Loss"."""
-    if isinstance(loss, MSELoss):
-        return "Mean squared error"
-    if isinstance(loss, L2Loss):
-        return "L2 loss"
-    if isinstance(loss, BCEWithLogitsLoss):
-        return "Binary cross-entropy on logits"
-    if isinstance(loss, BCELoss):
-        return "Binary cross-entropy"
-    if isinstance(loss, CrossEntropyLoss):
-        return "Cross-entropy"
-    return f"Value of {type(loss).__name__}"
+    words = _words(loss)
+    return words[0] if words is not None else f"Value of {type(loss).__name__}"
 
 
 def _count(trace: Trace) -> tuple[str, int]:

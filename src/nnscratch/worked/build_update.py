@@ -7,6 +7,8 @@ always the engine's (``optimizer.step()`` ran on the copy).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from nnscratch.engine.optim.optimizers import SGD, Adam, AdamW, Optimizer
@@ -198,41 +200,24 @@ def _param_steps(
     return steps
 
 
+def _update_fields(lt: Any, name: str) -> tuple[Any, ...]:
+    """A parameter's update record in the trace: new value, trained?, optimizer state after and
+    before, hyperparameters (``W_new``, ``W_trained``, ... for ``name="W"``)."""
+    return tuple(
+        getattr(lt, f"{name}_{field}") for field in ("new", "trained", "state", "state_before", "hyper")
+    )
+
+
 def update_section(trace: Trace, nt: Notation) -> Section:
     opt = trace.optimizer
     sec = Section("Parameter update")
     t = trace.step_count_before + 1
     for lt in trace.layers:
         l = lt.index
-        items = [
-            (
-                "W",
-                nt.Wsym(l),
-                nt.dW(l),
-                nt.W(lt.W),
-                nt.W(lt.dW),
-                lt.W_new,
-                lt.W_trained,
-                lt.W_state,
-                lt.W_state_before,
-                lt.W_hyper,
-            )
-        ]
+        # (name, symbol, gradient symbol, value, gradient, new value, trained?, state, state before, hyper)
+        items = [("W", nt.Wsym(l), nt.dW(l), nt.W(lt.W), nt.W(lt.dW), *_update_fields(lt, "W"))]
         if lt.b is not None:
-            items.append(
-                (
-                    "b",
-                    nt.b(l),
-                    nt.db(l),
-                    nt.col(lt.b),
-                    nt.col(lt.db),
-                    lt.b_new,
-                    lt.b_trained,
-                    lt.b_state,
-                    lt.b_state_before,
-                    lt.b_hyper,
-                )
-            )
+            items.append(("b", nt.b(l), nt.db(l), nt.col(lt.b), nt.col(lt.db), *_update_fields(lt, "b")))
         for name, sym, gsym, value, grad, new, trained, state, before, hp in items:
             new_disp = nt.W(new) if name == "W" else nt.col(new)
             what = "weights" if name == "W" else "bias"
