@@ -8,6 +8,8 @@ a⁽ˡ⁻¹⁾ δ⁽ˡ⁾ᵀ (in_out), ∂L/∂b⁽ˡ⁾ = δ⁽ˡ⁾ summed ove
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from nnscratch.engine.layers.activations import Softmax
@@ -143,34 +145,19 @@ def _grad_steps(lt: LayerTrace, nt: Notation, single: bool) -> list[Step]:
         )
     ]
     if lt.db is not None:
-        if single:
-            steps.append(
-                Step(
-                    f"db{l}",
-                    f"Gradient of the bias of {nt.layer_name(l)}",
-                    nt.db(l),
-                    nt.col(lt.db),
-                    (nt.delta(l),),
-                )
-            )
-        else:
+        formula: tuple[Any, ...] = ((nt.delta(l),),)
+        notes: list[Note] = []
+        if not single:  # a batch: db = δ 1, the sum of δ over the samples
             ones = Mat(np.ones((lt.delta.shape[0], 1)))
-            steps.append(
-                Step(
-                    f"db{l}",
-                    f"Gradient of the bias of {nt.layer_name(l)}",
-                    nt.db(l),
-                    nt.col(lt.db),
-                    (nt.delta(l), T(r" \mathbf{1}", " 1")),
-                    (delta, T(" "), ones),
-                    notes=[
-                        Note(
-                            "Multiplying by a column of ones sums $\\delta$ over the samples.",
-                            "Multiplying by a column of ones sums δ over the samples.",
-                        )
-                    ],
+            formula = ((nt.delta(l), T(r" \mathbf{1}", " 1")), (delta, T(" "), ones))
+            notes = [
+                Note(
+                    "Multiplying by a column of ones sums $\\delta$ over the samples.",
+                    "Multiplying by a column of ones sums δ over the samples.",
                 )
-            )
+            ]
+        title = f"Gradient of the bias of {nt.layer_name(l)}"
+        steps.append(Step(f"db{l}", title, nt.db(l), nt.col(lt.db), *formula, notes=notes))
     return steps
 
 
