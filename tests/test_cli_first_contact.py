@@ -122,3 +122,17 @@ def test_typer_is_a_core_dependency():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert any(dep.split(">")[0].split("=")[0].strip() == "typer" for dep in project["dependencies"])
     assert project["scripts"]["nnscratch"] == "nnscratch.cli:main"
+
+
+def test_datasets_list_loads_no_dataset_and_imports_no_optional_extra():
+    """`datasets list` reads the static catalogue: it starts fast because it loads nothing."""
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from nnscratch.cli import app\n"
+        "result = CliRunner().invoke(app, ['datasets', 'list'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(sorted(m for m in ('sklearn', 'matplotlib', 'sympy', 'scipy', 'flask') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

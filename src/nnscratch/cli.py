@@ -44,7 +44,7 @@ import typer
 from nnscratch._version import __version__
 from nnscratch.base.errors import DivergenceError, MissingDependencyError, NNScratchError
 from nnscratch.base.files import atomic_write
-from nnscratch.data import describe, from_csv, list_datasets
+from nnscratch.data import CATALOGUE, describe, from_csv
 from nnscratch.data import load as load_dataset
 from nnscratch.io.model import load_with_info
 from nnscratch.report import index_rows, write_index, write_report
@@ -425,20 +425,13 @@ def _dataset_options(sets: list[str] | None, command: str) -> dict[str, Any]:
 
 @datasets_app.command("list")
 def datasets_list() -> None:
-    """The built-in datasets with their size and task."""
+    """The built-in datasets with their size and task (at their default options)."""
     typer.echo(f"{'name':<14} {'task':<11} {'samples':>7} {'features':>8} {'classes':>7}  description")
-    for name in list_datasets():
-        try:
-            info = describe(name)
-        except ImportError as exc:  # moons, iris... come from scikit-learn (the 'experiments' extra)
-            if not _optional_import_failed(exc):
-                raise
-            typer.echo(f"{name:<14} {'-':<11} {'-':>7} {'-':>8} {'-':>7}  needs the 'experiments' extra")
-            continue
-        typer.echo(
-            f"{name:<14} {info['task']:<11} {info['n_samples']:>7} {info['n_features']:>8} "
-            f"{info.get('n_classes', '-'):>7}  {info['description']}"
-        )
+    for name, info in CATALOGUE.items():
+        classes = "-" if info.n_classes is None else info.n_classes
+        sizes = f"{info.n_samples:>7} {info.n_features:>8} {classes:>7}"
+        note = "" if info.available() else " (needs the 'experiments' extra)"
+        typer.echo(f"{name:<14} {info.task:<11} {sizes}  {info.description}{note}")
 
 
 @datasets_app.command("describe", short_help="What a dataset holds and the options it takes.")

@@ -27,13 +27,16 @@ from .builtin import (
     xor,
     xor_easy,
 )
+from .catalogue import CATALOGUE, CatalogueEntry
 from .dataset import TASKS, Dataset, Standardizer, infer_task, one_hot, standardize, train_test_split
 from .files import from_csv, from_npz
 from .images import from_idx, load_idx, load_idx_images, load_image_npz, save_idx
 
 __all__ = [
+    "CATALOGUE",
     "DATASETS",
     "TASKS",
+    "CatalogueEntry",
     "Dataset",
     "Standardizer",
     "breast_cancer",
