@@ -191,11 +191,11 @@ def _experiments(command: str, *, runs: bool = True) -> Any:
     with _user_errors(command, "experiments"):
         # deferred: the experiments need the 'experiments' extra; importing them only when a command
         # runs keeps `nnscratch --help` fast and working after a plain `pip install nnscratch`
-        from nnscratch.experiments import cluster, config, overrides, parallel, runner
+        from nnscratch.experiments import cluster, config, keys, overrides, parallel, runner
     return SimpleNamespace(
         load_config=config.load_config, parse_set=overrides.parse_set, run=runner.run,
         resolve_cluster=cluster.resolve_cluster, sweep_executor=parallel.sweep_executor,
-        default_out=runner.default_out,
+        default_out=runner.default_out, keys_text=keys.keys_text, keys_markdown=keys.keys_markdown,
     )  # fmt: skip
 
 
@@ -384,6 +384,18 @@ def sweep(
     Example: nnscratch sweep examples/sweep_lr.toml --jobs -1
     """
     _run("sweep", experiment, set_, out, quiet, figures, jobs=jobs, cluster=cluster, repeats=repeats)
+
+
+@app.command(short_help="Every experiment-file key: type, default, meaning.")
+def keys(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the Markdown docs page.")] = False,
+) -> None:
+    """List every key an experiment file accepts, table by table, with its type, default and meaning.
+
+    Example: nnscratch keys | grep optimizer
+    """
+    ex = _experiments("keys", runs=False)
+    typer.echo(ex.keys_markdown() if markdown else ex.keys_text(), nl=False)
 
 
 @app.command(short_help="(Re)write the report of run folders.")

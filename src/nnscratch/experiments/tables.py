@@ -50,7 +50,9 @@ OptimizerName = _name_in(OPTIMIZER_NAMES)
 
 
 class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, allow_inf_nan=False, validate_default=True, use_attribute_docstrings=True
+    )
 
 
 class ExperimentTable(_Table):
@@ -63,9 +65,13 @@ class ExperimentTable(_Table):
     """
 
     name: str = Field("experiment", min_length=1)
+    """Name of the run folder: runs/NAME for train, runs/NAME-cv and runs/NAME-sweep."""
     seed: int = Field(0, ge=0)
+    """Master seed: initial weights, mini-batch order, splits and folds all derive from it."""
     repeats: int = Field(1, ge=1, le=1000)
+    """Seeds each setting is trained with; numbers are reported as mean ± std over them."""
     description: str = ""
+    """Free text shown at the top of the report."""
 
 
 class DataTable(_Table):
@@ -79,19 +85,34 @@ class DataTable(_Table):
     """
 
     dataset: str | None = None
+    """A built-in dataset (see `nnscratch datasets list`), e.g. "moons"."""
     params: dict[str, Any] = Field(default_factory=dict)
+    """Keyword arguments of the built-in dataset, e.g. { n_samples = 500, noise = 0.3 }."""
     csv: str | None = None
+    """A CSV file of features and target; the target column is `target`, else one named label/target/y/class,
+    else the last."""
     y_csv: str | None = None
+    """A separate CSV file holding the targets, one row per row of `csv`."""
     target: str | int | None = None
+    """The target column of `csv`: its name or its 0-based index."""
     npz: str | None = None
+    """An .npz file with arrays X and y (images are flattened to rows)."""
     idx: list[str] | None = Field(None, min_length=2, max_length=2)
+    """An MNIST-style pair of IDX files [images, labels] (.gz accepted)."""
     test_csv: str | None = None
+    """A CSV file used as the test set (same columns as `csv`)."""
     test_y_csv: str | None = None
+    """The targets of `test_csv`, when they are in their own file."""
     test_npz: str | None = None
+    """An .npz file used as the test set (with `npz`)."""
     test_idx: list[str] | None = Field(None, min_length=2, max_length=2)
+    """An IDX pair used as the test set (with `idx`)."""
     test_size: float = Field(0.0, ge=0.0, lt=1.0)
+    """Fraction of the rows held out as the test set (0 = none); stratified for classification."""
     split: Literal["random", "ordered"] = "random"
+    """How rows are split: "random" = seeded shuffles (stratified); "ordered" = in order (time series)."""
     standardize: bool = False
+    """Scale every feature to zero mean and unit variance, with statistics from the training rows only."""
 
     @field_validator("target", mode="before")
     @classmethod
@@ -137,9 +158,10 @@ class LayerSpec(BaseModel):
     """One ``[[model.layers]]`` entry: ``type`` is a layer class exported by nnscratch, the other
     keys are its keyword arguments (checked against the class's signature)."""
 
-    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False, use_attribute_docstrings=True)
 
     type: LayerTypeName
+    """A layer class exported by nnscratch, e.g. "Linear" or "Conv2d"; the other keys are its arguments."""
 
     @model_validator(mode="after")
     def _known_layer(self) -> LayerSpec:
@@ -154,13 +176,21 @@ class ModelTable(_Table):
     """``[model]``: the shorthand ``hidden``/``activation``/``output`` or an explicit layer list."""
 
     hidden: list[int] | None = None
+    """Widths of the hidden layers of a fully connected network, e.g. [4, 4]; [] for none."""
     activation: str | list[str] = "tanh"
+    """Activation of the hidden layers: one name, or one per hidden layer."""
     output: Literal["auto", "sigmoid", "softmax", "identity", "none"] = "auto"
+    """Output activation; "auto" picks sigmoid (binary), softmax (multiclass) or identity (regression)."""
     outputs: int | None = Field(None, ge=1)
+    """Number of output units; default from the data (1 for binary and regression, one per class)."""
     init: InitializerName = "torch"
+    """Weight initialiser ("torch" = PyTorch's default for Linear)."""
     bias: bool = True
+    """Whether layers have bias terms."""
     dtype: Literal["float64", "float32"] = "float64"
+    """Floating-point precision of the parameters and the data."""
     layers: list[LayerSpec] | None = None
+    """Explicit layers ([[model.layers]] entries: type plus keyword arguments) instead of the shorthand."""
 
     @field_validator("hidden")
     @classmethod
@@ -207,12 +237,14 @@ class ModelTable(_Table):
 
 
 class LossTable(_Table):
-    """``[loss]``: ``name`` ("auto" or a loss of :data:`nnscratch.engine.names.LOSS_NAMES`: bce,
+    """``[loss]``: the loss ``name`` ("auto" or a loss of :data:`nnscratch.engine.names.LOSS_NAMES`: bce,
     bce_with_logits or bce_logits, cross_entropy or ce, mse, l2) and ``reduction`` ("mean" or "sum";
     each loss has its default)."""
 
     name: LossName = "auto"
+    """The loss: "auto" (chosen from the task and output), bce, bce_with_logits, cross_entropy, mse or l2."""
     reduction: Literal["mean", "sum"] | None = None
+    """Mean or sum over the samples; each loss has its default."""
 
     def canonical(self) -> str:
         """``"auto"`` or the loss's canonical name (``"bce_logits"`` -> ``"bce_with_logits"``)."""
@@ -223,11 +255,17 @@ class SchedulerTable(_Table):
     """``[optimizer.scheduler]``: a learning-rate schedule stepped once per epoch."""
 
     name: SchedulerName
+    """The schedule: step, multistep, exponential or cosine."""
     step_size: int | None = Field(None, ge=1)
+    """Epochs between learning-rate drops (step)."""
     milestones: list[int] | None = None
+    """Epochs at which the learning rate drops (multistep)."""
     gamma: float | None = Field(None, gt=0)
+    """Factor applied to the learning rate at each drop (step, multistep, exponential)."""
     T_max: int | None = Field(None, ge=1)
+    """Epochs of one cosine half-period (cosine)."""
     eta_min: float | None = Field(None, ge=0)
+    """Lowest learning rate of the cosine schedule."""
 
     @model_validator(mode="after")
     def _needs(self) -> SchedulerTable:
@@ -248,18 +286,31 @@ class OptimizerTable(_Table):
     """
 
     name: OptimizerName = "sgd"
+    """The optimizer: sgd (or gd), momentum, adam, adamw or rmsprop."""
     lr: float = Field(0.1, gt=0)
+    """Learning rate."""
     momentum: float | None = Field(None, ge=0)
+    """Momentum factor (sgd, momentum, rmsprop); "momentum" uses 0.9 unless given."""
     dampening: float | None = Field(None, ge=0)
+    """Dampening of the momentum (sgd)."""
     nesterov: bool | None = None
+    """Nesterov momentum (sgd)."""
     weight_decay: float = Field(0.0, ge=0)
+    """L2 regularisation strength λ: adds λ·w to every gradient (decoupled in adamw)."""
     betas: list[float] | None = Field(None, min_length=2, max_length=2)
+    """Adam's decay rates of the first and second moment estimates, e.g. [0.9, 0.999]."""
     eps: float | None = Field(None, ge=0)
+    """Term added to the denominator for numerical stability (adam, adamw, rmsprop)."""
     alpha: float | None = Field(None, ge=0, le=1)
+    """Smoothing constant of RMSprop's squared-gradient average."""
     amsgrad: bool | None = None
+    """Use the AMSGrad variant (adam, adamw)."""
     centered: bool | None = None
+    """Centred RMSprop (normalise by the gradient's variance)."""
     no_decay: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    """Parameter-name parts exempt from weight_decay, e.g. ["bias"]."""
     scheduler: SchedulerTable | None = None
+    """A learning-rate schedule, the [optimizer.scheduler] table."""
 
     @field_validator("betas")
     @classmethod
@@ -285,9 +336,13 @@ class EarlyStoppingTable(_Table):
     """``[training.early_stopping]``: stop when ``monitor`` has not improved for ``patience`` epochs."""
 
     monitor: str = "val_loss"
+    """The history column watched, e.g. "val_loss" or "val_accuracy"."""
     patience: int = Field(10, ge=1)
+    """Epochs without improvement before stopping."""
     min_delta: float = Field(0.0, ge=0)
+    """Smallest change that counts as an improvement."""
     restore_best: bool = True
+    """Put back the weights of the best epoch when stopping."""
 
 
 class TrainingTable(_Table):
@@ -299,12 +354,19 @@ class TrainingTable(_Table):
     """
 
     epochs: int = Field(100, ge=1)
+    """Passes over the training data."""
     batch_size: int | None = Field(None, ge=1)
+    """Samples per gradient step; omitted = the whole training set (full-batch GD)."""
     shuffle: bool = True
+    """Reshuffle the rows every epoch (seeded)."""
     validation_split: float = Field(0.0, ge=0.0, lt=1.0)
+    """Fraction of the training rows held out to compute val_loss every epoch."""
     early_stopping: bool | EarlyStoppingTable = False
+    """Stop when the validation loss stops improving: true, false, or a [training.early_stopping] table."""
     progress: bool = False
+    """Show a progress bar (tqdm) while training."""
     threads: int | None = Field(None, ge=1)
+    """Cap on BLAS threads while training and evaluating; default: BLAS's own choice."""
 
     @field_validator("early_stopping", mode="before")
     @classmethod
@@ -333,20 +395,28 @@ class EvaluationTable(_Table):
     """``[evaluation]``: K-fold cross-validation (``cv = 5``) and the reported metrics."""
 
     cv: int | None = Field(None, ge=2)
+    """Number of cross-validation folds (e.g. 5); omitted = no cross-validation."""
     stratified: bool = True
+    """Keep the class proportions in every fold."""
     average: Literal["auto", "binary", "macro", "weighted", "micro"] = "auto"
+    """How precision, recall and F1 average over classes; "auto" = binary or macro by task."""
     metrics: list[Literal["accuracy", "precision", "recall", "f1"]] = Field(
         default_factory=lambda: ["accuracy", "precision", "recall", "f1"], min_length=1
     )
+    """The metrics reported, among accuracy, precision, recall and f1."""
     threshold: float = Field(0.5, gt=0, lt=1)
+    """Probability above which a binary prediction is class 1."""
 
 
 class ClusterTable(_Table):
-    """``[cluster]``: reserved for distributed sweeps (a Dask scheduler address)."""
+    """``[cluster]``: run a sweep's points on a Dask cluster (see docs/distributed.md)."""
 
     address: str | None = None
-    timeout: float = Field(30.0, gt=0)  # seconds to wait for the scheduler (docs/distributed.md)
-    retries: int = Field(0, ge=0)  # extra attempts for a task that raises
+    """A Dask scheduler address, e.g. "tcp://10.0.0.5:8786"; omitted = run on this machine."""
+    timeout: float = Field(30.0, gt=0)
+    """Seconds to wait for the scheduler."""
+    retries: int = Field(0, ge=0)
+    """Extra attempts for a task that raises."""
 
 
 __all__ = [
