@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
+from nnscratch.engine.names import ACTIVATION_NAMES, LAYER_TYPE_NAMES, LOSS_NAMES
 from nnscratch.worked.derivations import PAGES, index_markdown, list_derivations, write_docs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,3 +159,13 @@ def test_worked_example_derivations_print_readably():
     pages = ns.explain(model, [1, 0], 1, loss="bce").derivations()
     assert "\\frac" not in str(pages) and "∂" in str(pages)
     assert pages.markdown.count("\n\n---\n\n") == 4
+
+
+@pytest.mark.parametrize(
+    "name",
+    [*LAYER_TYPE_NAMES, *ACTIVATION_NAMES, *LOSS_NAMES],
+)
+def test_every_layer_activation_and_loss_has_a_page(name):
+    """Every name an experiment file or a model accepts leads to the page deriving its gradient."""
+    page = ns.derivation(name)
+    assert page.markdown.startswith("# ") and "$" in page.markdown
