@@ -135,7 +135,10 @@ class _Parser:
             if ch == "~":
                 return " "
             if ch == "&":
-                return " if " if self.envs and self.envs[-1] == "cases" else ""
+                if not (self.envs and self.envs[-1] == "cases"):
+                    return ""
+                # "0 if otherwise" reads wrong: the otherwise branch needs no "if"
+                return " " if self.src[self.i :].lstrip().startswith("\\text{otherwise") else " if "
             return ch
         name = self.command()
         if name in _SYMBOLS:
