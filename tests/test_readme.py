@@ -9,13 +9,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from typer.main import get_command
-
-from nnscratch.cli import app
+from helpers.doc_blocks import check_nnscratch_command, code_blocks, command_lines
 
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-BLOCKS = re.findall(r"^```(\w*)\n(.*?)^```", README, flags=re.S | re.M)
+BLOCKS = code_blocks(README)
 PYTHON = [code for lang, code in BLOCKS if lang == "python"]
 SHELL = [code for lang, code in BLOCKS if lang in ("", "bash", "sh")]
 
@@ -35,17 +33,12 @@ def test_every_python_block_runs_as_written(code, tmp_path, monkeypatch):
     runpy.run_path(str(path), run_name="__main__")
 
 
-def _commands(block: str) -> list[list[str]]:
-    return [line.split("#")[0].split() for line in block.splitlines() if line.strip()]
-
-
 def test_every_command_in_the_readme_exists():
-    click_app = get_command(app)
     targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), flags=re.M))
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     seen = 0
     for block in SHELL:
-        for words in _commands(block):
+        for words in command_lines(block):
             seen += 1
             if words[0] == "make":
                 assert words[1] in targets, words
@@ -54,15 +47,7 @@ def test_every_command_in_the_readme_exists():
                 for extra in re.findall(r"\[([\w,]+)\]", spec)[:1]:
                     assert set(extra.split(",")) <= set(extras), words
             elif words[0] == "nnscratch":
-                command = click_app
-                for word in words[1:]:
-                    if word.startswith("-") or not hasattr(command, "commands"):
-                        break
-                    assert word in command.commands, words  # a real subcommand
-                    command = command.commands[word]
-                for word in words[1:]:
-                    if word.endswith(".toml"):
-                        assert (ROOT / word).is_file(), words
+                check_nnscratch_command(words)
             else:
                 pytest.fail(f"unexpected command in the README: {' '.join(words)}")
     assert seen >= 6
