@@ -12,7 +12,7 @@ or through a ``.safetensors`` file, which both sides read without pickle::
     save_safetensors(model, "w.safetensors")    # torch: safetensors.torch.load_file(...)
     load_safetensors(model, "w.safetensors")    # from safetensors.torch.save_file(sd, ...)
 
-See ``docs/interop.md``.
+See ``docs/sklearn-and-pytorch.md``.
 """
 
 from __future__ import annotations
