@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
 from helpers.doc_blocks import check_nnscratch_command, code_blocks, command_lines
 
 DOCS = Path(__file__).parents[1] / "docs"
@@ -36,7 +37,8 @@ BLOCK_SECONDS = 20  # each block trains a few hundred epochs at most
 def _python_blocks() -> list[tuple[str, str]]:
     found = []
     for page in RUNNABLE:
-        blocks = [code for lang, code in code_blocks((DOCS / page).read_text(encoding="utf-8")) if lang == "python"]
+        text = (DOCS / page).read_text(encoding="utf-8")
+        blocks = [code for lang, code in code_blocks(text) if lang == "python"]
         found += [(f"{page}:{i}", code) for i, code in enumerate(blocks)]
     return found
 
@@ -103,3 +105,11 @@ def test_the_checks_catch_a_wrong_command_and_a_missing_file():
         check_nnscratch_command(["nnscratch", "trian", "examples/xor_221.toml"])
     with pytest.raises(AssertionError, match="no such example file"):
         check_nnscratch_command(["nnscratch", "train", "examples/nope.toml"])
+
+
+def test_a_block_names_the_optional_packages_it_needs_on_its_first_line():
+    assert _needs("# needs: torch\nimport torch\n") == ["torch"]
+    assert _needs("# needs: torch, safetensors\n") == ["torch", "safetensors"]
+    assert _needs("import numpy as np\n# needs: torch\n") == []
+    torch_blocks = [code for _, code in PYTHON if "import torch" in code]
+    assert torch_blocks and all(_needs(code) == ["torch"] for code in torch_blocks)

@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from helpers.doc_blocks import check_nnscratch_command, code_blocks, command_lines
 
 ROOT = Path(__file__).parents[1]
