@@ -274,6 +274,7 @@ def build_optimizer(cfg: ExperimentConfig, model: Module) -> Optimizer:
         "dampening",
         "nesterov",
         "weight_decay",
+        "l1",
         "betas",
         "eps",
         "alpha",
@@ -289,8 +290,9 @@ def build_optimizer(cfg: ExperimentConfig, model: Module) -> Optimizer:
 
 def no_decay_groups(model: Module, patterns: list[str]) -> list[dict[str, Any]]:
     """``[optimizer] no_decay``: the parameter groups of ``model`` whose names contain none of
-    ``patterns`` (decayed with the optimizer's ``weight_decay``), then those whose names contain
-    one (``weight_decay`` 0). A pattern in no parameter's name is a ConfigError."""
+    ``patterns`` (regularised with the optimizer's ``weight_decay`` and ``l1``), then those whose
+    names contain one (``weight_decay`` and ``l1`` 0). A pattern in no parameter's name is a
+    ConfigError."""
     named = list(model.named_parameters())
     for pattern in patterns:
         if not any(pattern in name for name, _ in named):
@@ -303,7 +305,7 @@ def no_decay_groups(model: Module, patterns: list[str]) -> list[dict[str, Any]]:
     for name, p in named:
         (exempt if any(pattern in name for pattern in patterns) else decayed).append(p)
     groups: list[dict[str, Any]] = [{"params": decayed}] if decayed else []
-    return [*groups, {"params": exempt, "weight_decay": 0.0}]
+    return [*groups, {"params": exempt, "weight_decay": 0.0, "l1": 0.0}]
 
 
 def build_scheduler(cfg: ExperimentConfig, optimizer: Optimizer) -> LRScheduler | None:

@@ -279,10 +279,13 @@ class OptimizerTable(_Table):
     """``[optimizer]``: gradient descent (``sgd``/``gd``), ``momentum`` (SGD with momentum 0.9 unless
     given), ``adam``, ``adamw``, ``rmsprop``; options a chosen optimizer does not use are errors.
 
-    ``no_decay = ["bias"]`` exempts from ``weight_decay`` every parameter whose name (as in
-    ``model.named_parameters()``: ``"0.weight"``, ``"0.bias"``, ``"1.bias_ih_l0"``...) contains one
-    of the strings: the optimizer gets two parameter groups, the rest with ``weight_decay`` and
-    those with ``weight_decay = 0``. A string that is in no parameter's name is an error.
+    Regularisation: ``weight_decay`` = λ₂ is L2 (adds λ₂·θ to each gradient: the penalty
+    (λ₂/2)·‖θ‖²), ``l1`` = λ₁ is L1 (adds λ₁·sign(θ): the penalty λ₁·Σ|θ|); both may be given.
+
+    ``no_decay = ["bias"]`` exempts from ``weight_decay`` and ``l1`` every parameter whose name (as
+    in ``model.named_parameters()``: ``"0.weight"``, ``"0.bias"``, ``"1.bias_ih_l0"``...) contains
+    one of the strings: the optimizer gets two parameter groups, the rest with ``weight_decay`` and
+    ``l1`` and those with both 0. A string that is in no parameter's name is an error.
     """
 
     name: OptimizerName = "sgd"
@@ -297,6 +300,8 @@ class OptimizerTable(_Table):
     """Nesterov momentum (sgd)."""
     weight_decay: float = Field(0.0, ge=0)
     """L2 regularisation strength λ: adds λ·w to every gradient (decoupled in adamw)."""
+    l1: float = Field(0.0, ge=0)
+    """L1 regularisation strength λ₁: adds λ₁·sign(w) to every gradient (penalty λ₁·Σ|w|; sign(0) = 0)."""
     betas: list[float] | None = Field(None, min_length=2, max_length=2)
     """Adam's decay rates of the first and second moment estimates, e.g. [0.9, 0.999]."""
     eps: float | None = Field(None, ge=0)
@@ -308,7 +313,7 @@ class OptimizerTable(_Table):
     centered: bool | None = None
     """Centred RMSprop (normalise by the gradient's variance)."""
     no_decay: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
-    """Parameter-name parts exempt from weight_decay, e.g. ["bias"]."""
+    """Parameter-name parts exempt from weight_decay and l1, e.g. ["bias"]."""
     scheduler: SchedulerTable | None = None
     """A learning-rate schedule, the [optimizer.scheduler] table."""
 
