@@ -14,7 +14,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from nnscratch.base.errors import HyperparameterError
 from nnscratch.base.naming import NameTable
+from nnscratch.engine.layers.features import FEATURE_FORMS, PLAYGROUND_FEATURES, parse_feature
 from nnscratch.engine.names import (
     ACTIVATION_NAMES,
     INITIALIZER_NAMES,
@@ -173,8 +175,19 @@ class LayerSpec(BaseModel):
 
 
 class ModelTable(_Table):
-    """``[model]``: the shorthand ``hidden``/``activation``/``output`` or an explicit layer list."""
+    """``[model]``: the shorthand ``hidden``/``activation``/``output`` or an explicit layer list.
 
+    ``features = ["x1", "x2", "x1^2", "x1*x2", "sin(x1)"]`` puts a
+    :class:`~nnscratch.engine.layers.features.Features` layer first, before either form: the
+    network then sees those functions of the data's columns (1-based: ``x1`` is the first).
+    """
+
+    features: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="input transforms computed by a first Features layer, each 'xi', 'xi^2', 'xi*xj', "
+        "'sin(xi)' or 'cos(xi)' of the 1-based data columns, e.g. ['x1', 'x2', 'x1^2', 'x1*x2', 'sin(x1)']",
+    )
     hidden: list[int] | None = None
     """Widths of the hidden layers of a fully connected network, e.g. [4, 4]; [] for none."""
     activation: str | list[str] = "tanh"
@@ -191,6 +204,23 @@ class ModelTable(_Table):
     """Floating-point precision of the parameters and the data."""
     layers: list[LayerSpec] | None = None
     """Explicit layers ([[model.layers]] entries: type plus keyword arguments) instead of the shorthand."""
+
+    @field_validator("features")
+    @classmethod
+    def _features(cls, v: list[str] | None) -> list[str] | None:
+        canonical = []
+        for name in v or []:
+            try:
+                canonical.append(parse_feature(name).name)
+            except HyperparameterError:
+                raise ValueError(
+                    f"features of the forms {', '.join(FEATURE_FORMS)} (i, j: the data's columns counted "
+                    f"from 1), e.g. {list(PLAYGROUND_FEATURES)}. Received: {name!r}"
+                ) from None
+        repeated = sorted({n for n in canonical if canonical.count(n) > 1})
+        if repeated:
+            raise ValueError(f"each feature once. Received: {', '.join(repeated)} more than once")
+        return v
 
     @field_validator("hidden")
     @classmethod
