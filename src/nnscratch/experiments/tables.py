@@ -182,12 +182,9 @@ class ModelTable(_Table):
     network then sees those functions of the data's columns (1-based: ``x1`` is the first).
     """
 
-    features: list[str] | None = Field(
-        None,
-        min_length=1,
-        description="input transforms computed by a first Features layer, each 'xi', 'xi^2', 'xi*xj', "
-        "'sin(xi)' or 'cos(xi)' of the 1-based data columns, e.g. ['x1', 'x2', 'x1^2', 'x1*x2', 'sin(x1)']",
-    )
+    features: list[str] | None = Field(None, min_length=1)
+    """Input transforms of a first Features layer: 'xi', 'xi^2', 'xi*xj', 'sin(xi)', 'cos(xi)' of the
+    data's columns counted from 1, e.g. ["x1", "x2", "x1^2", "x1*x2", "sin(x1)"]."""
     hidden: list[int] | None = None
     """Widths of the hidden layers of a fully connected network, e.g. [4, 4]; [] for none."""
     activation: str | list[str] = "tanh"
