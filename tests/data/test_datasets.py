@@ -54,7 +54,8 @@ def test_every_builtin_has_its_documented_shape_dtype_and_task(name):
 
 
 def test_list_datasets_names_them_all_and_ns_datasets_is_the_same_api():
-    assert set(list_datasets()) == set(EXPECTED) | {"sine"}  # sine: regression, tested below
+    # regression sets, tested below and in test_regression_sets.py
+    assert set(list_datasets()) == set(EXPECTED) | {"sine", "plane", "multi_gaussian"}
     assert ns.datasets.load is load and ns.data.from_csv is ns.datasets.from_csv
     assert np.array_equal(ns.datasets.load("xor").X, load("xor").X)
 

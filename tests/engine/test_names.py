@@ -166,7 +166,7 @@ def test_options_a_name_does_not_take_are_refused_with_the_accepted_ones():
         names.make_optimizer("adam", ns.Linear(2, 1, rng=0).parameters(), momentum=0.9)
     with pytest.raises(HyperparameterError, match="loss 'mse' does not accept from_logits"):
         names.make_loss("mse", from_logits=True)
-    assert names.optimizer_options("gd") == ("momentum", "dampening", "weight_decay", "nesterov")
+    assert names.optimizer_options("gd") == ("momentum", "dampening", "weight_decay", "nesterov", "l1")
     assert names.scheduler_required("cosine") == ("T_max",)
 
 

@@ -66,6 +66,7 @@ EXAMPLES = {
         lambda dt: RNG.integers(0, 7, (4, 5)),
     ),
     "LastTimeStep": (lambda dt: layers.LastTimeStep(), (2, 5, 3)),
+    "Features": (lambda dt: layers.Features(["x1", "x2^2", "x1*x3", "sin(x2)", "cos(x3)"], 3), (5, 3)),
     "Reshape": (lambda dt: layers.Reshape((2, 3)), (4, 6)),
     "Unflatten": (lambda dt: layers.Unflatten(1, (2, 3)), (4, 6)),
 }

@@ -31,6 +31,7 @@ from .catalogue import CATALOGUE, CatalogueEntry
 from .dataset import TASKS, Dataset, Standardizer, infer_task, one_hot, standardize, train_test_split
 from .files import from_csv, from_npz
 from .images import from_idx, load_idx, load_idx_images, load_image_npz, save_idx
+from .regression import multi_gaussian, plane
 
 __all__ = [
     "CATALOGUE",
@@ -57,7 +58,9 @@ __all__ = [
     "load_idx_images",
     "load_image_npz",
     "moons",
+    "multi_gaussian",
     "one_hot",
+    "plane",
     "save_idx",
     "sine",
     "sine_series",

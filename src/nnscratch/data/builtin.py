@@ -1,5 +1,8 @@
 """Built-in datasets: the course toy sets, synthetic generators and scikit-learn's classics.
 
+The TensorFlow Playground's regression sets (``plane``, ``multi_gaussian``) live in
+:mod:`.regression` and are listed here with the others.
+
 Every generator takes an explicit ``seed`` (no global random state) and returns a
 :class:`~nnscratch.data.dataset.Dataset`. ``load(name, **options)`` looks one up by name.
 """
@@ -17,6 +20,7 @@ from nnscratch.base.errors import DataError, HyperparameterError
 from nnscratch.base.validation import check_in_range, check_positive, check_positive_int
 
 from .dataset import Dataset
+from .regression import multi_gaussian, plane
 
 _XY = ["x0", "x1"]
 
@@ -278,6 +282,8 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
     "breast_cancer": breast_cancer,
     "wine": wine,
     "sine": sine,
+    "plane": plane,
+    "multi_gaussian": multi_gaussian,
 }
 
 

@@ -84,6 +84,16 @@ CATALOGUE: dict[str, CatalogueEntry] = {
         "Noisy sine wave sin(2πt/50) + 0.5 sin(2πt/17) + N(0, 0.1²): 1000 windows of 20 values, "
         "target the next value (seed 0); rows in time order.",
     ),
+    "plane": CatalogueEntry(
+        "regression", 200, 2, None, "200 points in [-6, 6]^2, target (x0 + x1)/10 read with noise 0 (seed 0)."
+    ),
+    "multi_gaussian": CatalogueEntry(
+        "regression",
+        200,
+        2,
+        None,
+        "200 points in [-6, 6]^2, target the sum of 6 signed Gaussian bumps read with noise 0 (seed 0).",
+    ),
 }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from nnscratch.base.errors import ConfigError, NNScratchError
+from nnscratch.base.errors import ConfigError, HyperparameterError, NNScratchError
 from nnscratch.data import (
     Dataset,
     Standardizer,
@@ -24,6 +24,7 @@ from nnscratch.data import (
 )
 from nnscratch.engine.layers.activations import Softmax
 from nnscratch.engine.layers.container import Sequential
+from nnscratch.engine.layers.features import Features
 from nnscratch.engine.layers.linear import Linear
 from nnscratch.engine.losses import CrossEntropyLoss, Loss
 from nnscratch.engine.module import Module
@@ -194,12 +195,21 @@ def targets(y: np.ndarray, loss: str, outputs: int) -> np.ndarray:
 def build_model(
     cfg: ExperimentConfig, n_features: int, outputs: int, loss: str, rng: np.random.Generator
 ) -> Module:
-    """The network of ``[model]``; the layers draw their initial weights from ``rng`` in order."""
+    """The network of ``[model]``; the layers draw their initial weights from ``rng`` in order.
+
+    With ``features``, a :class:`Features` layer comes first and the rest is built on its outputs.
+    """
     m = cfg.model
     dtype = np.dtype(m.dtype)
-    if m.layers is not None:
-        return _from_layer_list(cfg, n_features, rng, dtype)
     layers: list[Module] = []
+    if m.features is not None:
+        try:
+            layers.append(Features(m.features, in_features=n_features))
+        except HyperparameterError as exc:  # a column the data does not have
+            raise ConfigError(f"model.features: {exc} (the data has {n_features} columns)") from None
+        n_features = len(m.features)
+    if m.layers is not None:
+        return Sequential(*layers, *_from_layer_list(cfg, n_features, rng, dtype))
     width = n_features
     hidden = m.hidden or []
     acts = m.activation if isinstance(m.activation, list) else [m.activation] * len(hidden)
@@ -226,7 +236,7 @@ INFERRED_ARGS: dict[str, Any] = {
 
 def _from_layer_list(
     cfg: ExperimentConfig, n_features: int, rng: np.random.Generator, dtype: np.dtype
-) -> Module:
+) -> list[Module]:
     """Build ``[[model.layers]]`` in order, pushing two zero samples through each new layer so the
     next one knows the shape of its input: ``in_features`` after a Flatten, ``in_channels`` of a
     Conv2d, ``input_size`` of a recurrent layer are filled in, and a layer that cannot take the
@@ -263,7 +273,7 @@ def _from_layer_list(
         finally:
             layer.train()
         layers.append(layer)
-    return Sequential(*layers)
+    return layers
 
 
 # -- optimizer and callbacks -------------------------------------------------------------------
@@ -274,6 +284,7 @@ def build_optimizer(cfg: ExperimentConfig, model: Module) -> Optimizer:
         "dampening",
         "nesterov",
         "weight_decay",
+        "l1",
         "betas",
         "eps",
         "alpha",
@@ -289,8 +300,9 @@ def build_optimizer(cfg: ExperimentConfig, model: Module) -> Optimizer:
 
 def no_decay_groups(model: Module, patterns: list[str]) -> list[dict[str, Any]]:
     """``[optimizer] no_decay``: the parameter groups of ``model`` whose names contain none of
-    ``patterns`` (decayed with the optimizer's ``weight_decay``), then those whose names contain
-    one (``weight_decay`` 0). A pattern in no parameter's name is a ConfigError."""
+    ``patterns`` (regularised with the optimizer's ``weight_decay`` and ``l1``), then those whose
+    names contain one (``weight_decay`` and ``l1`` 0). A pattern in no parameter's name is a
+    ConfigError."""
     named = list(model.named_parameters())
     for pattern in patterns:
         if not any(pattern in name for name, _ in named):
@@ -303,7 +315,7 @@ def no_decay_groups(model: Module, patterns: list[str]) -> list[dict[str, Any]]:
     for name, p in named:
         (exempt if any(pattern in name for pattern in patterns) else decayed).append(p)
     groups: list[dict[str, Any]] = [{"params": decayed}] if decayed else []
-    return [*groups, {"params": exempt, "weight_decay": 0.0}]
+    return [*groups, {"params": exempt, "weight_decay": 0.0, "l1": 0.0}]
 
 
 def build_scheduler(cfg: ExperimentConfig, optimizer: Optimizer) -> LRScheduler | None:

@@ -14,7 +14,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from nnscratch.base.errors import HyperparameterError
 from nnscratch.base.naming import NameTable
+from nnscratch.engine.layers.features import FEATURE_FORMS, PLAYGROUND_FEATURES, parse_feature
 from nnscratch.engine.names import (
     ACTIVATION_NAMES,
     INITIALIZER_NAMES,
@@ -173,8 +175,16 @@ class LayerSpec(BaseModel):
 
 
 class ModelTable(_Table):
-    """``[model]``: the shorthand ``hidden``/``activation``/``output`` or an explicit layer list."""
+    """``[model]``: the shorthand ``hidden``/``activation``/``output`` or an explicit layer list.
 
+    ``features = ["x1", "x2", "x1^2", "x1*x2", "sin(x1)"]`` puts a
+    :class:`~nnscratch.engine.layers.features.Features` layer first, before either form: the
+    network then sees those functions of the data's columns (1-based: ``x1`` is the first).
+    """
+
+    features: list[str] | None = Field(None, min_length=1)
+    """Input transforms of a first Features layer: 'xi', 'xi^2', 'xi*xj', 'sin(xi)', 'cos(xi)' of the
+    data's columns counted from 1, e.g. ["x1", "x2", "x1^2", "x1*x2", "sin(x1)"]."""
     hidden: list[int] | None = None
     """Widths of the hidden layers of a fully connected network, e.g. [4, 4]; [] for none."""
     activation: str | list[str] = "tanh"
@@ -191,6 +201,23 @@ class ModelTable(_Table):
     """Floating-point precision of the parameters and the data."""
     layers: list[LayerSpec] | None = None
     """Explicit layers ([[model.layers]] entries: type plus keyword arguments) instead of the shorthand."""
+
+    @field_validator("features")
+    @classmethod
+    def _features(cls, v: list[str] | None) -> list[str] | None:
+        canonical = []
+        for name in v or []:
+            try:
+                canonical.append(parse_feature(name).name)
+            except HyperparameterError:
+                raise ValueError(
+                    f"features of the forms {', '.join(FEATURE_FORMS)} (i, j: the data's columns counted "
+                    f"from 1), e.g. {list(PLAYGROUND_FEATURES)}. Received: {name!r}"
+                ) from None
+        repeated = sorted({n for n in canonical if canonical.count(n) > 1})
+        if repeated:
+            raise ValueError(f"each feature once. Received: {', '.join(repeated)} more than once")
+        return v
 
     @field_validator("hidden")
     @classmethod
@@ -279,10 +306,13 @@ class OptimizerTable(_Table):
     """``[optimizer]``: gradient descent (``sgd``/``gd``), ``momentum`` (SGD with momentum 0.9 unless
     given), ``adam``, ``adamw``, ``rmsprop``; options a chosen optimizer does not use are errors.
 
-    ``no_decay = ["bias"]`` exempts from ``weight_decay`` every parameter whose name (as in
-    ``model.named_parameters()``: ``"0.weight"``, ``"0.bias"``, ``"1.bias_ih_l0"``...) contains one
-    of the strings: the optimizer gets two parameter groups, the rest with ``weight_decay`` and
-    those with ``weight_decay = 0``. A string that is in no parameter's name is an error.
+    Regularisation: ``weight_decay`` = λ₂ is L2 (adds λ₂·θ to each gradient: the penalty
+    (λ₂/2)·‖θ‖²), ``l1`` = λ₁ is L1 (adds λ₁·sign(θ): the penalty λ₁·Σ|θ|); both may be given.
+
+    ``no_decay = ["bias"]`` exempts from ``weight_decay`` and ``l1`` every parameter whose name (as
+    in ``model.named_parameters()``: ``"0.weight"``, ``"0.bias"``, ``"1.bias_ih_l0"``...) contains
+    one of the strings: the optimizer gets two parameter groups, the rest with ``weight_decay`` and
+    ``l1`` and those with both 0. A string that is in no parameter's name is an error.
     """
 
     name: OptimizerName = "sgd"
@@ -297,6 +327,8 @@ class OptimizerTable(_Table):
     """Nesterov momentum (sgd)."""
     weight_decay: float = Field(0.0, ge=0)
     """L2 regularisation strength λ: adds λ·w to every gradient (decoupled in adamw)."""
+    l1: float = Field(0.0, ge=0)
+    """L1 regularisation strength λ₁: adds λ₁·sign(w) to every gradient (penalty λ₁·Σ|w|; sign(0) = 0)."""
     betas: list[float] | None = Field(None, min_length=2, max_length=2)
     """Adam's decay rates of the first and second moment estimates, e.g. [0.9, 0.999]."""
     eps: float | None = Field(None, ge=0)
@@ -308,7 +340,7 @@ class OptimizerTable(_Table):
     centered: bool | None = None
     """Centred RMSprop (normalise by the gradient's variance)."""
     no_decay: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
-    """Parameter-name parts exempt from weight_decay, e.g. ["bias"]."""
+    """Parameter-name parts exempt from weight_decay and l1, e.g. ["bias"]."""
     scheduler: SchedulerTable | None = None
     """A learning-rate schedule, the [optimizer.scheduler] table."""
 

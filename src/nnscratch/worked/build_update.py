@@ -58,15 +58,19 @@ def _param_steps(
     eta = _c(hp["lr"])
     steps: list[Step] = []
     if isinstance(opt, SGD):
-        wd = hp["weight_decay"]
-        g_sym: Line = (
-            (grad_sym,)
-            if not wd
-            else (T(r"\left(", "("), grad_sym, T(" + ", " + "), _c(wd), T(" "), sym, T(r"\right)", ")"))
-        )
-        g_val: Line = (
-            (G,) if not wd else (T(r"\left(", "("), G, T(" + "), _c(wd), T(" "), P, T(r"\right)", ")"))
-        )
+        wd, l1 = hp["weight_decay"], hp["l1"]
+        g_sym: Line = (grad_sym,)
+        g_val: Line = (G,)
+        if l1:  # the L1 subgradient l1·sign(θ), added first as the optimizer does
+            sign = Tex(r"\operatorname{sign}(" + sym.latex + ")", "sign(" + sym.text + ")")
+            g_sym = line(g_sym, T(" + "), _c(l1), T(" "), sign)
+            g_val = line(g_val, T(" + "), _c(l1), T(" "), Mat(np.sign(value)))
+        if wd:
+            g_sym = line(g_sym, T(" + "), _c(wd), T(" "), sym)
+            g_val = line(g_val, T(" + "), _c(wd), T(" "), P)
+        if wd or l1:
+            g_sym = line(T(r"\left(", "("), g_sym, T(r"\right)", ")"))
+            g_val = line(T(r"\left(", "("), g_val, T(r"\right)", ")"))
         if hp["momentum"]:
             buf = Tex("v_{" + sym.latex + "}", "v[" + sym.text + "]")
             b_new = state["momentum_buffer"]
@@ -94,7 +98,8 @@ def _param_steps(
         substituted = line(P, T(" - ", " − "), eta, T(r" \cdot ", "·"), g_val)
         steps.append(Step(key, title, nt.new(sym), new, symbolic, substituted))
         return steps
-    if isinstance(opt, Adam) and not isinstance(opt, AdamW) and not hp["amsgrad"] and not hp["weight_decay"]:
+    plain_adam = isinstance(opt, Adam) and not isinstance(opt, AdamW)
+    if plain_adam and not hp["amsgrad"] and not hp["weight_decay"] and not hp["l1"]:
         b1, b2 = hp["betas"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m = nt.W(m) if m.ndim == 2 else nt.col(m)

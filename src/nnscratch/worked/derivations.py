@@ -44,6 +44,7 @@ PAGES: dict[str, str] = {
     "lstm": "Long short-term memory (LSTM)",
     "gru": "Gated recurrent unit (GRU)",
     "batchnorm": "Batch normalisation (BatchNorm1d, BatchNorm2d)",
+    "features": "Input features (Features: x1², x1·x2, sin x1, ...)",
 }
 
 #: Topic names besides the pages; loss and activation names (with their aliases) come from the
@@ -82,6 +83,9 @@ _ALIASES = {
     "batchnorm1d": "batchnorm",
     "batchnorm2d": "batchnorm",
     "batch_norm": "batchnorm",
+    "feature": "features",
+    "inputfeatures": "features",
+    "featuretransforms": "features",
 }
 
 

@@ -13,6 +13,7 @@ from .activations import (
 from .container import Sequential
 from .conv import Conv2d
 from .embedding import Embedding
+from .features import Features
 from .linear import Linear
 from .pooling import AvgPool2d, MaxPool2d
 from .recurrent import GRU, LSTM, RNN
@@ -30,6 +31,7 @@ __all__ = [
     "Conv2d",
     "Dropout",
     "Embedding",
+    "Features",
     "Flatten",
     "Identity",
     "LastTimeStep",

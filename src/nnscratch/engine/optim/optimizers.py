@@ -6,6 +6,11 @@ regularisation of the course notes: with ``reg_lambda`` = λ and the loss averag
 ``θ ← θ - η (∂L/∂θ + λ θ)`` is ``SGD(lr=η, weight_decay=λ)``. (The penalty is then (λ/2)·‖θ‖²,
 and like PyTorch it applies to biases too unless they are in a parameter group of their own with
 ``weight_decay=0.0``: see :mod:`.groups`.)
+
+``l1`` (λ₁) is L1 regularisation the same way: it adds the (sub)gradient λ₁·sign(θ) of the
+penalty λ₁·‖θ‖₁ = λ₁·Σ|θ| to the gradient first, so a step equals PyTorch's optimizer on the loss
+``L + l1 * sum(|θ|)`` differentiated by autograd (which also takes sign(0) = 0 at the kink).
+:func:`.penalty.penalty` gives the value of both penalties.
 """
 
 from __future__ import annotations
@@ -57,7 +62,8 @@ class SGD(Optimizer):
 
     Update, for each parameter θ with gradient g (with its group's hyperparameters)::
 
-        g = g + weight_decay * θ
+        g = g + l1 * sign(θ)                        (L1 penalty l1·Σ|θ|; sign(0) = 0)
+        g = g + weight_decay * θ                    (L2 penalty (weight_decay/2)·‖θ‖²)
         if momentum:
             b = g                                   (first step)
             b = momentum * b + (1 - dampening) * g  (later steps)
@@ -68,6 +74,7 @@ class SGD(Optimizer):
     momentum = GroupValue()
     dampening = GroupValue()
     weight_decay = GroupValue()
+    l1 = GroupValue()
     nesterov = GroupValue()
 
     def __init__(
@@ -78,15 +85,23 @@ class SGD(Optimizer):
         dampening: float = 0.0,
         weight_decay: float = 0.0,
         nesterov: bool = False,
+        *,
+        l1: float = 0.0,
     ) -> None:
         super().__init__(
-            params, lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov
+            params,
+            lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            l1=l1,
         )
 
     @classmethod
     def check_hyperparameters(cls, hyper: dict[str, Any]) -> dict[str, Any]:
         hyper = super().check_hyperparameters(hyper)
-        for key in ("momentum", "dampening", "weight_decay"):
+        for key in ("momentum", "dampening", "weight_decay", "l1"):
             hyper[key] = check_positive(hyper[key], key, allow_zero=True)
         hyper["nesterov"] = bool(hyper["nesterov"])
         if hyper["nesterov"] and (hyper["momentum"] <= 0 or hyper["dampening"] != 0):
@@ -99,9 +114,11 @@ class SGD(Optimizer):
     def step(self) -> None:
         for group, updates in self._group_updates():
             lr, mu, wd, dampening = group["lr"], group["momentum"], group["weight_decay"], group["dampening"]
-            nesterov = group["nesterov"]
+            nesterov, l1 = group["nesterov"], group["l1"]
             for theta, g, state in updates:
-                if wd:
+                if l1:  # ∂(l1·Σ|θ|)/∂θ = l1·sign(θ); at the kink θ = 0, sign(0) = 0 (as torch.abs)
+                    g = g + l1 * np.sign(theta)
+                if wd:  # ∂((wd/2)·‖θ‖²)/∂θ = wd·θ
                     g = g + wd * theta
                 if mu:
                     buf = state.get("momentum_buffer")
@@ -127,6 +144,7 @@ class Adam(Optimizer):
 
     Update at step t (with each group's hyperparameters)::
 
+        g = g + l1 * sign(θ)              (L1 penalty l1·Σ|θ|; sign(0) = 0)
         g = g + weight_decay * θ
         m = m + (1 - β1) (g - m)          v = β2 v + (1 - β2) g²
         (amsgrad: v̂max = max(v̂max, v), used in place of v)
@@ -137,6 +155,7 @@ class Adam(Optimizer):
     betas = GroupValue()
     eps = GroupValue()
     weight_decay = GroupValue()
+    l1 = GroupValue()
     amsgrad = GroupValue()
 
     def __init__(
@@ -147,8 +166,10 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
+        *,
+        l1: float = 0.0,
     ) -> None:
-        super().__init__(params, lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        super().__init__(params, lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, l1=l1)
 
     @classmethod
     def check_hyperparameters(cls, hyper: dict[str, Any]) -> dict[str, Any]:
@@ -162,6 +183,7 @@ class Adam(Optimizer):
         )
         hyper["eps"] = check_positive(hyper["eps"], "eps", allow_zero=True)
         hyper["weight_decay"] = check_positive(hyper["weight_decay"], "weight_decay", allow_zero=True)
+        hyper["l1"] = check_positive(hyper["l1"], "l1", allow_zero=True)
         hyper["amsgrad"] = bool(hyper["amsgrad"])
         return hyper
 
@@ -175,9 +197,12 @@ class Adam(Optimizer):
         for group, updates in self._group_updates():
             beta1, beta2 = group["betas"]
             lr, eps, wd, amsgrad = group["lr"], group["eps"], group["weight_decay"], group["amsgrad"]
+            l1 = group["l1"]
             step_size = lr / (1.0 - beta1**t)
             bias_correction2_sqrt = math.sqrt(1.0 - beta2**t)
             for theta, g, state in updates:
+                if l1:  # ∂(l1·Σ|θ|)/∂θ = l1·sign(θ); sign(0) = 0 (as torch.abs)
+                    g = g + l1 * np.sign(theta)
                 g = self._decay(theta, g, lr, wd)
                 if not state:
                     state["exp_avg"] = np.zeros_like(theta)
@@ -199,7 +224,10 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay, as ``torch.optim.AdamW``: θ ← θ(1 - lr·λ), then Adam."""
+    """Adam with decoupled weight decay, as ``torch.optim.AdamW``: θ ← θ(1 - lr·λ), then Adam.
+
+    ``l1`` is not decoupled: l1·sign(θ) joins the gradient, as the L1 penalty in the loss would.
+    """
 
     def __init__(
         self,
@@ -209,8 +237,10 @@ class AdamW(Adam):
         eps: float = 1e-8,
         weight_decay: float = 0.01,
         amsgrad: bool = False,
+        *,
+        l1: float = 0.0,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, l1=l1)
 
     @staticmethod
     def _decay(theta: np.ndarray, g: np.ndarray, lr: float, weight_decay: float) -> np.ndarray:
@@ -224,6 +254,7 @@ class RMSprop(Optimizer):
 
     Update (with each group's hyperparameters)::
 
+        g = g + l1 * sign(θ)              (L1 penalty l1·Σ|θ|; sign(0) = 0)
         g = g + weight_decay * θ
         s = α s + (1 - α) g²
         centered: ḡ = ḡ + (1 - α)(g - ḡ);  d = sqrt(s - ḡ²) + eps   else  d = sqrt(s) + eps
@@ -233,6 +264,7 @@ class RMSprop(Optimizer):
     alpha = GroupValue()
     eps = GroupValue()
     weight_decay = GroupValue()
+    l1 = GroupValue()
     momentum = GroupValue()
     centered = GroupValue()
 
@@ -245,16 +277,25 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        *,
+        l1: float = 0.0,
     ) -> None:
         super().__init__(
-            params, lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered
+            params,
+            lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+            l1=l1,
         )
 
     @classmethod
     def check_hyperparameters(cls, hyper: dict[str, Any]) -> dict[str, Any]:
         hyper = super().check_hyperparameters(hyper)
         hyper["alpha"] = check_in_range(hyper["alpha"], "alpha", 0.0, 1.0)
-        for key in ("eps", "weight_decay", "momentum"):
+        for key in ("eps", "weight_decay", "momentum", "l1"):
             hyper[key] = check_positive(hyper[key], key, allow_zero=True)
         hyper["centered"] = bool(hyper["centered"])
         return hyper
@@ -262,8 +303,10 @@ class RMSprop(Optimizer):
     def step(self) -> None:
         for group, updates in self._group_updates():
             lr, a, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
-            mu, centered = group["momentum"], group["centered"]
+            mu, centered, l1 = group["momentum"], group["centered"], group["l1"]
             for theta, g, state in updates:
+                if l1:  # ∂(l1·Σ|θ|)/∂θ = l1·sign(θ); sign(0) = 0 (as torch.abs)
+                    g = g + l1 * np.sign(theta)
                 if wd:
                     g = g + wd * theta
                 if not state:
