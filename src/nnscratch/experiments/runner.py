@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from nnscratch.base.errors import ConfigError, DivergenceError
-from nnscratch.report import write_report
 
 from .config import ExperimentConfig
 from .run_folder import dump_json, write_single
@@ -114,7 +113,6 @@ def run(
         every = [(t.repeat, r) for t, r in zip(tasks, results, strict=True)]
         config = {**cfg.to_dict(), "sweep": {}}
         write_single(folder, cfg, config, first, kind, seconds, draw=figures, repeats=every)
-    write_report(folder)
     return folder
 
 

@@ -15,11 +15,10 @@ from typing import Any
 
 from nnscratch._version import __version__
 from nnscratch.base.files import atomic_open
-from nnscratch.report import write_report
 
 from . import figures
 from .config import ExperimentConfig
-from .run_folder import dataset_info, dump_json, write_config, write_history, write_single
+from .run_folder import dataset_info, dump_json, finish, write_config, write_history, write_single
 from .summary import primary
 from .sweep import Task, where
 
@@ -84,7 +83,6 @@ def write_sweep(
         m = write_single(
             sub, cfg, task.config, first, kind, seconds_point, task.params, draw=draw, repeats=every
         )
-        write_report(sub)
         point.update(m["summary"], confusion_matrix=m.get("confusion_matrix"), warnings=m["warnings"])
         points.append(point)
     finished = [p for p in points if p["mean"]]
@@ -110,8 +108,8 @@ def write_sweep(
     _write_csv(folder / "sweep.csv", cfg, points)
     if finished and draw:
         figures.sweep_figures(folder, cfg, finished, results, tasks)
-    dump_json(
-        folder / "run.json",
+    finish(
+        folder,
         {
             "kind": "sweep",
             "name": cfg.experiment.name,
