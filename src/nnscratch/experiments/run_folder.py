@@ -116,10 +116,14 @@ def write_single(
     return metrics
 
 
+def mark_incomplete(folder: Path) -> None:
+    """Start a run folder with ``run.json`` saying ``"status": "incomplete"`` (readers refuse it);
+    :func:`finish` replaces it once every other file is whole."""
+    dump_json(folder / "run.json", {"status": "incomplete"})
+
+
 def finish(folder: Path, record: dict[str, Any]) -> None:
-    """Write the report, then ``run.json``: the record that the run finished comes last, once
-    every other file is whole (a folder without it, or whose run.json still says
-    ``"status": "incomplete"``, is a run that did not finish)."""
+    """Write the report, then ``run.json``: the record that the run finished comes last."""
     write_report(folder, record)
     dump_json(folder / "run.json", record)
 
@@ -192,6 +196,7 @@ __all__ = [
     "dataset_info",
     "dump_json",
     "finish",
+    "mark_incomplete",
     "rebuild_model",
     "write_config",
     "write_history",

@@ -24,7 +24,7 @@ from typing import Any
 from nnscratch.base.errors import ConfigError, DivergenceError
 
 from .config import ExperimentConfig
-from .run_folder import dump_json, write_single
+from .run_folder import mark_incomplete, write_single
 from .store import TASKS_DIR
 from .sweep import Task, execute, plan, where
 from .sweep_folder import write_sweep
@@ -58,7 +58,7 @@ def prepare_out(out: Path) -> Path:
                     child.unlink()
     out.mkdir(parents=True, exist_ok=True)
     # Mark the folder as a run folder now, so a failed run can be replaced by the next one.
-    dump_json(out / "run.json", {"status": "incomplete"})
+    mark_incomplete(out)
     return out
 
 

@@ -18,7 +18,15 @@ from nnscratch.base.files import atomic_open
 
 from . import figures
 from .config import ExperimentConfig
-from .run_folder import dataset_info, dump_json, finish, write_config, write_history, write_single
+from .run_folder import (
+    dataset_info,
+    dump_json,
+    finish,
+    mark_incomplete,
+    write_config,
+    write_history,
+    write_single,
+)
 from .summary import primary
 from .sweep import Task, where
 
@@ -67,6 +75,7 @@ def write_sweep(
         task = pairs[0][0]
         sub = folder / "points" / f"{i + 1:03d}_{_slug(task.params)}"
         sub.mkdir(parents=True)
+        mark_incomplete(sub)
         point: dict[str, Any] = {
             "index": i + 1,
             "params": task.params,

@@ -96,8 +96,6 @@ def optimizer_text(opt: Any) -> str:
 def read_json(folder: Path, name: str) -> dict[str, Any]:
     path = folder / name
     if not path.is_file():
-        if name == "run.json" and (folder / "config.toml").is_file():  # run.json is written last
-            raise ConfigError(f"{folder}: the run did not finish (no run.json); run it again")
         raise ConfigError(f"{folder}: not a run folder (no {name}); run `nnscratch train|cv|sweep` first")
     data = json.loads(path.read_text(encoding="utf-8"))
     if data.get("status") == "incomplete":
