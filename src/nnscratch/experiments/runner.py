@@ -11,6 +11,10 @@
     model.npz                  the trained model (model_folds/fold_K.npz for cv)
     *.png                      learning curves, decision boundary, confusion matrix, network
     report.html, report.md     what was trained, on what, the numbers and the pictures
+
+``run.json`` is written first as ``{"status": "incomplete"}`` and replaced by the record of the
+run only after every other file is whole, so a folder is finished or visibly not (the report and
+index refuse it; the same command run again replaces it, keeping the sweep's finished tasks).
 """
 
 from __future__ import annotations
