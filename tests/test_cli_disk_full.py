@@ -9,6 +9,7 @@ mount a tmpfs, a really full file system is tried too.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ from typer.testing import CliRunner
 
 from helpers.durability import assert_no_partial_files, fail_nth_write
 from nnscratch.cli import app
+from nnscratch.experiments import runner
 
 TINY = """\
 [experiment]
@@ -164,3 +166,13 @@ def test_a_full_tmpfs(here, tmpfs, command, size, options):
     result = invoke(command, f"{command}.toml", "-q", "--out", str(out), *options)
     assert result.exit_code == 0, result.output
     assert_finished(out)
+
+
+def test_an_oserror_without_a_path_prints_no_dangling_colon(here, monkeypatch):
+    """It used to print ``error: No space left on device: `` (an empty path after the colon)."""
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(runner, "run", full)
+    result = invoke("train", "train.toml", "-q", "--out", "runs/x")
+    assert result.exit_code == 2 and result.stderr == f"error: {NO_SPACE}\n"
