@@ -170,6 +170,7 @@ def test_a_full_tmpfs(here, tmpfs, command, size, options):
 
 def test_an_oserror_without_a_path_prints_no_dangling_colon(here, monkeypatch):
     """It used to print ``error: No space left on device: `` (an empty path after the colon)."""
+
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
