@@ -49,9 +49,7 @@ except ImportError:  # Windows: no flock; an open file cannot be deleted there
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 # Opening a stale candidate: never follow a link, never block on a FIFO.
-_PROBE_FLAGS = (
-    os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-)
+_PROBE_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 _MODES = {"w": "w", "wt": "w", "wb": "wb"}
 _STEM_CHARS = 200  # room for the suffix within the usual 255-byte name limit
 #: Where locks are refused, a temporary file this old (seconds) counts as left by a crash.
@@ -124,22 +122,29 @@ def _fsync_directory(directory: Path) -> None:
 
 def _remove_if_abandoned(path: Path) -> None:
     """Remove the temporary file ``path`` if no writer holds it any more (regular files only)."""
-    try:
-        fd = os.open(path, _PROBE_FLAGS)
-    except OSError:
+    if fcntl is None:  # Windows: deleting a file a live writer holds open fails
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                os.unlink(path)
+        return
+    fd = -1
+    for access in (os.O_RDONLY, os.O_WRONLY):  # flock works on either; one may be refused by the mode
+        with contextlib.suppress(OSError):
+            fd = os.open(path, _PROBE_FLAGS | access)
+            break
+    if fd < 0:
         return
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             return
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return  # a live writer
-            except OSError:  # locks refused here: only an old file counts as abandoned
-                if time.time() - st.st_mtime < STALE_SECONDS:
-                    return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # a live writer
+        except OSError:  # locks refused here: only an old file counts as abandoned
+            if time.time() - st.st_mtime < STALE_SECONDS:
+                return
         now = os.lstat(path)
         if (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):  # still the file we locked
             os.unlink(path)
