@@ -2,8 +2,8 @@
 
 The layers contract itself lives in pyproject.toml ([tool.importlinter]) and runs as part of
 `make test` (lint-imports); these tests check what it does not: cycles inside a layer, imports
-hidden in function bodies, the size of the package root, and that the contract really fails
-when a boundary is crossed.
+hidden in function bodies, the size of the package root, that the contract really fails
+when a boundary is crossed, and that every file is written through the one atomic-write helper.
 """
 
 from __future__ import annotations
@@ -181,6 +181,78 @@ def test_few_deferred_internal_imports_each_saying_why():
             f"{path.relative_to(ROOT)}:{line}: a deferred import of nnscratch's own code needs a "
             "comment saying why it is deferred"
         )
+
+
+#: Calls that write a file by themselves; only nnscratch/base/files.py (the atomic-write helper) may.
+_WRITING_CALLS = {"write_text", "write_bytes", "tofile", "savetxt", "touch", "mkstemp", "NamedTemporaryFile"}
+_WRITING_CALLS |= {"os.open", "os.replace", "os.rename", "os.link", "os.symlink", "shutil.move"}
+_WRITING_CALLS |= {"shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.copytree"}
+#: Calls that write to their first argument: fine on a file handle (``fh``, ``buffer``), not on a path.
+_WRITING_TO_FIRST = {"savefig", "np.save", "np.savez", "np.savez_compressed", "to_csv", "to_parquet"}
+_HANDLES = {"fh", "buffer"}
+
+
+def _dotted(func: ast.expr) -> str:
+    if isinstance(func, ast.Attribute):
+        base = _dotted(func.value)
+        return f"{base}.{func.attr}" if base in ("os", "np", "shutil", "io", "tempfile") else func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
+def _raw_writes(source: str) -> list[tuple[int, str]]:
+    """``(line, call)`` of every call in ``source`` that writes a file without the helper."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _dotted(node.func)
+        short = name.rsplit(".", 1)[-1]
+        if name in _WRITING_CALLS or short in {"mkstemp", "NamedTemporaryFile", "write_text", "write_bytes"}:
+            found.append((node.lineno, name))
+        elif name in _WRITING_TO_FIRST or short == "savefig":
+            first = node.args[0] if node.args else None
+            if not (isinstance(first, ast.Name) and first.id in _HANDLES):
+                found.append((node.lineno, name))
+        elif short in ("open", "fdopen") and name != "os.open":
+            mode = (
+                node.args[1]
+                if len(node.args) > 1
+                else next((k.value for k in node.keywords if k.arg == "mode"), None)
+            )
+            if (
+                isinstance(mode, ast.Constant)
+                and isinstance(mode.value, str)
+                and set(mode.value) & set("wax+")
+            ):
+                found.append((node.lineno, f"{name}(mode={mode.value!r})"))
+    return sorted(found)
+
+
+def test_every_file_is_written_through_the_atomic_write_helper():
+    helper = PACKAGE / "base" / "files.py"
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}: {call}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path != helper
+        for line, call in _raw_writes(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == [], "write through nnscratch.base.files.atomic_open / atomic_write instead"
+
+
+def test_the_raw_write_finder_finds_raw_writes():
+    source = """
+open(path, "w").write(text)
+Path(p).open(mode="ab")
+path.write_text(text)
+np.save(path, array)
+fig.savefig(out / "a.png")
+os.replace(tmp, path)
+shutil.copy(a, b)
+open(path).read()
+fig.savefig(fh, format="png")
+np.save(fh, array)
+"""
+    assert [line for line, _ in _raw_writes(source)] == [2, 3, 4, 5, 6, 7, 8]
 
 
 def test_the_package_root_holds_only_what_users_import():

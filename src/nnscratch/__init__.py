@@ -31,6 +31,7 @@ from nnscratch.base.errors import (
     StateError,
     TrainingWarning,
     UnknownNameError,
+    WriteError,
 )
 from nnscratch.engine import init
 from nnscratch.engine.gradcheck import GradcheckError, GradcheckReport, gradcheck
@@ -149,6 +150,7 @@ __all__ = [
     "Unflatten",
     "UnknownNameError",
     "WorkedExample",
+    "WriteError",
     "__version__",
     "as_generator",
     "check_work",

@@ -132,7 +132,8 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _os_error(exc: OSError, path: Path | None = None) -> typer.Exit:
-    return _fail(f"{exc.strerror or exc}: {exc.filename or path or ''}")
+    where = exc.filename or path
+    return _fail(f"{exc.strerror or exc}: {where}" if where else str(exc.strerror or exc))
 
 
 def _missing(extra: str, command: str) -> typer.Exit:

@@ -1,8 +1,10 @@
 """The one atomic-write helper (nnscratch.base.files) and the writers that go through it.
 
 Every file lands whole or not at all: a failure mid-write (ENOSPC from the writer or from fsync,
-an exception, KeyboardInterrupt) leaves the old file and no temporary file, and the error names
-the target. New files get ``0o666 & ~umask``, also when they replace a file of another mode.
+an exception, KeyboardInterrupt) leaves the old file and no temporary file, and the error
+(:class:`WriteError`, an ``OSError``) names the target. New files get ``0o666 & ~umask``; a
+replaced file keeps its mode. The next successful write removes the temporary files that killed
+writes of the same target left, and nothing else.
 """
 
 from __future__ import annotations
@@ -149,9 +151,10 @@ def test_an_oserror_about_another_file_is_left_alone(tmp_path):
 
 def test_failures_to_create_or_rename_name_the_target(tmp_path):
     missing = tmp_path / "no such folder" / "out.txt"
-    with pytest.raises(FileNotFoundError) as info:
+    with pytest.raises(ns.WriteError) as info:
         atomic_write(missing, "text")
-    assert info.value.filename == str(missing)
+    assert info.value.filename == str(missing) and info.value.errno == errno.ENOENT
+    assert str(info.value) == f"cannot write {missing}: No such file or directory"
     folder = tmp_path / "a folder"
     (folder / "inside").mkdir(parents=True)
     with pytest.raises(OSError) as info:  # os.replace cannot put a file over a non-empty folder
@@ -173,24 +176,33 @@ def test_new_files_get_the_mode_the_umask_gives(tmp_path, umask, mask):
     umask(mask)
     atomic_write(tmp_path / "new.txt", "x")
     assert mode_of(tmp_path / "new.txt") == 0o666 & ~mask
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o000], ids=oct)
+@pytest.mark.parametrize("mode", [0o644, 0o600, 0o640, 0o755, 0o444, 0o666], ids=oct)
+def test_a_replaced_file_keeps_its_mode_whatever_the_umask(tmp_path, umask, mask, mode):
+    umask(mask)
     existing = tmp_path / "existing.txt"
     existing.write_text("old")
-    existing.chmod(0o644)
+    existing.chmod(mode)
     atomic_write(existing, "new")
-    assert mode_of(existing) == 0o666 & ~mask and existing.read_text() == "new"
+    assert mode_of(existing) == mode and existing.read_text() == "new"
 
 
-def test_ns_save_follows_the_umask_and_no_longer_makes_files_private(tmp_path, umask):
+def test_ns_save_follows_the_umask_and_keeps_the_mode_of_the_file_it_replaces(tmp_path, umask):
     model = ns.Sequential(ns.Linear(2, 2, rng=0))
     umask(0o022)
     ns.save(model, tmp_path / "m.npz")
     assert mode_of(tmp_path / "m.npz") == 0o644
-    (tmp_path / "m.npz").chmod(0o644)
+    umask(0o077)
     ns.save(model, tmp_path / "m.npz")  # replacing it keeps 0644 (it used to become 0600)
     assert mode_of(tmp_path / "m.npz") == 0o644
-    umask(0o077)
-    ns.save(model, tmp_path / "m.npz")
-    assert mode_of(tmp_path / "m.npz") == 0o600
+    ns.save(model, tmp_path / "new.npz")
+    assert mode_of(tmp_path / "new.npz") == 0o600
+    (tmp_path / "shared.npz").write_bytes(b"")
+    (tmp_path / "shared.npz").chmod(0o664)
+    ns.save(model, tmp_path / "shared.npz")
+    assert mode_of(tmp_path / "shared.npz") == 0o664
 
 
 def test_ns_save_on_a_full_disk(tmp_path, monkeypatch):
@@ -200,7 +212,9 @@ def test_ns_save_on_a_full_disk(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "fsync", enospc)
     with pytest.raises(OSError, match="No space left on device") as info:
         ns.save(ns.Sequential(ns.Linear(2, 2, rng=1)), path)
-    assert info.value.filename == str(path)
+    assert info.value.filename == str(path) and info.value.errno == errno.ENOSPC
+    assert str(info.value) == f"cannot write {path}: No space left on device"
+    assert isinstance(info.value, ns.WriteError)
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["m.npz"]
 
 

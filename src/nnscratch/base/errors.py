@@ -94,6 +94,18 @@ class ClusterError(NNScratchError, ConnectionError):
     """A compute cluster (a Dask scheduler) cannot be reached or used."""
 
 
+class WriteError(NNScratchError, OSError):
+    """A file could not be written: disk full, no permission, a missing folder...
+
+    ``filename`` is the file being written and ``errno`` / ``strerror`` the system's reason, as on
+    any ``OSError``; the message reads ``cannot write runs/x/metrics.json: No space left on device``.
+    The file that was there before, if any, is left as it was.
+    """
+
+    def __str__(self) -> str:
+        return f"cannot write {self.filename}: {self.strerror}"
+
+
 __all__ = [
     "ClusterError",
     "ConfigError",
@@ -111,4 +123,5 @@ __all__ = [
     "StateError",
     "TrainingWarning",
     "UnknownNameError",
+    "WriteError",
 ]

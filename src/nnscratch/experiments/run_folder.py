@@ -12,6 +12,7 @@ import numpy as np
 from nnscratch._version import __version__
 from nnscratch.base.files import atomic_open, atomic_write
 from nnscratch.io.model import save as io_save
+from nnscratch.report import write_report
 
 from . import _toml, figures
 from .builder import build_model, load_data, loss_name
@@ -95,8 +96,8 @@ def write_single(
     if draw:
         figures.run_figures(folder, point_cfg, results, metrics, models, point=bool(params))
     data_info = dataset_info(point_cfg)
-    dump_json(
-        folder / "run.json",
+    finish(
+        folder,
         {
             "kind": kind,
             "name": point_cfg.experiment.name,
@@ -113,6 +114,18 @@ def write_single(
         },
     )
     return metrics
+
+
+def mark_incomplete(folder: Path) -> None:
+    """Start a run folder with ``run.json`` saying ``"status": "incomplete"`` (readers refuse it);
+    :func:`finish` replaces it once every other file is whole."""
+    dump_json(folder / "run.json", {"status": "incomplete"})
+
+
+def finish(folder: Path, record: dict[str, Any]) -> None:
+    """Write the report, then ``run.json``: the record that the run finished comes last."""
+    write_report(folder, record)
+    dump_json(folder / "run.json", record)
 
 
 def dataset_info(cfg: ExperimentConfig) -> dict[str, Any]:
@@ -179,4 +192,13 @@ def _save_models(folder: Path, cfg: ExperimentConfig, results: list[dict[str, An
     return models
 
 
-__all__ = ["dataset_info", "dump_json", "rebuild_model", "write_config", "write_history", "write_single"]
+__all__ = [
+    "dataset_info",
+    "dump_json",
+    "finish",
+    "mark_incomplete",
+    "rebuild_model",
+    "write_config",
+    "write_history",
+    "write_single",
+]

@@ -11,6 +11,10 @@
     model.npz                  the trained model (model_folds/fold_K.npz for cv)
     *.png                      learning curves, decision boundary, confusion matrix, network
     report.html, report.md     what was trained, on what, the numbers and the pictures
+
+``run.json`` is written first as ``{"status": "incomplete"}`` and replaced by the record of the
+run only after every other file is whole, so a folder is finished or visibly not (the report and
+index refuse it; the same command run again replaces it, keeping the sweep's finished tasks).
 """
 
 from __future__ import annotations
@@ -22,10 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from nnscratch.base.errors import ConfigError, DivergenceError
-from nnscratch.report import write_report
 
 from .config import ExperimentConfig
-from .run_folder import dump_json, write_single
+from .run_folder import mark_incomplete, write_single
 from .store import TASKS_DIR
 from .sweep import Task, execute, plan, where
 from .sweep_folder import write_sweep
@@ -59,7 +62,7 @@ def prepare_out(out: Path) -> Path:
                     child.unlink()
     out.mkdir(parents=True, exist_ok=True)
     # Mark the folder as a run folder now, so a failed run can be replaced by the next one.
-    dump_json(out / "run.json", {"status": "incomplete"})
+    mark_incomplete(out)
     return out
 
 
@@ -114,7 +117,6 @@ def run(
         every = [(t.repeat, r) for t, r in zip(tasks, results, strict=True)]
         config = {**cfg.to_dict(), "sweep": {}}
         write_single(folder, cfg, config, first, kind, seconds, draw=figures, repeats=every)
-    write_report(folder)
     return folder
 
 

@@ -15,11 +15,18 @@ from typing import Any
 
 from nnscratch._version import __version__
 from nnscratch.base.files import atomic_open
-from nnscratch.report import write_report
 
 from . import figures
 from .config import ExperimentConfig
-from .run_folder import dataset_info, dump_json, write_config, write_history, write_single
+from .run_folder import (
+    dataset_info,
+    dump_json,
+    finish,
+    mark_incomplete,
+    write_config,
+    write_history,
+    write_single,
+)
 from .summary import primary
 from .sweep import Task, where
 
@@ -68,6 +75,7 @@ def write_sweep(
         task = pairs[0][0]
         sub = folder / "points" / f"{i + 1:03d}_{_slug(task.params)}"
         sub.mkdir(parents=True)
+        mark_incomplete(sub)
         point: dict[str, Any] = {
             "index": i + 1,
             "params": task.params,
@@ -84,7 +92,6 @@ def write_sweep(
         m = write_single(
             sub, cfg, task.config, first, kind, seconds_point, task.params, draw=draw, repeats=every
         )
-        write_report(sub)
         point.update(m["summary"], confusion_matrix=m.get("confusion_matrix"), warnings=m["warnings"])
         points.append(point)
     finished = [p for p in points if p["mean"]]
@@ -110,8 +117,8 @@ def write_sweep(
     _write_csv(folder / "sweep.csv", cfg, points)
     if finished and draw:
         figures.sweep_figures(folder, cfg, finished, results, tasks)
-    dump_json(
-        folder / "run.json",
+    finish(
+        folder,
         {
             "kind": "sweep",
             "name": cfg.experiment.name,

@@ -12,10 +12,13 @@ from .render import to_html, to_markdown
 from .text import FIGURES, FILE_NOTES, PER_SAMPLE, Block, fmt, read_json
 
 
-def report_blocks(folder: str | Path) -> list[Block]:
-    """The content of a run folder's report."""
+def report_blocks(folder: str | Path, run: dict[str, Any] | None = None) -> list[Block]:
+    """The content of a run folder's report; ``run``: the run record when run.json is not written
+    yet (the runner writes it last, see :func:`write_report`)."""
     folder = Path(folder)
-    run, m = read_json(folder, "run.json"), read_json(folder, "metrics.json")
+    listed = run is not None
+    run = run if run is not None else read_json(folder, "run.json")
+    m = read_json(folder, "metrics.json")
     title = f"{run['name']}: {run['kind']}"
     if run.get("params"):
         title += " (" + ", ".join(f"{k} = {fmt(v)}" for k, v in run["params"].items()) + ")"
@@ -51,7 +54,7 @@ def report_blocks(folder: str | Path) -> list[Block]:
             ("h2", "Configuration (resolved)"),
             ("code", (folder / "config.toml").read_text(encoding="utf-8")),
         ]
-    blocks += [("h2", "Files"), ("files", _files(folder))]
+    blocks += [("h2", "Files"), ("files", _files(folder, ("run.json",) if listed else ()))]
     return blocks
 
 
@@ -67,23 +70,29 @@ def _sweep_caption(name: str, m: dict[str, Any]) -> tuple[str, str]:
     return what, f"{point}; each series has its own colour and marker, so equal results stay visible."
 
 
-def _files(folder: Path) -> list[tuple[str, str]]:
-    """Every file and folder the run wrote (but the reports), linked with what it holds."""
+def _files(folder: Path, to_come: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """Every file and folder the run wrote (but the reports) and the files ``to_come`` (written
+    after the report), linked with what they hold."""
     out = []
-    for p in sorted(folder.iterdir()):
-        if p.name in ("report.html", "report.md"):
+    paths = {p.name: p for p in folder.iterdir()} | {name: folder / name for name in to_come}
+    for name, p in sorted(paths.items()):
+        if name in ("report.html", "report.md"):
             continue
-        note = FILE_NOTES.get(p.name) or next((f"figure: {t}" for f, t, _ in FIGURES if f == p.name), "")
+        note = FILE_NOTES.get(name) or next((f"figure: {t}" for f, t, _ in FIGURES if f == name), "")
         if not note and p.suffix == ".png":
-            note = "figure: " + _sweep_caption(p.name, {})[0]
-        out.append((p.name + ("/" if p.is_dir() else ""), note))
+            note = "figure: " + _sweep_caption(name, {})[0]
+        out.append((name + ("/" if p.is_dir() else ""), note))
     return out
 
 
-def write_report(folder: str | Path) -> Path:
-    """Write ``report.html`` and ``report.md`` into a run folder; return the HTML path."""
+def write_report(folder: str | Path, run: dict[str, Any] | None = None) -> Path:
+    """Write ``report.html`` and ``report.md`` into a run folder; return the HTML path.
+
+    ``run`` is the run record, for the runner, which writes the report before ``run.json`` (the
+    record that the run finished comes last); by default it is read from ``run.json``.
+    """
     folder = Path(folder)
-    blocks = report_blocks(folder)
+    blocks = report_blocks(folder, run)
     atomic_write(folder / "report.md", to_markdown(blocks, folder))
     return atomic_write(folder / "report.html", to_html(blocks))
 
