@@ -27,11 +27,16 @@ from ._toml import _value
 
 
 class Located(ValueError):
-    """A validator error that points at a key below the table being validated."""
+    """A validator error that points at a key below the table being validated: a dotted key, or
+    a tuple of its parts (list indices as ints, e.g. ``("model", "layers", 0, "out_features")``)."""
 
-    def __init__(self, key: str, message: str) -> None:
+    def __init__(self, key: str | tuple[Any, ...], message: str) -> None:
         super().__init__(message)
         self.key = key
+
+    @property
+    def parts(self) -> tuple[Any, ...]:
+        return self.key if isinstance(self.key, tuple) else tuple(self.key.split("."))
 
 
 def dotted(loc: tuple[Any, ...]) -> str:
@@ -184,7 +189,7 @@ def to_config_error(
         loc = tuple(err["loc"])
         inner = (err.get("ctx") or {}).get("error")
         if isinstance(inner, Located):
-            loc = (*loc, *inner.key.split("."))
+            loc = (*loc, *inner.parts)
         key = dotted(loc)
         where = source
         line = None
