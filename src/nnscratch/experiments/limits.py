@@ -134,8 +134,9 @@ def _csv_shape(path: Path, delimiter: str) -> tuple[int, int]:
 
 def _npz_shape(path: Path) -> tuple[int, int]:
     with zipfile.ZipFile(path) as archive, archive.open("X.npy") as fh:
-        version = np.lib.format.read_magic(fh)
-        shape = np.lib.format._read_array_header(fh, version)[0]  # the header only, not the data
+        fmt = np.lib.format
+        version = fmt.read_magic(fh)  # then the header only, not the data
+        shape = (fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0)(fh)[0]
     return (shape[0], int(np.prod(shape[1:], dtype=np.int64))) if shape else (1, 1)
 
 
@@ -222,15 +223,17 @@ def check_limits(cfg: Any) -> None:
     total = weights + activations + data
     if total <= budget:
         return
-    biggest = max(layers, key=lambda layer: layer[1])[0] if layers else ("model",)
-    if weights >= max(activations, data):
-        key, why = biggest, "the model is too large"
-    elif activations >= data and cfg.training.batch_size:
-        key, why = ("training", "batch_size"), "its batches are too large"
-    elif activations >= data:
-        key, why = shape.key, "its full-batch activations are too large (set training.batch_size)"
-    else:
+    # point at what costs most: the largest layer, the widest layer, the batch size or the data
+    biggest = max(layers, key=lambda layer: layer[1]) if layers else (("model",), 0, 0)
+    widest = max(layers, key=lambda layer: layer[2]) if layers else (("model",), 0, 0)
+    if data >= max(weights, activations):
         key, why = shape.key, "its data is too large"
+    elif weights >= activations:
+        key, why = biggest[0], "the model is too large"
+    else:
+        why = f"a batch's activations are too large (batches of {batch}: see training.batch_size)"
+        batch_key = ("training", "batch_size") if cfg.training.batch_size else shape.key
+        key = widest[0] if widest[2] > batch else batch_key
     raise Located(
         key,
         f"a run within the memory budget of {show_bytes(budget)} ({source}); {why}: this one needs "
