@@ -166,6 +166,7 @@ def find_line(text: str, loc: tuple[Any, ...]) -> int | None:
                 return number
             if table == ("sweep",) and target[:1] == ("sweep",) and (*table, ".".join(full[1:])) == target:
                 return number
+            header_line.setdefault(full, number)  # `params = { noise = ... }` holds params.noise
     while target:
         if target in header_line:
             return header_line[target]
