@@ -108,7 +108,11 @@ def test_the_cli_refuses_an_escaping_name_without_writing_anything(tmp_path, mon
     [
         ("noise = 0.2", 'noise = "loud"', "exp.toml:6: data.params.noise: expected a number >= 0"),
         ("noise = 0.2", "noise = -1.0", "exp.toml:6: data.params.noise: expected a number >= 0"),
-        ("n_samples = 40", "n_samples = 0", "exp.toml:6: data.params.n_samples: expected a whole number >= 1"),
+        (
+            "n_samples = 40",
+            "n_samples = 0",
+            "exp.toml:6: data.params.n_samples: expected a whole number >= 1",
+        ),
         ("n_samples = 40", "n_samples = true", "exp.toml:6: data.params.n_samples"),
     ],
 )
@@ -134,7 +138,9 @@ def test_layer_size_errors_are_located(tmp_path, entry, where):
 
 def test_dropout_probability_is_located(tmp_path):
     text = GOOD.replace("[model]\nhidden = [3]\n", '[[model.layers]]\ntype = "Dropout"\np = 1.5\n')
-    assert "exp.toml:10: model.layers[0].p: expected a probability in [0, 1)" in error_of(write(tmp_path, text))
+    assert "exp.toml:10: model.layers[0].p: expected a probability in [0, 1)" in error_of(
+        write(tmp_path, text)
+    )
 
 
 # -- caps and the memory budget: refused before anything is allocated --------------------------

@@ -125,6 +125,10 @@ def _expected(err: dict[str, Any], root: type[BaseModel]) -> str:
         return f"at least {ctx.get('min_length')} item(s)"
     if kind == "too_long":
         return f"at most {ctx.get('max_length')} item(s)"
+    if kind in ("string_too_short", "string_too_long"):
+        if kind == "string_too_short":
+            return f"a string of at least {ctx.get('min_length')} character(s)"
+        return f"a string of at most {ctx.get('max_length')} character(s)"
     if kind in ("value_error", "assertion_error"):
         return str(ctx.get("error", err["msg"]))
     return err["msg"][0].lower() + err["msg"][1:]

@@ -45,7 +45,6 @@ from nnscratch.training.callbacks import Callback, EarlyStopping
 from . import registry
 from .config import ExperimentConfig
 
-
 # -- data ---------------------------------------------------------------------------------------
 #: Datasets read in this process, newest last: a command reads its data once and every fold,
 #: repeat, summary and figure reuses it (a file changed on disk since is read again).
@@ -96,7 +95,9 @@ def read_data(cfg: ExperimentConfig) -> tuple[Dataset, Dataset | None]:
     if d.csv is not None:
         sep = d.delimiter
         train = from_csv(d.csv, target=d.target, y_path=d.y_csv, delimiter=sep)
-        test = from_csv(d.test_csv, target=d.target, y_path=d.test_y_csv, delimiter=sep) if d.test_csv else None
+        test = None
+        if d.test_csv:
+            test = from_csv(d.test_csv, target=d.target, y_path=d.test_y_csv, delimiter=sep)
     elif d.idx is not None:
         train = from_idx(*d.idx)
         test = from_idx(*d.test_idx) if d.test_idx else None

@@ -89,7 +89,8 @@ def _check_layer_value(key: str, value: Any) -> None:
         values = value if isinstance(value, list) and key in ("kernel_size", "stride") else [value]
         if not values or not all(_is_int(v) and v >= 1 for v in values):
             raise Located(key, f"a whole number >= 1. Received: {key} = {value!r}")
-    if key == "p" and not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1):
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if key == "p" and not (number and 0 <= value < 1):
         raise Located(key, f"a probability in [0, 1). Received: p = {value!r}")
 
 
