@@ -152,6 +152,11 @@ def test_endless_epochs_are_capped_and_the_cap_can_be_raised(tmp_path):
     assert load_config(big, ["experiment.max_epochs=3000000"]).training.epochs == 2_000_000
 
 
+def test_more_folds_than_samples_are_located(tmp_path):
+    path = write(tmp_path, GOOD + "\n[evaluation]\ncv = 9223372036854775807\n")
+    assert "exp.toml:15: evaluation.cv: expected at most one fold per sample (40)" in error_of(path)
+
+
 def test_huge_sample_counts_are_capped_then_budgeted(tmp_path):
     path = write(tmp_path, GOOD.replace("n_samples = 40", "n_samples = 2000000000"))
     assert "exp.toml:6: data.params.n_samples: expected at most experiment.max_samples" in error_of(path)

@@ -212,6 +212,14 @@ def check_limits(cfg: Any) -> None:
             f"at most experiment.max_samples = {limits.max_samples} samples (raise "
             f"experiment.max_samples for more). Received: n_samples = {shape.samples}",
         )
+    folds = cfg.evaluation.cv or 0
+    exact = cfg.data.csv is None  # a CSV's rows are estimated from its size, the others are known
+    if folds > (shape.samples if exact else limits.max_samples):
+        raise Located(
+            "evaluation.cv",
+            f"at most one fold per sample ({shape.samples if exact else limits.max_samples}). "
+            f"Received: cv = {folds}",
+        )
     itemsize = np.dtype(cfg.model.dtype).itemsize
     layers = model_layers(cfg.model, shape.features, shape.outputs)
     n_params = sum(p for _, p, _ in layers)
