@@ -73,7 +73,7 @@ def test_a_single_class_file_is_one_error_line_without_warnings(tmp_path):
     result = run("train", experiment(tmp_path), "--out", tmp_path / "r", "--no-figures")
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
-    assert lines[-1].startswith("error: ") and "single class" in lines[-1]
+    assert lines[-1].startswith("error: ") and "single class" in lines[-1] and "d.csv" in lines[-1]
     assert "Warning" not in result.output and "100" not in result.output
 
 
