@@ -195,7 +195,7 @@ def test_sweep_over_an_unknown_key_and_a_non_list(tmp_path):
 
 def test_invalid_toml_syntax(tmp_path):
     msg = error_of(tmp_path, GOOD.replace("lr = 0.5", "lr = = 0.5"))
-    assert "exp.toml: not valid TOML" in msg and "line 15" in msg
+    assert "exp.toml:15: not valid TOML" in msg and "line 15" in msg
 
 
 def test_experiment_file_not_found(tmp_path):

@@ -111,7 +111,7 @@ def test_upload_csv_good_broken_and_huge(client):
     assert ok.status_code == 200 and ok.get_json()["config"]["dataset"] == "upload"
     assert "as a number" in _upload(client, b"1,2,0\n1,x,1\n").get_json()["error"]
     assert "columns" in _upload(client, b"1,2,0\n1,2\n").get_json()["error"]
-    assert "2 to 6 classes" in _upload(client, b"1,2,0\n3,4,0\n").get_json()["error"]
+    assert "single class" in _upload(client, b"1,2,0\n3,4,0\n").get_json()["error"]  # from_csv says it
     assert "UTF-8" in _upload(client, b"\xff\xfe\x00garbage").get_json()["error"]
     # a pre-encoded multipart body (Werkzeug's builder would spool a big file to disk and leak it)
     boundary = "xyzzy"

@@ -5,15 +5,16 @@ for CSV, the line and column.
 
 from __future__ import annotations
 
-import csv
 import math
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from nnscratch.base.errors import DataError
 
+from .csv_fast import delimiter_hint, peek, read_numeric
 from .dataset import Dataset
 
 #: Column names taken as the target when ``target`` is not given (compared case-insensitively).
@@ -30,24 +31,7 @@ def _is_number(text: str) -> bool:
 
 def _read_rows(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
     """Non-blank rows of ``path`` with their 1-based line numbers, cells stripped."""
-    if not path.is_file():
-        raise DataError(f"{path}: no such file." if not path.exists() else f"{path}: not a file.")
-    rows: list[tuple[int, list[str]]] = []
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, delimiter=delimiter)
-            start = 1
-            for row in reader:
-                if row and any(cell.strip() for cell in row):
-                    rows.append((start, [cell.strip() for cell in row]))
-                start = reader.line_num + 1
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not a text (UTF-8) CSV file: {exc.reason} at byte {exc.start}.") from exc
-    except csv.Error as exc:
-        raise DataError(f"{path}: malformed CSV: {exc}") from exc
-    if not rows:
-        raise DataError(f"{path} is empty: expected rows of comma-separated numbers.")
-    return rows
+    return peek(path, delimiter, limit=None)
 
 
 def _has_header(rows: list[tuple[int, list[str]]], header: bool | str) -> bool:
@@ -113,7 +97,9 @@ def _column_index(path: Path, names: list[str] | None, width: int, target: str |
     return int(target) % width
 
 
-def _cell_error(path: Path, line: int, col: int, names: list[str] | None, text: str) -> DataError:
+def _cell_error(
+    path: Path, line: int, col: int, names: list[str] | None, text: str, delimiter: str = ","
+) -> DataError:
     where = f"{path}, line {line}, column {col + 1}" + (f" ({names[col]!r})" if names else "")
     if text == "":
         return DataError(f"{where}: empty cell. Missing values are not supported: fill or drop the row.")
@@ -123,11 +109,15 @@ def _cell_error(path: Path, line: int, col: int, names: list[str] | None, text: 
         )
     if _is_number(text):
         return DataError(f"{where}: non-finite value {text!r}. Expected a finite number.")
-    return DataError(f"{where}: cannot read {text!r} as a number.")
+    return DataError(f"{where}: cannot read {text!r} as a number.{delimiter_hint([text], delimiter)}")
 
 
 def _numeric(
-    path: Path, names: list[str] | None, rows: list[tuple[int, list[str]]], cols: list[int]
+    path: Path,
+    names: list[str] | None,
+    rows: list[tuple[int, list[str]]],
+    cols: list[int],
+    delimiter: str = ",",
 ) -> np.ndarray:
     out = np.empty((len(rows), len(cols)), dtype=np.float64)
     for i, (line, row) in enumerate(rows):
@@ -136,7 +126,7 @@ def _numeric(
             try:
                 value = float(text)
             except ValueError:
-                raise _cell_error(path, line, c, names, text) from None
+                raise _cell_error(path, line, c, names, text, delimiter) from None
             if not math.isfinite(value):
                 raise _cell_error(path, line, c, names, text)
             out[i, j] = value
@@ -144,7 +134,12 @@ def _numeric(
 
 
 def _labels(
-    path: Path, names: list[str] | None, rows: list[tuple[int, list[str]]], col: int, task: str | None
+    path: Path,
+    names: list[str] | None,
+    rows: list[tuple[int, list[str]]],
+    col: int,
+    task: str | None,
+    delimiter: str = ",",
 ) -> tuple[np.ndarray, list[str], str | None]:
     """Target column → (y, target_names, task). Text labels map to 0..C-1 in sorted order."""
     cells = [row[col] for _, row in rows]
@@ -154,23 +149,92 @@ def _labels(
     if not all(_is_number(c) for c in cells):
         if task == "regression":
             bad = next((line, c) for (line, _), c in zip(rows, cells, strict=True) if not _is_number(c))
-            raise _cell_error(path, bad[0], col, names, bad[1])
+            raise _cell_error(path, bad[0], col, names, bad[1], delimiter)
         classes = sorted(set(cells))
+        _check_classes(path, names, col, classes, len(cells))
         lookup = {c: k for k, c in enumerate(classes)}
         y = np.array([lookup[c] for c in cells], dtype=np.int64)
         return y, classes, task or ("binary" if len(classes) <= 2 else "multiclass")
-    values = _numeric(path, names, rows, [col])[:, 0]
+    values = _numeric(path, names, rows, [col], delimiter)[:, 0]
+    return _numeric_labels(path, names, col, values, task)
+
+
+def _numeric_labels(
+    path: Path, names: list[str] | None, col: int, values: np.ndarray, task: str | None
+) -> tuple[np.ndarray, list[str], str | None]:
+    """A numeric target column → (y, target_names, task): whole numbers are classes (mapped to
+    0..C-1 in sorted order) unless ``task`` says regression; fractional values are regression."""
     whole = np.array_equal(values, np.round(values))
     if task == "regression" or (task is None and not whole):
         return values, [], "regression"
     if not whole:
         raise DataError(f"{path}: task={task!r} needs whole-number class labels in the target column.")
     classes_num = np.unique(values)
+    _check_classes(path, names, col, [f"{v:g}" for v in classes_num[:2]], len(values))
     if np.array_equal(classes_num, np.arange(len(classes_num))):
         return values.astype(np.int64), [str(int(k)) for k in classes_num], task
     # Labels such as {1, 2} or {-1, 1}: map the sorted distinct values to 0..C-1.
     y = np.searchsorted(classes_num, values).astype(np.int64)
     return y, [f"{v:g}" for v in classes_num], task
+
+
+def _check_classes(path: Path, names: list[str] | None, col: int, classes: list[str], n: int) -> None:
+    """A classification target needs two classes: with one, every model scores 100%."""
+    if len(classes) < 2:
+        column = f"{names[col]!r}" if names else f"{col + 1}"
+        raise DataError(
+            f"{path}: the target column {column} holds a single class ({classes[0]}) in all {n} rows; "
+            "classification needs at least two classes. Expected a file with samples of every class "
+            "(or task='regression' for a numeric target)."
+        )
+
+
+@dataclass
+class _Csv:
+    """A CSV's data rows: ``values`` (every cell as float64) when the fast path read them, else
+    ``rows`` (the cells as text, with their line numbers) for the slow, locating path."""
+
+    path: Path
+    names: list[str] | None
+    first: list[str]  # the first line's cells, for a delimiter hint
+    width: int
+    values: np.ndarray | None = None
+    rows: list[tuple[int, list[str]]] | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.values) if self.values is not None else len(self.rows or [])
+
+    def labels(self, col: int, task: str | None, delimiter: str) -> tuple[np.ndarray, list[str], str | None]:
+        if self.values is not None:
+            return _numeric_labels(self.path, self.names, col, self.values[:, col], task)
+        return _labels(self.path, self.names, self.rows or [], col, task, delimiter)
+
+    def features(self, cols: list[int], delimiter: str) -> np.ndarray:
+        if self.values is not None:
+            return self.values[:, cols]
+        return _numeric(self.path, self.names, self.rows or [], cols, delimiter)
+
+
+def _load(path: Path, delimiter: str, header: bool | str) -> _Csv:
+    """Read ``path`` once with NumPy's C parser when every cell is a finite number; otherwise
+    read it as text, so that a bad cell or a ragged row is reported with its line and column."""
+    first = peek(path, delimiter)
+    has_header = _has_header(first, header)
+    if has_header and len(first) < 2:
+        raise DataError(f"{path} has a header line but no data rows.")
+    names = first[0][1] if has_header else None
+    data_line, cells = first[1] if has_header else first[0]
+    if names is not None and len(names) != len(cells):
+        raise DataError(
+            f"{path}, line {data_line}: expected {len(names)} values (one per header column), "
+            f"found {len(cells)}."
+        )
+    values = read_numeric(path, delimiter, first[0][0] if has_header else 0, len(cells))
+    if values is not None:
+        return _Csv(path, names, first[0][1], len(cells), values=values)
+    names, rows = _table(path, delimiter, header)
+    return _Csv(path, names, first[0][1], len(rows[0][1]), rows=rows)
 
 
 def from_csv(
@@ -210,26 +274,30 @@ def from_csv(
     labels that are not ``0..C-1`` (e.g. ``{1, 2}`` or ``{-1, 1}``) are mapped the same way.
     """
     path = Path(path)
-    names, rows = _table(path, delimiter, header)
-    width = len(rows[0][1])
+    table = _load(path, delimiter, header)
+    names = table.names
     if y_path is None:
-        if width < 2:
-            raise DataError(f"{path} has a single column: a feature column and a target column are needed.")
-        t = _column_index(path, names, width, target)
-        feature_cols = [c for c in range(width) if c != t]
-        y, target_names, task = _labels(path, names, rows, t, task)
+        if table.width < 2:
+            raise DataError(
+                f"{path} has a single column: a feature column and a target column are needed."
+                + delimiter_hint(table.first, delimiter)
+            )
+        t = _column_index(path, names, table.width, target)
+        feature_cols = [c for c in range(table.width) if c != t]
+        X = table.features(feature_cols, delimiter)  # a bad cell first: a one-row file has one class
+        y, target_names, task = table.labels(t, task, delimiter)
     else:
         y_file = Path(y_path)
-        y_names, y_rows = _table(y_file, delimiter, header)
-        t = _column_index(y_file, y_names, len(y_rows[0][1]), target)
-        if len(y_rows) != len(rows):
+        y_table = _load(y_file, delimiter, header)
+        t = _column_index(y_file, y_table.names, y_table.width, target)
+        if y_table.n_rows != table.n_rows:
             raise DataError(
-                f"{path} has {len(rows)} data rows but {y_file} has {len(y_rows)}: "
+                f"{path} has {table.n_rows} data rows but {y_file} has {y_table.n_rows}: "
                 "X and y files need one row per sample."
             )
-        feature_cols = list(range(width))
-        y, target_names, task = _labels(y_file, y_names, y_rows, t, task)
-    X = _numeric(path, names, rows, feature_cols)
+        feature_cols = list(range(table.width))
+        X = table.features(feature_cols, delimiter)
+        y, target_names, task = y_table.labels(t, task, delimiter)
     features = [names[c] for c in feature_cols] if names else [f"x{i}" for i in range(len(feature_cols))]
     source = f"{path}" + (f" (targets from {y_path})" if y_path is not None else "")
     return Dataset(X, y, name or path.stem, features, target_names, task or "", f"Loaded from {source}.")

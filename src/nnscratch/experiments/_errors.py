@@ -27,11 +27,16 @@ from ._toml import _value
 
 
 class Located(ValueError):
-    """A validator error that points at a key below the table being validated."""
+    """A validator error that points at a key below the table being validated: a dotted key, or
+    a tuple of its parts (list indices as ints, e.g. ``("model", "layers", 0, "out_features")``)."""
 
-    def __init__(self, key: str, message: str) -> None:
+    def __init__(self, key: str | tuple[Any, ...], message: str) -> None:
         super().__init__(message)
         self.key = key
+
+    @property
+    def parts(self) -> tuple[Any, ...]:
+        return self.key if isinstance(self.key, tuple) else tuple(self.key.split("."))
 
 
 def dotted(loc: tuple[Any, ...]) -> str:
@@ -120,6 +125,10 @@ def _expected(err: dict[str, Any], root: type[BaseModel]) -> str:
         return f"at least {ctx.get('min_length')} item(s)"
     if kind == "too_long":
         return f"at most {ctx.get('max_length')} item(s)"
+    if kind in ("string_too_short", "string_too_long"):
+        if kind == "string_too_short":
+            return f"a string of at least {ctx.get('min_length')} character(s)"
+        return f"a string of at most {ctx.get('max_length')} character(s)"
     if kind in ("value_error", "assertion_error"):
         return str(ctx.get("error", err["msg"]))
     return err["msg"][0].lower() + err["msg"][1:]
@@ -161,6 +170,7 @@ def find_line(text: str, loc: tuple[Any, ...]) -> int | None:
                 return number
             if table == ("sweep",) and target[:1] == ("sweep",) and (*table, ".".join(full[1:])) == target:
                 return number
+            header_line.setdefault(full, number)  # `params = { noise = ... }` holds params.noise
     while target:
         if target in header_line:
             return header_line[target]
@@ -184,7 +194,7 @@ def to_config_error(
         loc = tuple(err["loc"])
         inner = (err.get("ctx") or {}).get("error")
         if isinstance(inner, Located):
-            loc = (*loc, *inner.key.split("."))
+            loc = (*loc, *inner.parts)
         key = dotted(loc)
         where = source
         line = None

@@ -5,8 +5,10 @@ Everything here is deterministic given the config and an explicit random Generat
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,17 +46,59 @@ from nnscratch.training.callbacks import Callback, EarlyStopping
 from . import registry
 from .config import ExperimentConfig
 
+# -- data ---------------------------------------------------------------------------------------
+#: Datasets read in this process, newest last: a command reads its data once and every fold,
+#: repeat, summary and figure reuses it (a file changed on disk since is read again).
+_LOADED: dict[str, tuple[Dataset, Dataset | None]] = {}
+_LOADED_MAX = 2
 
-# -- data --------------------------------------------------------------------------------------
+
 def load_data(cfg: ExperimentConfig) -> tuple[Dataset, Dataset | None]:
     """The dataset named by ``[data]`` (built in, CSV, NPZ or IDX) and, when test files are given,
-    the test set."""
+    the test set; read once per process and shared (its arrays are read-only)."""
+    key = _data_key(cfg)
+    if key is not None and key in _LOADED:
+        _LOADED[key] = _LOADED.pop(key)  # most recently used last
+        return _LOADED[key]
+    data, test = read_data(cfg)
+    for ds in (data, test):
+        if ds is not None:  # shared between tasks: an in-place edit would leak into the next one
+            ds.X.flags.writeable = False
+            ds.y.flags.writeable = False
+    if key is not None:
+        _LOADED[key] = (data, test)
+        while len(_LOADED) > _LOADED_MAX:
+            _LOADED.pop(next(iter(_LOADED)))
+    return data, test
+
+
+def _data_key(cfg: ExperimentConfig) -> str | None:
+    """The ``[data]`` table and the size and modification time of each file it names; None when
+    a file cannot be looked at (reading it then says why)."""
+    d = cfg.data.model_dump(mode="json")
+    stats = []
+    for key in ("csv", "y_csv", "test_csv", "test_y_csv", "npz", "test_npz", "idx", "test_idx"):
+        value = d.get(key)
+        for path in value if isinstance(value, list) else [value] if value else []:
+            try:
+                st = Path(path).stat()
+            except OSError:
+                return None
+            stats.append([path, st.st_size, st.st_mtime_ns])
+    return json.dumps([d, stats], sort_keys=True, default=str)
+
+
+def read_data(cfg: ExperimentConfig) -> tuple[Dataset, Dataset | None]:
+    """Read the data of ``[data]`` now (:func:`load_data` reads it once and reuses it)."""
     d = cfg.data
     if d.dataset is not None:
         return load(d.dataset, **d.params), None
     if d.csv is not None:
-        train = from_csv(d.csv, target=d.target, y_path=d.y_csv)
-        test = from_csv(d.test_csv, target=d.target, y_path=d.test_y_csv) if d.test_csv else None
+        sep = d.delimiter
+        train = from_csv(d.csv, target=d.target, y_path=d.y_csv, delimiter=sep)
+        test = None
+        if d.test_csv:
+            test = from_csv(d.test_csv, target=d.target, y_path=d.test_y_csv, delimiter=sep)
     elif d.idx is not None:
         train = from_idx(*d.idx)
         test = from_idx(*d.test_idx) if d.test_idx else None
@@ -358,5 +402,6 @@ __all__ = [
     "no_decay_groups",
     "ordered_split",
     "output_activation",
+    "read_data",
     "targets",
 ]

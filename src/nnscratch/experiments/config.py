@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from nnscratch.base.errors import ConfigError
 
 from . import _toml
 from ._errors import Located, to_config_error
+from .limits import check_limits
 from .overrides import flatten_sweep, parse_set, with_overrides
 from .tables import (
     ClusterTable,
@@ -89,6 +91,11 @@ class ExperimentConfig(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _within_limits(self) -> ExperimentConfig:
+        check_limits(self)  # caps and the memory budget: before anything is allocated
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain JSON types (every default filled in, ``None`` kept)."""
         return self.model_dump(mode="json")
@@ -109,6 +116,28 @@ def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> None:
         for key in [k for k in _PATH_KEYS if k in data]:
             value = data[key]
             data[key] = [resolve(p) for p in value] if isinstance(value, list) else resolve(value)
+
+
+_TOML_AT = re.compile(r"\(at line (\d+), column \d+\)")
+
+
+def read_text(path: Path) -> str:
+    """The text of a UTF-8 file (a byte-order mark is dropped); a ConfigError naming the line and
+    column of the first byte that is not UTF-8."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line = data.count(b"\n", 0, start) + 1
+        column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+        raise ConfigError(
+            f"{path}:{line}: the file is not UTF-8 text: byte 0x{data[start]:02x} at line {line}, "
+            f"column {column} ({exc.reason}); save it as UTF-8"
+        ) from None
 
 
 def validate(
@@ -152,11 +181,13 @@ def load_config(
         name = str(path)
         if not path.is_file():
             raise ConfigError(f"experiment file not found: {path}")
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{name}: not valid TOML: {exc}") from None
+            at = _TOML_AT.search(str(exc))
+            where = f"{name}:{at.group(1)}" if at else name
+            raise ConfigError(f"{where}: not valid TOML: {exc}") from None
         folder = Path(base_dir) if base_dir is not None else path.parent
         table = raw.get("experiment")
         if table is None or (isinstance(table, dict) and "name" not in table):

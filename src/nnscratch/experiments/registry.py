@@ -66,6 +66,32 @@ def check_layer(type_name: str, kwargs: dict[str, Any]) -> None:
     missing = [r for r in required if r not in kwargs and r not in AUTO_LAYER_ARGS]
     if missing:
         raise Located(missing[0], f"a value: {type_name} needs {', '.join(missing)}")
+    for key, value in kwargs.items():
+        _check_layer_value(key, value)
+
+
+#: Layer arguments that are sizes: a whole number >= 1 (or a list of them, e.g. kernel_size = [3, 3]).
+SIZE_ARGS = {
+    "in_features", "out_features", "in_channels", "out_channels", "input_size", "hidden_size",
+    "num_layers", "num_embeddings", "embedding_dim", "num_features", "kernel_size", "stride",
+    "bptt_steps",
+}  # fmt: skip
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_layer_value(key: str, value: Any) -> None:
+    """Range checks of the usual layer arguments, so that the file's line is named now (the layer
+    itself checks again, and checks the rest, when it is built)."""
+    if key in SIZE_ARGS and value is not None:
+        values = value if isinstance(value, list) and key in ("kernel_size", "stride") else [value]
+        if not values or not all(_is_int(v) and v >= 1 for v in values):
+            raise Located(key, f"a whole number >= 1. Received: {key} = {value!r}")
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if key == "p" and not (number and 0 <= value < 1):
+        raise Located(key, f"a probability in [0, 1). Received: p = {value!r}")
 
 
 # -- datasets (provided by nnscratch.datasets) ---------------------------------------------------
@@ -93,13 +119,31 @@ def check_dataset(name: str, params: dict[str, Any]) -> None:
     if not callable(loader):
         return
     names, _, var_kw = _parameters(loader)
-    for key in params:
+    defaults = {p.name: p.default for p in inspect.signature(loader).parameters.values()}
+    for key, value in params.items():
         if key not in names and not var_kw:
             raise Located(
                 f"params.{key}",
                 f"an option of the {name!r} dataset ({', '.join(names) or 'none'}). "
                 f"Received: unknown option {key!r}.{_suggest(key, names)}",
             )
+        _check_option(key, value, defaults.get(key))
+
+
+def _check_option(key: str, value: Any, default: Any) -> None:
+    """A dataset option must have the type of its default (a number where the default is one;
+    counts ``n_*`` and ``window`` >= 1, other numbers >= 0), so that the file's line is named now."""
+    where = f"params.{key}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise Located(where, f"true or false. Received: {key} = {value!r}")
+    elif isinstance(default, int):
+        low = 1 if key.startswith("n_") or key == "window" else 0
+        if not _is_int(value) or value < low:
+            raise Located(where, f"a whole number >= {low}. Received: {key} = {value!r}")
+    elif isinstance(default, float):
+        if not (isinstance(value, (int, float)) and not isinstance(value, bool)) or not value >= 0:
+            raise Located(where, f"a number >= 0. Received: {key} = {value!r}")
 
 
 __all__ = ["AUTO_LAYER_ARGS", "check_dataset", "check_layer", "dataset_loaders"]

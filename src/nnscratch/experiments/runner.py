@@ -39,8 +39,16 @@ Executor = Callable[[list[Task], Callable[[Task, dict[str, Any]], None]], list[d
 
 
 def default_out(cfg: ExperimentConfig, mode: str, root: str | Path = "runs") -> Path:
-    """``runs/<name>`` for train, ``runs/<name>-cv`` and ``runs/<name>-sweep`` otherwise."""
-    return Path(root) / (cfg.experiment.name + ("" if mode == "train" else f"-{mode}"))
+    """``runs/<name>`` for train, ``runs/<name>-cv`` and ``runs/<name>-sweep`` otherwise; always a
+    folder directly inside ``root`` (the schema refuses names with separators or ``..``; this
+    checks again for configs built without it)."""
+    folder = cfg.experiment.name + ("" if mode == "train" else f"-{mode}")
+    if Path(folder).name != folder or folder in (".", "..") or "\0" in folder or "\\" in folder:
+        raise ConfigError(
+            f"experiment.name: expected a folder name inside {root}/, without path separators or '..'. "
+            f"Received: name = {cfg.experiment.name!r}"
+        )
+    return Path(root) / folder
 
 
 def prepare_out(out: Path) -> Path:

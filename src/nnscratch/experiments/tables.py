@@ -74,6 +74,25 @@ class ExperimentTable(_Table):
     """Seeds each setting is trained with; numbers are reported as mean ± std over them."""
     description: str = ""
     """Free text shown at the top of the report."""
+    memory_budget: float | None = Field(None, gt=0)
+    """GiB a run may plan to use (model, optimizer state, a batch's activations, data), checked
+    before anything is allocated; default: $NNSCRATCH_MEMORY_BUDGET, else half the machine's memory."""
+    max_epochs: int = Field(1_000_000, ge=1)
+    """Cap on training.epochs; raise it to train longer."""
+    max_samples: int = Field(10_000_000, ge=1)
+    """Cap on the samples a built-in dataset generates (data.params.n_samples); raise it for more."""
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, v: str) -> str:
+        # the run folder is runs/NAME: a name must not lead out of runs/ nor hide characters
+        bad = [c for c in v if c in "/\\" or not c.isprintable()]
+        if bad or v.strip(".") == "" or ".." in v:
+            raise ValueError(
+                "a folder name without path separators (/ or \\), '..', NUL or control characters, "
+                f"e.g. moons_2331. Received: name = {v!r}"
+            )
+        return v
 
 
 class DataTable(_Table):
@@ -97,6 +116,8 @@ class DataTable(_Table):
     """A separate CSV file holding the targets, one row per row of `csv`."""
     target: str | int | None = None
     """The target column of `csv`: its name or its 0-based index."""
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    """The character between the cells of the CSV files, e.g. ";" or "\\t" (tab)."""
     npz: str | None = None
     """An .npz file with arrays X and y (images are flattened to rows)."""
     idx: list[str] | None = Field(None, min_length=2, max_length=2)
@@ -137,8 +158,8 @@ class DataTable(_Table):
             registry.check_dataset(self.dataset, self.params)
         elif self.params:
             raise Located("params", "params only with a built-in dataset (they are its keyword arguments)")
-        if self.csv is None and (self.y_csv or self.target is not None):
-            key = "y_csv" if self.y_csv else "target"
+        if self.csv is None and (self.y_csv or self.target is not None or self.delimiter != ","):
+            key = "y_csv" if self.y_csv else "target" if self.target is not None else "delimiter"
             raise Located(key, f'{key} only together with csv = "..."')
         tests = [k for k in ("test_csv", "test_npz", "test_idx") if getattr(self, k) is not None]
         if tests and self.test_size:
