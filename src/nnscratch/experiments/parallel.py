@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nnscratch.base.errors import ConfigError
+from nnscratch.base.errors import ClusterError, ConfigError
 
 from . import sweep
 from .cluster import ClusterSpec, stream_dask
@@ -238,11 +238,19 @@ def run_tasks(
             if report_reused:
                 for key in [k for k in indices if k in results]:
                     announce(key)
-            for index, raw in stream:
-                task = tasks[index]
-                results[task.key] = store.save(task, raw) if store is not None else raw
-                bar.update(1)
-                announce(task.key)
+            try:
+                for index, raw in stream:
+                    task = tasks[index]
+                    results[task.key] = store.save(task, raw) if store is not None else raw
+                    bar.update(1)
+                    announce(task.key)
+            except ClusterError as exc:  # what finished is stored: say so, and how to go on
+                if store is None or not results:
+                    raise
+                raise ClusterError(
+                    f"{exc} The {len(results)} finished task(s) are kept in {store.dir}: rerun the same "
+                    "command to resume from them."
+                ) from exc
     finally:
         stream.close()  # stops the pool or cancels the cluster's futures if we stopped early
 
