@@ -220,13 +220,16 @@ def test_a_task_that_kills_its_workers_is_a_cluster_error_and_the_rest_is_kept(t
         dask.config.set({"distributed.scheduler.allowed-failures": 0}),
         local_cluster(processes=True) as cluster,
     ):
+        cluster_table = {"address": cluster.scheduler_address, "timeout": 10}
+        # fold 0 first, alone: a worker's death also fails the tasks queued on it
+        run_tasks(crash_on_fold_1, tasks[:1], cluster=cluster_table, run_dir=tmp_path, progress=False)
         with pytest.raises(ClusterError) as info:
-            run_tasks(crash_on_fold_1, tasks, cluster={"address": cluster.scheduler_address, "timeout": 10},
-                      run_dir=tmp_path, progress=False)  # fmt: skip
+            run_tasks(crash_on_fold_1, tasks, cluster=cluster_table, run_dir=tmp_path, progress=False)
     message = str(info.value)
     assert "task 1 (fold 1, seed 7) killed the Dask worker it ran on 1 time(s)" in message
-    assert "allowed-failures" in message and "rerun the same command" in message
-    assert stored(tmp_path) == 1  # fold 0 finished before (or after) the crash and was kept
+    assert "distributed.scheduler.allowed-failures" in message
+    assert f"1 finished task(s) are kept in {tmp_path / 'tasks'}: rerun the same command" in message
+    assert stored(tmp_path) == 1
 
 
 def test_the_cli_reports_a_lost_scheduler_in_one_line_and_the_rerun_resumes(tmp_path, monkeypatch):
