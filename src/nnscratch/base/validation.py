@@ -40,8 +40,28 @@ def as_array(x: Any, name: str, dtype: np.dtype | None = None) -> np.ndarray:
     if arr.dtype.kind not in "biuf":
         raise DTypeError(f"{name} must hold real numbers (bool, int or float). Received: {describe(arr)}")
     if dtype is not None and arr.dtype != dtype:
-        arr = arr.astype(dtype)
+        arr = _cast(arr, np.dtype(dtype), name)
     return arr
+
+
+def _cast(arr: np.ndarray, dtype: np.dtype, name: str) -> np.ndarray:
+    """``arr.astype(dtype)``, refusing finite values too large for ``dtype`` (1e200 in float32
+    would become inf and then be reported as a non-finite input, which it was not)."""
+    with np.errstate(over="ignore"):  # an overflow is reported below, with the numbers
+        out = arr.astype(dtype)
+    if dtype.kind != "f" or np.isfinite(out).all():
+        return out
+    overflow = ~np.isfinite(out) if arr.dtype.kind != "f" else np.isfinite(arr) & ~np.isfinite(out)
+    if overflow.any():
+        largest = np.abs(arr[overflow].astype(np.float64)).max()
+        first = tuple(int(i) for i in np.argwhere(overflow)[0])
+        raise NonFiniteError(
+            f"{name} holds {int(overflow.sum())} value(s) too large for {dtype}: the largest "
+            f"magnitude is {largest:.6g} (the first at index {first}), and {dtype} holds at most "
+            f"{float(np.finfo(dtype).max):.6g}. Expected values within the dtype's range: rescale "
+            f"(standardise) the data, or use dtype=float64."
+        )
+    return out
 
 
 def check_finite(x: np.ndarray, name: str) -> None:

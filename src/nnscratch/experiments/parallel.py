@@ -27,16 +27,18 @@ from __future__ import annotations
 
 import copy
 import os
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nnscratch.base.errors import ConfigError
+from nnscratch.base.errors import ClusterError, ConfigError
 
 from . import sweep
 from .cluster import ClusterSpec, stream_dask
 from .jobs import TaskSeconds, choose_jobs
+from .pool_worker import end_with_parent
 from .store import ResultStore, TaskSpec
 from .tasks import OneThread, TaskFn, execute_task
 
@@ -117,8 +119,13 @@ def _stream_local(
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     from joblib import Parallel, delayed
 
-    # batch_size=1: each result comes back (and is saved) as soon as its task ends
-    parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered", batch_size=1)
+    # batch_size=1: each result comes back (and is saved) as soon as its task ends; the workers
+    # end with this process, even when it is killed (see .pool_worker)
+    main = threading.current_thread() is threading.main_thread()
+    parallel = Parallel(
+        n_jobs=n_jobs, backend="loky", return_as="generator_unordered", batch_size=1,
+        initializer=end_with_parent, initargs=(os.getpid(), main),
+    )  # fmt: skip
     results = parallel(delayed(_indexed)(fn, index, task) for index, task in pending)
     try:
         for item in results:  # noqa: UP028 (`yield from` would close `results` outside the filter)
@@ -238,11 +245,19 @@ def run_tasks(
             if report_reused:
                 for key in [k for k in indices if k in results]:
                     announce(key)
-            for index, raw in stream:
-                task = tasks[index]
-                results[task.key] = store.save(task, raw) if store is not None else raw
-                bar.update(1)
-                announce(task.key)
+            try:
+                for index, raw in stream:
+                    task = tasks[index]
+                    results[task.key] = store.save(task, raw) if store is not None else raw
+                    bar.update(1)
+                    announce(task.key)
+            except ClusterError as exc:  # what finished is stored: say so, and how to go on
+                if store is None or not results:
+                    raise
+                raise ClusterError(
+                    f"{exc} The {len(results)} finished task(s) are kept in {store.dir}: rerun the same "
+                    "command to resume from them."
+                ) from exc
     finally:
         stream.close()  # stops the pool or cancels the cluster's futures if we stopped early
 
