@@ -1,4 +1,5 @@
-"""The playground's JSON API through Flask's test client (no browser)."""
+"""The playground's JSON API through Flask's test client (no browser), and the server-side bugs
+of issue #19 (each test names the bug it pins)."""
 
 from __future__ import annotations
 
@@ -9,39 +10,50 @@ import pytest
 
 pytest.importorskip("flask")
 
+from helpers.playground import BASE, Tab
 from nnscratch.playground.datasets import MAX_UPLOAD_BYTES
 from nnscratch.playground.server import create_app
 
 
 @pytest.fixture()
-def client():
-    return create_app().test_client()
+def app():
+    return create_app("127.0.0.1", 8765)
 
 
-def post(client, path, payload=None, sid="tab-a", **kw):
-    return client.post(path, json=payload, headers={"X-Session": sid}, **kw)
+@pytest.fixture()
+def client(app):
+    return app.test_client()
 
 
-def test_config_step_and_reset_restore_the_same_initial_weights(client):
-    first = post(client, "/api/config", {"dataset": "xor", "hidden": [5], "activations": ["tanh"]}).get_json()
+@pytest.fixture()
+def tab(client):
+    return Tab(client)
+
+
+def post(tab, path, payload=None):
+    return tab.post(path, payload)
+
+
+def test_config_step_and_reset_restore_the_same_initial_weights(tab):
+    first = post(tab, "/api/config", {"dataset": "xor", "hidden": [5], "activations": ["tanh"]}).get_json()
     assert first["epoch"] == 0 and first["layers"] == [2, 5, 1]
     for _ in range(3):
-        after = post(client, "/api/step", {"epochs": 2}).get_json()
+        after = post(tab, "/api/step", {"epochs": 2}).get_json()
     assert after["epoch"] == 6
     assert after["weights"] != first["weights"]
-    again = post(client, "/api/reset", {}).get_json()
+    again = post(tab, "/api/reset", {}).get_json()
     assert again["epoch"] == 0 and again["weights"] == first["weights"]
 
 
-def test_training_xor_reaches_95_percent_test_accuracy(client):
-    post(client, "/api/config", {"dataset": "xor", "hidden": [8, 8], "activations": ["tanh", "tanh"]})
-    data = post(client, "/api/step", {"epochs": 60}).get_json()
+def test_training_xor_reaches_95_percent_test_accuracy(tab):
+    post(tab, "/api/config", {"dataset": "xor", "hidden": [8, 8], "activations": ["tanh", "tanh"]})
+    data = post(tab, "/api/step", {"epochs": 60}).get_json()
     assert data["test_acc"] >= 0.95
 
 
-def test_multiclass_softmax_and_per_neuron_maps(client):
+def test_multiclass_softmax_and_per_neuron_maps(tab):
     data = post(
-        client,
+        tab,
         "/api/config",
         {"dataset": "xor", "hidden": [3, 2], "activations": ["relu", "sigmoid"], "output": "softmax"},
     ).get_json()
@@ -53,26 +65,26 @@ def test_multiclass_softmax_and_per_neuron_maps(client):
 @pytest.mark.parametrize(
     ("settings", "fragment"),
     [
-        ({"lr": -1}, "learning rate"),
+        ({"lr": -1}, "lr must be a number in (0, 10]. Received: lr=-1"),
         ({"hidden": [4], "activations": ["tanh", "relu"]}, "one activation per hidden layer"),
-        ({"hidden": [1000], "activations": ["tanh"]}, "units per layer"),
+        ({"hidden": [1000], "activations": ["tanh"]}, "hidden[0] must be a whole number in [1, 32]"),
         ({"activations": ["swish", "tanh"]}, "unknown activation 'swish'"),
         ({"dataset": "mnist"}, "dataset must be one of"),
         ({"wings": 3}, "unknown setting"),
-        ({"n_samples": "many"}, "invalid settings"),
-        ({"batch_size": 0}, "batch size"),
+        ({"n_samples": "many"}, "n_samples must be a whole number in [8, 5000]. Received: n_samples='many'"),
+        ({"batch_size": 0}, "batch_size must be a whole number in [1, 5000]"),
     ],
 )
-def test_absurd_settings_get_a_message_not_a_crash(client, settings, fragment):
-    res = post(client, "/api/config", {"dataset": "xor", **settings})
+def test_absurd_settings_get_a_message_not_a_crash(tab, settings, fragment):
+    res = post(tab, "/api/config", {"dataset": "xor", **settings})
     assert res.status_code == 400
     assert fragment in res.get_json()["error"]
-    assert post(client, "/api/step", {"epochs": 1}).status_code == 200  # the server is still alive
+    assert post(tab, "/api/step", {"epochs": 1}).status_code == 200  # the server is still alive
 
 
-def test_divergence_is_reported_with_the_epoch(client):
+def test_divergence_is_reported_with_the_epoch(tab):
     post(
-        client,
+        tab,
         "/api/config",
         {
             "dataset": "xor",
@@ -82,37 +94,30 @@ def test_divergence_is_reported_with_the_epoch(client):
             "lr": 10,
         },
     )
-    data = post(client, "/api/step", {"epochs": 50}).get_json()
+    data = post(tab, "/api/step", {"epochs": 50}).get_json()
     assert data["diverged"] and "epoch" in data["diverged"] and "learning rate" in data["diverged"]
 
 
 def test_tabs_have_separate_sessions(client):
-    post(client, "/api/config", {"dataset": "xor"}, sid="tab-a")
-    post(client, "/api/step", {"epochs": 3}, sid="tab-a")
-    assert post(client, "/api/step", {"epochs": 1}, sid="tab-b").get_json()["epoch"] == 1
-    assert post(client, "/api/step", {"epochs": 1}, sid="tab-a").get_json()["epoch"] == 4
-    assert client.post("/api/step", json={"epochs": 1}).status_code == 400  # no session id
+    a, b = Tab(client), Tab(client)
+    assert a.sid != b.sid
+    a.post("/api/step", {"epochs": 3})
+    assert b.post("/api/step", {"epochs": 1}).get_json()["epoch"] == 1
+    assert a.post("/api/step", {"epochs": 1}).get_json()["epoch"] == 4
+    no_id = client.post("/api/step", json={"epochs": 1}, headers={"Origin": BASE}, base_url=BASE)
+    assert no_id.status_code == 410 and no_id.get_json()["gone"]
 
 
-def _upload(client, content: bytes, sid="tab-a"):
-    return client.post(
-        "/api/upload",
-        data={"file": (io.BytesIO(content), "data.csv")},
-        headers={"X-Session": sid},
-        content_type="multipart/form-data",
-    )
-
-
-def test_upload_csv_good_broken_and_huge(client):
+def test_upload_csv_good_broken_and_huge(tab):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(40, 2))
     rows = "\n".join(f"{a},{b},{int(a + b > 0)}" for a, b in X)
-    ok = _upload(client, ("x0,x1,label\n" + rows).encode())
+    ok = tab.upload(("x0,x1,label\n" + rows).encode())
     assert ok.status_code == 200 and ok.get_json()["config"]["dataset"] == "upload"
-    assert "as a number" in _upload(client, b"1,2,0\n1,x,1\n").get_json()["error"]
-    assert "columns" in _upload(client, b"1,2,0\n1,2\n").get_json()["error"]
-    assert "2 to 6 classes" in _upload(client, b"1,2,0\n3,4,0\n").get_json()["error"]
-    assert "UTF-8" in _upload(client, b"\xff\xfe\x00garbage").get_json()["error"]
+    assert "as a number" in tab.upload(b"1,2,0\n1,x,1\n").get_json()["error"]
+    assert "columns" in tab.upload(b"1,2,0\n1,2\n").get_json()["error"]
+    assert "2 to 6 classes" in tab.upload(b"1,2,0\n3,4,0\n" * 4).get_json()["error"]
+    assert "UTF-8" in tab.upload(b"\xff\xfe\x00garbage").get_json()["error"]
     # a pre-encoded multipart body (Werkzeug's builder would spool a big file to disk and leak it)
     boundary = "xyzzy"
     payload = (
@@ -120,19 +125,21 @@ def test_upload_csv_good_broken_and_huge(client):
         + b"1,2,0\n" * (MAX_UPLOAD_BYTES // 6 + 20_000)
         + f"\r\n--{boundary}--\r\n".encode()
     )
-    huge = client.post(
+    huge = tab.client.post(
         "/api/upload",
         data=payload,
-        headers={"X-Session": "tab-a"},
+        headers=tab.headers(),
+        base_url=BASE,
         content_type=f"multipart/form-data; boundary={boundary}",
     )
     assert huge.status_code == 413 and "too large" in huge.get_json()["error"]
 
 
-def test_page_and_static_files_are_served(client):
-    assert b"nnscratch playground" in client.get("/").data
-    assert client.get("/static/app.js").status_code == 200
-    assert client.get("/static/secret.py").status_code == 404
+def test_page_and_static_files_are_served(tab):
+    assert b"nnscratch playground" in tab.get("/").data
+    for module in ("app.js", "api.js", "draw.js", "form.js", "style.css"):
+        assert tab.get(f"/static/{module}").status_code == 200
+    assert tab.get("/static/secret.py").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -151,16 +158,14 @@ def test_page_and_static_files_are_served(client):
         },
     ],
 )
-def test_exported_experiment_file_reproduces_the_session_bit_for_bit(client, tmp_path, settings):
+def test_exported_experiment_file_reproduces_the_session_bit_for_bit(tab, tmp_path, settings):
     import nnscratch as ns
     from nnscratch.cli import main
 
-    post(client, "/api/config", {"n_samples": 200, **settings})
-    post(client, "/api/step", {"epochs": 4})
-    (tmp_path / "playground.toml").write_bytes(
-        client.get("/api/export/experiment", headers={"X-Session": "tab-a"}).data
-    )
-    model_bytes = client.get("/api/export/model", headers={"X-Session": "tab-a"}).data
+    post(tab, "/api/config", {"n_samples": 200, **settings})
+    post(tab, "/api/step", {"epochs": 4})
+    (tmp_path / "playground.toml").write_bytes(tab.get("/api/export/experiment").data)
+    model_bytes = tab.get("/api/export/model").data
     ours = ns.load(io.BytesIO(model_bytes))
     with pytest.raises(SystemExit) as done:
         main(
@@ -181,19 +186,18 @@ def test_exported_experiment_file_reproduces_the_session_bit_for_bit(client, tmp
         np.testing.assert_array_equal(a[key], b[key])
 
 
-def test_exported_upload_experiment_reads_the_exported_data(client, tmp_path):
+def test_exported_upload_experiment_reads_the_exported_data(tab, tmp_path):
     import nnscratch as ns
     from nnscratch.cli import main
 
     rng = np.random.default_rng(3)
     X = rng.normal(size=(50, 2))
     rows = "\n".join(f"{a},{b},{int(a * b > 0)}" for a, b in X)
-    assert _upload(client, ("x0,x1,label\n" + rows).encode()).status_code == 200
-    post(client, "/api/step", {"epochs": 2})
-    h = {"X-Session": "tab-a"}
-    (tmp_path / "playground.toml").write_bytes(client.get("/api/export/experiment", headers=h).data)
-    (tmp_path / "playground_data.csv").write_bytes(client.get("/api/export/data", headers=h).data)
-    ours = ns.load(io.BytesIO(client.get("/api/export/model", headers=h).data))
+    assert tab.upload(("x0,x1,label\n" + rows).encode()).status_code == 200
+    post(tab, "/api/step", {"epochs": 2})
+    (tmp_path / "playground.toml").write_bytes(tab.get("/api/export/experiment").data)
+    (tmp_path / "playground_data.csv").write_bytes(tab.get("/api/export/data").data)
+    ours = ns.load(io.BytesIO(tab.get("/api/export/model").data))
     with pytest.raises(SystemExit):
         main(
             [
