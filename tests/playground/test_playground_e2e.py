@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from helpers.playground import CHROMIUM
 
 pytest.importorskip("flask")

@@ -35,7 +35,8 @@ def parse_upload(raw: bytes, filename: str = "upload.csv") -> Dataset:
     """Parse an uploaded CSV of two feature columns and a class label with the library's reader.
 
     Size limits (bytes, and rows under any line ending) are checked first; the library's
-    :func:`~nnscratch.data.from_csv` then gives its located errors (line, column) for ragged rows, non-numeric values and empty cells.
+    :func:`~nnscratch.data.from_csv` then gives its located errors (line, column) for ragged rows,
+    non-numeric values and empty cells; then the values are checked as finite and within range.
     """
     if len(raw) > MAX_UPLOAD_BYTES:
         raise DataError(f"the file is {len(raw)} bytes; the limit is {MAX_UPLOAD_BYTES} bytes")
