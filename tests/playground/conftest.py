@@ -15,12 +15,13 @@ from helpers.playground import CHROMIUM, LAUNCH_ARGS
 def live_server():
     """A playground on a free port: ``.url`` and ``.app`` (its session store is in ``app.extensions``)."""
     wasyncore = pytest.importorskip("waitress.wasyncore")
-    from nnscratch.playground.server import make_server
+    from nnscratch.playground.server import create_app, make_server
 
-    server = make_server("127.0.0.1", 0)
+    app = create_app("127.0.0.1", 0)
+    server = make_server("127.0.0.1", 0, app)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield SimpleNamespace(url=f"http://127.0.0.1:{server.effective_port}/", app=server.application)
+    yield SimpleNamespace(url=f"http://127.0.0.1:{server.effective_port}/", app=app)
     server.task_dispatcher.shutdown()
     wasyncore.close_all(server._map)  # ends server.run() in the thread
     thread.join(timeout=10)

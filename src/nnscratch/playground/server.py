@@ -198,10 +198,10 @@ def create_app(host: str = "127.0.0.1", port: int = 8765) -> Flask:
     return app
 
 
-def make_server(host: str = "127.0.0.1", port: int = 8765) -> Any:
-    """A waitress server for the playground, bound (``port=0``: any free port) but not yet
-    serving; the app's Host allow-list names the port actually bound."""
-    app = create_app(host, port)
+def make_server(host: str = "127.0.0.1", port: int = 8765, app: Flask | None = None) -> Any:
+    """A waitress server for ``app`` (a new playground app by default), bound (``port=0``: any
+    free port) but not yet serving; the app's Host allow-list names the port actually bound."""
+    app = app or create_app(host, port)
     # lookahead > 0: waitress notices a closed connection while a request still trains
     server = create_server(app, host=host, port=port, channel_request_lookahead=4)
     app.extensions["nnscratch_hosts"] = security.allowed_hosts(host, server.effective_port)
