@@ -212,3 +212,103 @@ def test_exported_upload_experiment_reads_the_exported_data(tab, tmp_path):
     theirs = ns.load(tmp_path / "run" / "model.npz")
     for key, value in ours.state_dict().items():
         np.testing.assert_array_equal(value, theirs.state_dict()[key])
+
+
+# -- the bugs of issue #19 -------------------------------------------------------------------------
+def test_bug1_identity_output_on_three_classes_reports_the_three_units_it_has(tab):
+    data = tab.post("/api/config", {"dataset": "spirals", "n_classes": 3, "output": "identity"}).get_json()
+    assert data["layers"][-1] == 3 == len(data["weights"][-1]["weight"])
+    assert data["boundary_kind"] == "classes"
+    assert {v // 100 for v in data["boundary"]} <= {0, 1, 2}
+    assert tab.post("/api/explain", {"layer": 2, "kind": "bias", "i": 2}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t: t.post("/api/config", {"dataset": "gaussians", "n_classes": 6, "n_samples": 8}),
+        lambda t: t.upload(b"x0,x1,label\n0.1,0.2,0\n0.3,0.4,1\n"),
+        lambda t: t.upload(b"x0,x1,label\n" + b"".join(b"0.%d,0.2,%d\n" % (i, c) for i, c in enumerate([0, 0, 0, 1, 2, 3, 4, 5]))),
+    ],
+    ids=["gaussians-6-classes-8-points", "two-row-upload", "upload-too-small-to-split"],
+)
+def test_bug2_a_failed_apply_or_upload_leaves_the_session_as_it_was(tab, change):
+    tab.post("/api/config", {"dataset": "moons", "hidden": [3], "activations": ["relu"]})
+    before = tab.post("/api/step", {"epochs": 3}).get_json()
+    data_before = tab.get("/api/export/data").data
+    res = change(tab)
+    assert res.status_code == 400 and res.get_json()["error"]
+    state = tab.get("/api/state").get_json()
+    assert state["config"]["dataset"] == "moons" and state["layers"] == before["layers"] == [2, 3, 1]
+    assert state["weights"] == before["weights"] and state["epoch"] == 3
+    assert state["boundary"] == before["boundary"]
+    assert tab.get("/api/export/data").data == data_before  # the old data with the old model
+    after = tab.post("/api/step", {"epochs": 1, "have": 4}).get_json()
+    assert after["epoch"] == 4 and after["curves"]["start"] == 4 and len(after["curves"]["train_loss"]) == 1
+
+
+def test_bug3_many_new_sessions_never_evict_a_live_tab(client):
+    live = Tab(client)
+    live.post("/api/config", {"hidden": [3], "activations": ["tanh"]})
+    refused = 0
+    for _ in range(70):
+        res = client.post("/api/session", json={}, headers={"Origin": BASE}, base_url=BASE)
+        refused += res.status_code == 503
+    assert refused == 70 - 63  # 64 slots, one held by the live tab
+    assert live.post("/api/step", {"epochs": 1}).get_json()["layers"] == [2, 3, 1]
+
+
+def test_bug3_an_evicted_session_is_410_gone_not_a_fresh_network(app, client):
+    store = app.extensions["nnscratch_sessions"]
+    store.max_sessions, store.live_seconds = 2, 0.0  # every tab counts as idle
+    old = Tab(client)
+    Tab(client), Tab(client)
+    res = old.post("/api/step", {"epochs": 1})
+    assert res.status_code == 410 and res.get_json()["gone"]
+    assert "does not know this tab's session" in res.get_json()["error"]
+
+
+def test_bug4_steps_send_only_new_loss_points_at_the_same_speed(tab):
+    import time
+
+    tab.post("/api/config", {"n_samples": 100, "hidden": [2], "activations": ["tanh"]})
+    first = tab.post("/api/step", {"epochs": 1, "have": 1})
+    small = len(first.data)
+
+    def timed_step(have):
+        start = time.perf_counter()
+        res = tab.post("/api/step", {"epochs": 1, "have": have})
+        return time.perf_counter() - start, res
+
+    fast = min(timed_step(2 + k)[0] for k in range(5))
+    s = next(iter(tab.client.application.extensions["nnscratch_sessions"]._sessions.values()))[0]
+    s.curves["train_loss"].extend([0.5] * 200_000)  # as after 200k epochs
+    s.curves["test_loss"].extend([0.5] * 200_000)
+    n = len(s.curves["train_loss"])
+    slow, res = min((timed_step(n + k) for k in range(5)), key=lambda r: r[0])
+    data = res.get_json()
+    assert data["curves"]["start"] == n + 4 and len(data["curves"]["train_loss"]) == 1
+    assert len(res.data) < small + 200  # no history resent
+    assert slow < 3 * fast + 0.05
+    whole = tab.post("/api/step", {"epochs": 1, "have": 0}).get_json()  # a page that lost count
+    assert whole["curves"]["start"] == 0 and len(whole["curves"]["train_loss"]) == n + 6
+
+
+def test_bug9_an_epoch_0_experiment_export_is_refused_not_written_as_1_epoch(tab):
+    res = tab.get("/api/export/experiment")
+    assert res.status_code == 400 and "has not trained yet (epoch 0)" in res.get_json()["error"]
+    tab.post("/api/step", {"epochs": 2})
+    assert b"epochs = 2" in tab.get("/api/export/experiment").data
+
+
+@pytest.mark.parametrize(
+    ("hidden", "fragment"),
+    [
+        ([4.5], "hidden[0] must be a whole number in [1, 32]. Received: hidden[0]=4.5"),
+        (["abc"], "hidden[0]='abc'"),
+    ],
+)
+def test_bug9_fractional_or_text_units_are_refused_with_the_field_named(tab, hidden, fragment):
+    res = tab.post("/api/config", {"hidden": hidden, "activations": ["tanh"]})
+    assert res.status_code == 400 and fragment in res.get_json()["error"]
+    assert "int()" not in res.get_json()["error"]
