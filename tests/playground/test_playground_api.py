@@ -228,7 +228,10 @@ def test_bug1_identity_output_on_three_classes_reports_the_three_units_it_has(ta
     [
         lambda t: t.post("/api/config", {"dataset": "gaussians", "n_classes": 6, "n_samples": 8}),
         lambda t: t.upload(b"x0,x1,label\n0.1,0.2,0\n0.3,0.4,1\n"),
-        lambda t: t.upload(b"x0,x1,label\n" + b"".join(b"0.%d,0.2,%d\n" % (i, c) for i, c in enumerate([0, 0, 0, 1, 2, 3, 4, 5]))),
+        lambda t: t.upload(
+            b"x0,x1,label\n"
+            + b"".join(b"0.%d,0.2,%d\n" % (i, c) for i, c in enumerate([0, 0, 0, 1, 2, 3, 4, 5]))
+        ),
     ],
     ids=["gaussians-6-classes-8-points", "two-row-upload", "upload-too-small-to-split"],
 )

@@ -7,7 +7,7 @@ const $ = (id) => document.getElementById(id);
 const EXPLAIN_HINT = "Click a weight (an edge) or a neuron in the network.";
 const state = {
   playing: false, looping: false, data: null, points: null, applied: null, selected: null,
-  curves: { train_loss: [], test_loss: [] }, generation: 0, updates: [], errors: [],
+  curves: { train_loss: [], test_loss: [] }, generation: 0, recoveries: 0, updates: [], errors: [],
 };
 window.__pg = state; // for the end-to-end tests
 window.addEventListener("error", (e) => state.errors.push(String(e.message)));
@@ -69,9 +69,10 @@ async function applyConfig() {
 }
 
 async function trainStep() {
-  const generation = state.generation;
+  const { generation, recoveries } = state;
   const data = await call("/api/step", { epochs: 1, have: state.curves.train_loss.length });
-  if (generation === state.generation) render(data); // an answer about a network since replaced is dropped
+  // an answer about a network replaced meanwhile is dropped; one retried in a re-created session is not
+  if (generation === state.generation || recoveries !== state.recoveries) render(data);
 }
 
 function setPlaying(on) {
@@ -124,6 +125,7 @@ async function recreate(reason) {
   let how = "with the same settings";
   if (wasUpload && file) { await upload(file); how = `with the same settings and ${file.name} uploaded again`; }
   else if (wasUpload) { writeConfig(data.config); markChanged(state.applied); how = "with the same settings on xor (upload the CSV again)"; }
+  state.recoveries += 1;
   notice(`${reason}. A new session was started ${how}; training starts again from epoch 0.`);
 }
 
