@@ -288,11 +288,12 @@ def test_bug4_steps_send_only_new_loss_points_at_the_same_speed(tab):
     s.curves["train_loss"].extend([0.5] * 200_000)  # as after 200k epochs
     s.curves["test_loss"].extend([0.5] * 200_000)
     n = len(s.curves["train_loss"])
-    slow, res = min((timed_step(n + k) for k in range(5)), key=lambda r: r[0])
-    data = res.get_json()
-    assert data["curves"]["start"] == n + 4 and len(data["curves"]["train_loss"]) == 1
-    assert len(res.data) < small + 200  # no history resent
-    assert slow < 3 * fast + 0.05
+    runs = [timed_step(n + k) for k in range(5)]
+    for k, (_, res) in enumerate(runs):
+        data = res.get_json()
+        assert data["curves"]["start"] == n + k and len(data["curves"]["train_loss"]) == 1
+        assert len(res.data) < small + 200  # no history resent
+    assert min(t for t, _ in runs) < 3 * fast + 0.05
     whole = tab.post("/api/step", {"epochs": 1, "have": 0}).get_json()  # a page that lost count
     assert whole["curves"]["start"] == 0 and len(whole["curves"]["train_loss"]) == n + 6
 
