@@ -379,3 +379,44 @@ def test_run_point_is_pure_picklable_and_deterministic():
         assert first[key] == again[key]
     assert all(np.array_equal(first["state_dict"][k], again["state_dict"][k]) for k in first["state_dict"])
     assert task.config["optimizer"]["lr"] == 1.0 and task.config["sweep"] == {}
+
+
+def test_playground_command_serves_with_waitress_and_only_to_its_own_host():
+    """`nnscratch playground` runs a production server (waitress), not Flask's development one,
+    and answers only Host values of the address it binds (DNS rebinding, issue #19)."""
+    import http.client
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("waitress")
+    proc = subprocess.Popen(
+        [sys.executable, "-u", "-m", "nnscratch.cli", "playground", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("nnscratch playground on http://127.0.0.1:"), line + proc.stderr.read()
+        port = int(line.split("127.0.0.1:")[1].split("/")[0])
+
+        def get(host: str) -> tuple[int, dict[str, str]]:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
+                conn.request("GET", "/", headers={"Host": host})
+                res = conn.getresponse()
+                res.read()
+                return res.status, dict(res.getheaders())
+            finally:
+                conn.close()
+
+        status, headers = get(f"127.0.0.1:{port}")
+        assert status == 200 and headers["Server"] == "waitress" and headers["X-Frame-Options"] == "DENY"
+        assert get(f"evil.test:{port}")[0] == 403
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        proc.stderr.close()

@@ -56,7 +56,7 @@ from nnscratch.worked.worked import FORMATS
 EXTRA_MODULES = {
     "experiments": ("pydantic", "sklearn", "matplotlib", "tqdm", "joblib", "threadpoolctl"),
     "explain": ("sympy", "pydantic"),
-    "playground": ("flask", "sympy", "pydantic", "sklearn", "matplotlib"),
+    "playground": ("flask", "waitress", "sympy", "pydantic", "sklearn", "matplotlib"),
 }
 HELP = {"help_option_names": ["-h", "--help"]}
 

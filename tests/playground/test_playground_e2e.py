@@ -6,58 +6,23 @@ Screenshots go to ``test-output/playground/`` so a person can look at what the t
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from helpers.playground import CHROMIUM
+
 pytest.importorskip("flask")
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="no system Chromium: run `make browser` (Debian's chromium)"),
 ]
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "playground"
-
-
-@pytest.fixture(scope="module")
-def server_url():
-    from werkzeug.serving import make_server
-
-    from nnscratch.playground.server import create_app
-
-    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield b
-        b.close()
 
 
 def _shot(page, name: str) -> None:
@@ -66,7 +31,7 @@ def _shot(page, name: str) -> None:
 
 
 def _wait_ready(page) -> None:
-    page.wait_for_function("window.__pg && window.__pg.data !== null", timeout=20_000)
+    page.wait_for_function("() => window.__pg && window.__pg.data !== null", timeout=20_000)
 
 
 def test_train_xor_click_weight_and_export(server_url, browser, tmp_path):
@@ -82,7 +47,7 @@ def test_train_xor_click_weight_and_export(server_url, browser, tmp_path):
     page.click("#play")
     # train until the held-out accuracy reaches 95%
     page.wait_for_function(
-        "window.__pg.data && window.__pg.data.test_acc >= 0.95 && window.__pg.data.epoch >= 5",
+        "() => window.__pg.data && window.__pg.data.test_acc >= 0.95 && window.__pg.data.epoch >= 5",
         timeout=90_000,
     )
     time.sleep(1.2)  # let the updates-per-second counter fill a whole second of playing
@@ -135,7 +100,7 @@ def test_upload_good_and_broken_csv(server_url, browser, tmp_path, rng):
         "x0,x1,label\n" + "\n".join(f"{a:.4f},{b:.4f},{c}" for (a, b), c in zip(X, y, strict=True))
     )
     page.set_input_files("#upload", str(good))
-    page.wait_for_function("document.getElementById('dataset').value === 'upload'", timeout=20_000)
+    page.wait_for_function("() => document.getElementById('dataset').value === 'upload'", timeout=20_000)
     assert page.inner_text("#message") == ""
     assert page.evaluate("window.__pg.points.train.length + window.__pg.points.test.length") == 60
     _shot(page, "03_uploaded_csv")
@@ -143,7 +108,7 @@ def test_upload_good_and_broken_csv(server_url, browser, tmp_path, rng):
     broken = tmp_path / "broken.csv"
     broken.write_text("x0,x1,label\n1.0,2.0,0\n3.0,oops,1\n")
     page.set_input_files("#upload", str(broken))
-    page.wait_for_function("document.getElementById('message').textContent.length > 0", timeout=20_000)
+    page.wait_for_function("() => document.getElementById('message').textContent.length > 0", timeout=20_000)
     assert "as a number" in page.inner_text("#message")
     _shot(page, "04_broken_csv_error")
     page.close()
@@ -156,7 +121,8 @@ def test_divergence_and_bad_setting_show_a_message(server_url, browser):
     page.fill("#lr", "-3")
     page.click("#apply")
     page.wait_for_function(
-        "document.getElementById('message').textContent.includes('learning rate')", timeout=20_000
+        "() => document.getElementById('message').textContent.includes('lr must be a number in (0, 10]')",
+        timeout=20_000,
     )
     page.fill("#lr", "10")
     page.select_option("#output", "identity")
@@ -168,13 +134,13 @@ def test_divergence_and_bad_setting_show_a_message(server_url, browser):
     _wait_ready(page)
     page.click("#play")
     page.wait_for_function(
-        "document.getElementById('message').textContent.includes('diverged')", timeout=30_000
+        "() => document.getElementById('message').textContent.includes('diverged')", timeout=30_000
     )
     _shot(page, "05_diverged")
     # the server is still alive and a reset works
     page.fill("#lr", "0.05")
     page.click("#apply")
-    page.wait_for_function("document.getElementById('message').textContent === ''", timeout=20_000)
+    page.wait_for_function("() => document.getElementById('message').textContent === ''", timeout=20_000)
     page.close()
 
 
@@ -184,7 +150,7 @@ def test_two_tabs_have_separate_sessions(server_url, browser):
         page.goto(server_url)
         _wait_ready(page)
     a.click("#step")
-    a.wait_for_function("window.__pg.data.epoch === 1", timeout=20_000)
+    a.wait_for_function("() => window.__pg.data.epoch === 1", timeout=20_000)
     assert b.evaluate("window.__pg.data.epoch") == 0
     a.close()
     b.close()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from nnscratch.base.errors import DataError
 from nnscratch.base.files import atomic_write
 from nnscratch.data import Dataset, from_csv
@@ -19,17 +21,26 @@ PLAYGROUND_DATASETS = ("xor", "circles", "moons", "spirals", "gaussians", "linea
 LIBRARY_NAMES = {"xor": "xor_quadrants"}
 MAX_UPLOAD_BYTES = 2_000_000
 MAX_UPLOAD_ROWS = 5000
+MIN_UPLOAD_ROWS = 8
+MAX_ABS_VALUE = 1e6  # feature values beyond this would overflow the plane's pictures and training
+
+
+def count_lines(raw: bytes) -> int:
+    """Lines of ``raw`` under any line ending (\\n, \\r\\n or a lone \\r), a last unterminated one too."""
+    breaks = raw.count(b"\n") + raw.count(b"\r") - raw.count(b"\r\n")
+    return breaks + (1 if raw and not raw.endswith((b"\n", b"\r")) else 0)
 
 
 def parse_upload(raw: bytes, filename: str = "upload.csv") -> Dataset:
     """Parse an uploaded CSV of two feature columns and a class label with the library's reader.
 
-    Size limits are checked first; the library's :func:`~nnscratch.data.from_csv` then gives its
-    located errors (line, column) for ragged rows, non-numeric values and empty cells.
+    Size limits (bytes, and rows under any line ending) are checked first; the library's
+    :func:`~nnscratch.data.from_csv` then gives its located errors (line, column) for ragged rows,
+    non-numeric values and empty cells; then the values are checked as finite and within range.
     """
     if len(raw) > MAX_UPLOAD_BYTES:
         raise DataError(f"the file is {len(raw)} bytes; the limit is {MAX_UPLOAD_BYTES} bytes")
-    if raw.count(b"\n") > MAX_UPLOAD_ROWS + 1:
+    if count_lines(raw) > MAX_UPLOAD_ROWS + 1:  # + 1: a header line
         raise DataError(f"the file has more than {MAX_UPLOAD_ROWS} rows; that is the limit")
     try:
         raw.decode("utf-8")
@@ -47,6 +58,19 @@ def parse_upload(raw: bytes, filename: str = "upload.csv") -> Dataset:
         raise DataError(
             f"{safe}: the playground needs exactly 2 feature columns and a label; found "
             f"{ds.X.shape[1]} feature columns"
+        )
+    if len(ds.X) < MIN_UPLOAD_ROWS:
+        raise DataError(
+            f"{safe}: the playground needs at least {MIN_UPLOAD_ROWS} rows. Received: {len(ds.X)}"
+        )
+    if len(ds.X) > MAX_UPLOAD_ROWS:
+        raise DataError(f"{safe}: the file has {len(ds.X)} rows; the limit is {MAX_UPLOAD_ROWS}")
+    bad = ~np.all(np.isfinite(ds.X) & (np.abs(ds.X) <= MAX_ABS_VALUE), axis=1)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError(
+            f"{safe}: feature values must be finite numbers within ±{MAX_ABS_VALUE:g}. "
+            f"Received: {ds.X[row].tolist()} in data row {row + 1}"
         )
     if ds.task == "regression" or not 2 <= ds.n_classes <= 6:
         raise DataError(

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from nnscratch.base.errors import HyperparameterError
 from nnscratch.experiments._toml import dumps
 from nnscratch.io.model import save
 
@@ -43,7 +44,13 @@ def model_file(session: Session) -> bytes:
 
 
 def experiment_toml(session: Session) -> str:
-    """The experiment file that reproduces the session with ``nnscratch train`` (same weights)."""
+    """The experiment file that reproduces the session with ``nnscratch train`` (same weights);
+    refused at epoch 0, which no experiment file can reproduce."""
+    if session.epoch == 0:  # an experiment file trains at least one epoch: it could not be epoch 0
+        raise HyperparameterError(
+            "the network has not trained yet (epoch 0), and an experiment file trains at least "
+            "1 epoch: step or play first, then export the experiment file"
+        )
     header = "# Exported from the nnscratch playground. Run it with:  nnscratch train playground.toml\n"
     if session.config.dataset == "upload":
         header += f"# It reads the uploaded data from {UPLOAD_CSV} (download it too) next to this file.\n"
@@ -53,7 +60,7 @@ def experiment_toml(session: Session) -> str:
 def data_csv(session: Session) -> str:
     """The session's whole dataset (train and test rows) as CSV: x0,x1,label."""
     if session.config.dataset == "upload":
-        return session.upload_csv()
+        return session.upload.csv
     X = np.vstack([session.X_train, session.X_test])
     y = np.concatenate([session.y_train, session.y_test])
     rows = "\n".join(f"{a!r},{b!r},{int(c)}" for (a, b), c in zip(X.tolist(), y.tolist(), strict=True))

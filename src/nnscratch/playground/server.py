@@ -1,87 +1,103 @@
-"""The playground's web server (Flask): JSON endpoints over :class:`Session` plus the page.
+"""The playground's web server (Flask app, served by waitress): JSON endpoints over
+:class:`Session` plus the page.
 
-Each browser tab makes up a session id and sends it with every request, so tabs never share a
-network. The page drives training: it asks for a few epochs, draws the answer, and asks again.
+A page asks the server for a session (``POST /api/session``) and sends the random id it gets
+with every request (``X-Session``), so tabs never share a network and nobody can guess one.
+The page drives training: it asks for a few epochs, draws the answer, and asks again. The rules
+on who may call (Host, Origin, headers) are in :mod:`.security`; every field is checked by
+:mod:`.fields`; training per request is bounded by :meth:`Session.step`.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
-from collections import OrderedDict
+import webbrowser
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
-from nnscratch.base.errors import MissingDependencyError, NNScratchError
-from nnscratch.playground.explain_view import explain_parameter
-from nnscratch.playground.export import data_csv, experiment_toml, model_file
+from nnscratch.base.errors import HyperparameterError, MissingDependencyError, NNScratchError
 
+from . import security
 from .datasets import MAX_UPLOAD_BYTES, parse_upload
-from .session import PlaygroundConfig, Session
+from .explain_view import explain_parameter
+from .export import data_csv, experiment_toml, model_file
+from .fields import MAX_JSON_BYTES, integer, parse_json_object
+from .session import MAX_EPOCHS_PER_STEP, PlaygroundConfig, Session, Upload
+from .store import SessionGone, SessionStore, StoreFull
 
 try:
-    from flask import Flask, Response, jsonify, request, send_file
+    from flask import Flask, Response, jsonify, request
+    from waitress import create_server
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise MissingDependencyError("the playground needs Flask: pip install 'nnscratch[playground]'") from exc
+    raise MissingDependencyError(
+        f"the playground needs {exc.name}: pip install 'nnscratch[playground]'"
+    ) from exc
 
-MAX_SESSIONS = 64
 log = logging.getLogger("nnscratch.playground")
+STATIC_TYPES = {"js": "text/javascript", "css": "text/css"}
+STATUS = {SessionGone: 410, StoreFull: 503}
 
 
-class SessionStore:
-    """At most MAX_SESSIONS sessions, the least recently used dropped first."""
-
-    def __init__(self) -> None:
-        self._sessions: OrderedDict[str, Session] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, sid: str) -> Session:
-        if not sid or len(sid) > 64 or not sid.replace("-", "").isalnum():
-            raise NNScratchError("missing or malformed session id: reload the page")
-        with self._lock:
-            session = self._sessions.get(sid)
-            if session is None:
-                session = self._sessions[sid] = Session()
-                while len(self._sessions) > MAX_SESSIONS:
-                    self._sessions.popitem(last=False)
-            self._sessions.move_to_end(sid)
-            return session
-
-    def __len__(self) -> int:
-        return len(self._sessions)
-
-
-def create_app() -> Flask:
+def create_app(host: str = "127.0.0.1", port: int = 8765) -> Flask:
+    """The playground app, serving only Host values of ``host``/loopback at ``port``."""
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES + 64_000
+    app.json.sort_keys = False
     store = SessionStore()
     app.extensions["nnscratch_sessions"] = store
+    app.extensions["nnscratch_hosts"] = security.allowed_hosts(host, port)
     static = resources.files("nnscratch.playground") / "static"
+
+    def refuse(status: int, message: str) -> tuple[Response, int]:
+        return jsonify(error=message), status
+
+    @app.before_request
+    def gatekeeper():
+        allowed = app.extensions["nnscratch_hosts"]
+        if not security.host_allowed(request.host, allowed):
+            return refuse(403, f"this server answers only to {', '.join(sorted(allowed))}")
+        if request.method not in ("GET", "HEAD") and not security.same_origin(
+            request.headers.get("Origin"), request.host
+        ):
+            return refuse(403, "cross-origin request refused: use the playground's own page")
+        return None
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers.update(security.HEADERS)
+        if request.path.startswith("/api/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     def session() -> Session:
         return store.get(request.headers.get("X-Session", ""))
 
     def body() -> dict[str, Any]:
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise NNScratchError("the request body must be a JSON object")
-        return data
+        if (request.content_length or 0) > MAX_JSON_BYTES:
+            raise HyperparameterError(f"the request body is too large; the limit is {MAX_JSON_BYTES} bytes")
+        return parse_json_object(request.get_data(cache=False))
+
+    def client_gone() -> Callable[[], bool]:
+        # waitress tells whether the connection was closed (with channel_request_lookahead > 0)
+        return request.environ.get("waitress.client_disconnected") or (lambda: False)
 
     @app.errorhandler(NNScratchError)
     def library_error(exc: NNScratchError):
-        return jsonify(error=str(exc)), 400
+        status = STATUS.get(type(exc), 400)
+        return jsonify(error=str(exc), gone=True) if status == 410 else jsonify(error=str(exc)), status
 
     @app.errorhandler(413)
     def too_large(_exc):
-        return jsonify(error=f"the upload is too large: the limit is {MAX_UPLOAD_BYTES // 1000} kB"), 413
+        return refuse(413, f"the upload is too large: the limit is {MAX_UPLOAD_BYTES // 1000} kB")
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         if hasattr(exc, "code") and hasattr(exc, "description"):  # an HTTP error such as 404
             return jsonify(error=str(exc.description)), exc.code
         log.exception("playground request failed")
-        return jsonify(error=f"internal error ({type(exc).__name__}): {exc}"), 500
+        return refuse(500, "internal error: the server's log has the details")
 
     @app.get("/")
     def index() -> Response:
@@ -89,12 +105,19 @@ def create_app() -> Flask:
 
     @app.get("/static/<name>")
     def static_file(name: str) -> Response:
-        types = {"js": "text/javascript", "css": "text/css"}
         ext = name.rsplit(".", 1)[-1]
         target = static / name
-        if ext not in types or "/" in name or not target.is_file():
-            return jsonify(error=f"no such file: {name}"), 404
-        return Response(target.read_bytes(), mimetype=types[ext])
+        if ext not in STATIC_TYPES or "/" in name or name.startswith(".") or not target.is_file():
+            return refuse(404, f"no such file: {name}")
+        return Response(target.read_bytes(), mimetype=STATIC_TYPES[ext])
+
+    @app.post("/api/session")
+    def new_session():
+        data = body()
+        fresh = Session(PlaygroundConfig.from_dict(data.get("config", {})))
+        sid = store.add(fresh)
+        with fresh.lock:
+            return jsonify(session=sid, **fresh.snapshot(with_points=True))
 
     @app.get("/api/state")
     def state():
@@ -113,16 +136,17 @@ def create_app() -> Flask:
     @app.post("/api/step")
     def step():
         s = session()
-        epochs = body().get("epochs", 1)
-        if not isinstance(epochs, int) or epochs < 1:
-            raise NNScratchError(f"epochs must be a positive integer. Received: {epochs!r}")
+        data = body()
+        epochs = integer("epochs", data.get("epochs", 1), 1, MAX_EPOCHS_PER_STEP)
+        have = integer("have", data.get("have", 0), 0, 2**53)  # loss points the page already has
         with s.lock:
-            s.step(epochs)
-            return jsonify(s.snapshot())
+            done = s.step(epochs, stop=client_gone())
+            return jsonify(epochs_done=done, **s.snapshot(since=have))
 
     @app.post("/api/reset")
     def reset():
         s = session()
+        body()
         with s.lock:
             s.reset()
             return jsonify(s.snapshot(with_points=True))
@@ -134,65 +158,67 @@ def create_app() -> Flask:
             return too_large(None)  # refuse before parsing anything
         file = request.files.get("file")
         if file is None:
-            raise NNScratchError("no file in the upload (form field 'file')")
+            raise HyperparameterError("no file in the upload (form field 'file')")
         data = parse_upload(file.read(MAX_UPLOAD_BYTES + 1), file.filename or "upload.csv")
         with s.lock:
-            s.set_upload(data)
             config = PlaygroundConfig.from_dict({**s.config.to_dict(), "dataset": "upload"})
-            s.configure(config)
+            s.configure(config, upload=Upload.of(data))  # all or nothing: data and network together
             return jsonify(s.snapshot(with_points=True))
 
     @app.post("/api/explain")
     def explain():
         s = session()
+        data = body()
         with s.lock:
-            return jsonify(explain_parameter(s, body()))
+            return jsonify(explain_parameter(s, data))
+
+    def attachment(content: bytes | str, mimetype: str, name: str) -> Response:
+        return Response(
+            content, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}"}
+        )
 
     @app.get("/api/export/model")
     def export_model():
         s = session()
         with s.lock:
-            data = model_file(s)
-        return send_file(
-            io.BytesIO(data),
-            mimetype="application/octet-stream",
-            as_attachment=True,
-            download_name="playground_model.npz",
-        )
+            return attachment(model_file(s), "application/octet-stream", "playground_model.npz")
 
     @app.get("/api/export/experiment")
     def export_experiment():
         s = session()
         with s.lock:
-            text = experiment_toml(s)
-        return Response(
-            text,
-            mimetype="application/toml",
-            headers={"Content-Disposition": "attachment; filename=playground.toml"},
-        )
+            return attachment(experiment_toml(s), "application/toml", "playground.toml")
 
     @app.get("/api/export/data")
     def export_data():
         s = session()
         with s.lock:
-            text = data_csv(s)
-        return Response(
-            text,
-            mimetype="text/csv",
-            headers={"Content-Disposition": "attachment; filename=playground_data.csv"},
-        )
+            return attachment(data_csv(s), "text/csv", "playground_data.csv")
 
     return app
 
 
+def make_server(host: str = "127.0.0.1", port: int = 8765, app: Flask | None = None) -> Any:
+    """A waitress server for ``app`` (a new playground app by default), bound (``port=0``: any
+    free port) but not yet serving; the app's Host allow-list names the port actually bound."""
+    app = app or create_app(host, port)
+    # lookahead > 0: waitress notices a closed connection while a request still trains
+    server = create_server(app, host=host, port=port, channel_request_lookahead=4)
+    app.extensions["nnscratch_hosts"] = security.allowed_hosts(host, server.effective_port)
+    return server
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False) -> None:
-    """Run the playground until interrupted (Flask's threaded server, local use only)."""
-    app = create_app()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not one log line per training step
-    url = f"http://{host}:{port}/"
+    """Run the playground until interrupted (waitress; local use unless ``host`` says otherwise)."""
+    server = make_server(host, port)
+    shown = "127.0.0.1" if security.host_name(host) in security.WILDCARDS else security.host_name(host)
+    url = f"http://{shown}:{server.effective_port}/"
     print(f"nnscratch playground on {url}  (Ctrl+C to stop)")
     if open_browser:
-        import webbrowser
-
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
-    app.run(host=host, port=port, threaded=True, debug=False, use_reloader=False)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()

@@ -1,0 +1,57 @@
+"""Playground test helpers: a tab for API tests (Flask's test client speaking as the page does:
+own Host and Origin, a server-issued session id) and the browser launch of the e2e tests."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from typing import Any
+
+BASE = "http://127.0.0.1:8765"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+class Tab:
+    """One browser tab: a session asked from the server, its id sent with every request."""
+
+    def __init__(self, client: Any, config: dict[str, Any] | None = None) -> None:
+        self.client = client
+        res = client.post(
+            "/api/session", json={"config": config or {}}, base_url=BASE, headers={"Origin": BASE}
+        )
+        assert res.status_code == 200, res.get_json()
+        self.first = res.get_json()
+        self.sid = self.first["session"]
+
+    def headers(self, **extra: str) -> dict[str, str]:
+        return {"X-Session": self.sid, "Origin": BASE, **extra}
+
+    def post(self, path: str, payload: Any = None, **kw: Any) -> Any:
+        return self.client.post(path, json=payload, headers=self.headers(), base_url=BASE, **kw)
+
+    def post_raw(self, path: str, raw: bytes) -> Any:
+        return self.client.post(
+            path, data=raw, content_type="application/json", headers=self.headers(), base_url=BASE
+        )
+
+    def get(self, path: str) -> Any:
+        return self.client.get(path, headers={"X-Session": self.sid}, base_url=BASE)
+
+    def upload(self, content: bytes, name: str = "data.csv") -> Any:
+        return self.client.post(
+            "/api/upload",
+            data={"file": (io.BytesIO(content), name)},
+            headers=self.headers(),
+            base_url=BASE,
+            content_type="multipart/form-data",
+        )
