@@ -55,3 +55,14 @@ class Tab:
             base_url=BASE,
             content_type="multipart/form-data",
         )
+
+
+def stop_server(server: Any, thread: Any) -> None:
+    """Stop a waitress ``server`` whose ``run()`` loop is in ``thread``. Its sockets are closed by
+    the loop itself (a trigger thunk): closing them from this thread races the loop's select(),
+    which then fails with EBADF in the server thread."""
+    from waitress import wasyncore
+
+    server.task_dispatcher.shutdown()
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    thread.join(timeout=10)

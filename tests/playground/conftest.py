@@ -8,13 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from helpers.playground import CHROMIUM, LAUNCH_ARGS
+from helpers.playground import CHROMIUM, LAUNCH_ARGS, stop_server
 
 
 @pytest.fixture()
 def live_server():
     """A playground on a free port: ``.url`` and ``.app`` (its session store is in ``app.extensions``)."""
-    wasyncore = pytest.importorskip("waitress.wasyncore")
+    pytest.importorskip("waitress")
     from nnscratch.playground.server import create_app, make_server
 
     app = create_app("127.0.0.1", 0)
@@ -22,9 +22,7 @@ def live_server():
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield SimpleNamespace(url=f"http://127.0.0.1:{server.effective_port}/", app=app)
-    server.task_dispatcher.shutdown()
-    wasyncore.close_all(server._map)  # ends server.run() in the thread
-    thread.join(timeout=10)
+    stop_server(server, thread)
 
 
 @pytest.fixture()

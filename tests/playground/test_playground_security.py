@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers.playground import BASE, Tab
+from helpers.playground import BASE, Tab, stop_server
 
 pytest.importorskip("flask")
 
@@ -26,7 +26,7 @@ from nnscratch.playground.fields import MAX_JSON_DEPTH, json_depth
 from nnscratch.playground.server import create_app, make_server
 from nnscratch.playground.session import PlaygroundConfig, Session
 
-wasyncore = pytest.importorskip("waitress.wasyncore")
+pytest.importorskip("waitress")
 
 
 @pytest.fixture()
@@ -152,9 +152,7 @@ def test_training_stops_when_the_client_disconnects(monkeypatch):
         with live.lock:  # free again once the abandoned request stopped
             assert 1 <= live.epoch < 1000
     finally:
-        server.task_dispatcher.shutdown()
-        wasyncore.close_all(server._map)
-        thread.join(timeout=10)
+        stop_server(server, thread)
 
 
 # -- every field checked --------------------------------------------------------------------------
