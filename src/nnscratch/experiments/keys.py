@@ -2,7 +2,8 @@
 
 ``nnscratch keys`` prints :func:`keys_text`; ``docs/experiment-keys.md`` is
 :func:`keys_markdown` (a test keeps the page equal to it). The meanings are the fields' attribute
-docstrings in :mod:`nnscratch.experiments.tables`, so the schema is the only place they are written.
+docstrings in the table modules (:mod:`nnscratch.experiments.tables`
+and the modules it re-exports from), so the schema is the only place they are written.
 """
 
 from __future__ import annotations
@@ -157,8 +158,9 @@ def keys_markdown() -> str:
     out = [
         "# Experiment-file keys",
         "",
-        "Every key an experiment file accepts, generated from the schema",
-        "(`src/nnscratch/experiments/tables.py`); `nnscratch keys` prints the same list.",
+        "Every key an experiment file accepts, generated from the schema (the field docstrings of",
+        "`src/nnscratch/experiments/tables.py` and the modules it imports); `nnscratch keys` prints",
+        "the same list.",
         "Keys left out take their default; *unset* means the library decides (see the meaning).",
         "",
     ]
