@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("pydantic")
 
+from helpers.experiments import config_and_model
 from nnscratch.base.errors import ConfigError
 from nnscratch.experiments import builder, sweep
 from nnscratch.experiments.config import ExperimentConfig, load_config
@@ -33,15 +34,7 @@ epochs = 2
 
 
 def experiment(tmp_path, name="sgd", extra="l1 = 0.01"):
-    path = tmp_path / "exp.toml"
-    path.write_text(textwrap.dedent(EXPERIMENT.format(name=name, extra=extra)))
-    cfg = load_config(path)
-    data, _ = builder.load_data(cfg)
-    loss = builder.loss_name(cfg, data.task)
-    model = builder.build_model(
-        cfg, data.n_features, builder.n_outputs(cfg, loss, data), loss, np.random.default_rng(0)
-    )
-    return cfg, model
+    return config_and_model(tmp_path, textwrap.dedent(EXPERIMENT.format(name=name, extra=extra)))
 
 
 @pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "adamw", "rmsprop"])

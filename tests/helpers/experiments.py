@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -37,3 +38,19 @@ def cli_run(*args: object) -> None:
     """Run ``nnscratch ARGS`` in-process; it must succeed."""
     result = CliRunner().invoke(app, [str(a) for a in args])
     assert result.exit_code == 0, result.output
+
+
+def config_and_model(tmp_path: Path, text: str) -> tuple[Any, Any]:
+    """The validated config of the experiment file ``text`` and the model it builds (seed 0)."""
+    import numpy as np
+
+    from nnscratch.experiments import builder
+    from nnscratch.experiments.config import load_config
+
+    path = tmp_path / "exp.toml"
+    path.write_text(text, encoding="utf-8")
+    cfg = load_config(path)
+    data, _ = builder.load_data(cfg)
+    loss = builder.loss_name(cfg, data.task)
+    outputs = builder.n_outputs(cfg, loss, data)
+    return cfg, builder.build_model(cfg, data.n_features, outputs, loss, np.random.default_rng(0))
