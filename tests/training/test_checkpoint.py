@@ -166,6 +166,14 @@ def test_model_checkpoint_callback(tmp_path):
         ns.fit(model, X, y, loss=ns.CrossEntropyLoss(), optimizer=opt, epochs=1, callbacks=[missing])
 
 
+def test_model_checkpoint_makes_the_folders_of_its_pattern(tmp_path):
+    X, y = data()
+    model, opt = build("sgd")
+    every = ns.ModelCheckpoint(tmp_path / "ckpt" / "deep" / "run-{epoch}.ckpt", every=2)
+    ns.fit(model, X, y, loss=ns.CrossEntropyLoss(), optimizer=opt, epochs=3, callbacks=[every])
+    assert sorted(p.name for p in (tmp_path / "ckpt" / "deep").iterdir()) == ["run-2.ckpt", "run-3.ckpt"]
+
+
 # -- refusals ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def valid() -> bytes:

@@ -295,7 +295,7 @@ class ModelCheckpoint(Callback):
     ----------
     path : str or PathLike
         Where to write; may contain ``{epoch}`` (e.g. ``"run-{epoch:04d}.ckpt"``) to keep one
-        file per epoch instead of replacing a single file.
+        file per epoch instead of replacing a single file. Missing folders are created.
     every : int
         Save after every ``every``-th epoch.
     save_last : bool
@@ -332,6 +332,8 @@ class ModelCheckpoint(Callback):
 
     def _save(self, state: FitState) -> None:
         target = self._target(state.epoch)
+        # a folder in the pattern ("ckpt/run-{epoch}.ckpt") is the callback's to make, as in Keras
+        target.parent.mkdir(parents=True, exist_ok=True)
         save_checkpoint(target, state, compress=self.compress)
         self.last_saved_epoch = state.epoch
         self.saved.append(target)
