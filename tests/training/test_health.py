@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
+from nnscratch.training.health import smaller_lr
 from nnscratch.training import health
 
 
@@ -112,3 +113,8 @@ def test_verbose_prints_the_loss_before_training_as_epoch_0(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:4] == ["epoch", "0", "loss", f"{before:.6g}"]
     assert [line.split()[1] for line in lines] == ["0", "1", "2", "3"]
+
+
+def test_the_advice_writes_both_rates_in_one_notation():
+    assert smaller_lr(1e6) == "Try a smaller learning rate than lr=1e+06, e.g. lr=1e+05."
+    assert smaller_lr(0.5) == "Try a smaller learning rate than lr=0.5, e.g. lr=0.05."

@@ -48,6 +48,12 @@ def _largest_weight(model: Module) -> float:
     return float(np.max(ends)) if ends else 0.0
 
 
+def smaller_lr(lr: float) -> str:
+    """The advice after a divergence; one notation for both rates (``:g`` alone would print
+    lr=1e+06 beside 100000)."""
+    return f"Try a smaller learning rate than lr={lr:.3g}, e.g. lr={lr / 10:.3g}."
+
+
 class HealthCheck:
     """Watches one ``fit``: :meth:`after_epoch` raises on divergence, :meth:`at_end` warns."""
 
@@ -67,14 +73,13 @@ class HealthCheck:
             raise DivergenceError(
                 f"training diverged at epoch {epoch}: the loss grew to {epoch_loss:.4g} from "
                 f"{self.first_loss / self.per_sample:.4g} at epoch 1 (over {LOSS_GROWTH_LIMIT:g}×). "
-                f"Try a smaller learning rate (lr={lr:g}, e.g. lr={lr / 10:g})."
+                f"{smaller_lr(lr)}"
             )
         largest = _largest_weight(self.model)
         if not largest <= self.weight_limit:  # also catches NaN weights
             raise DivergenceError(
                 f"training diverged at epoch {epoch}: the largest weight reached |θ| = {largest:.4g}, "
-                f"over {WEIGHT_GROWTH_LIMIT:g}× its initial size. Try a smaller learning rate "
-                f"(lr={lr:g}, e.g. lr={lr / 10:g})."
+                f"over {WEIGHT_GROWTH_LIMIT:g}× its initial size. {smaller_lr(lr)}"
             )
 
     def at_end(

@@ -26,7 +26,7 @@ from nnscratch.engine.optim.schedulers import LRScheduler
 
 from .callbacks import Callback, FitState, LRSchedulerCallback, ProgressBar, as_callback
 from .checkpoint import attach_checkpointing
-from .health import HealthCheck
+from .health import HealthCheck, smaller_lr
 from .labels import Labeler, check_metrics, epoch_metrics, labeler_for, n_outputs
 
 
@@ -198,7 +198,7 @@ def fit(
                 if not math.isfinite(record["val_loss"]):
                     raise DivergenceError(
                         f"training diverged at epoch {epoch}: the validation loss became "
-                        f"{record['val_loss']}. Try a smaller learning rate (lr={opt.lr:g})."
+                        f"{record['val_loss']}. {smaller_lr(opt.lr)}"
                     )
             if track_lr:
                 record["lr"] = lr_used
