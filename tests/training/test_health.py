@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch.training.health import smaller_lr
 from nnscratch.training import health
+from nnscratch.training.health import smaller_lr
 
 
 def _moons(n: int = 200):
