@@ -33,6 +33,7 @@ from nnscratch.io.model import build_model, check_format, describe_model, histor
 
 from .callbacks import Callback, FitState
 from .run_state import (
+    MAX_COUNT,
     generator_state,
     module_generators,
     read_optimizer,
@@ -233,8 +234,10 @@ def load_checkpoint(path: str | os.PathLike[str] | IO[bytes]) -> Checkpoint:
         model = build_model(c, h["model"], prefix="model/")
         optimizer = read_optimizer(c, opt_specs, h.get("optimizer"), model, src)
         epoch = h.get("epoch")
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-            raise ModelFileError(f"{src}: epoch must be an integer >= 0. Received: {epoch!r:.40}")
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= MAX_COUNT:
+            raise ModelFileError(
+                f"{src}: epoch must be an integer in [0, {MAX_COUNT}]. Received: {epoch!r:.40}"
+            )
         history = history_from_json(h.get("history"), src) or History()
         for key in ("scheduler", "rng"):
             if h.get(key) is not None and not isinstance(h[key], dict):

@@ -13,12 +13,17 @@ from typing import Any
 
 import numpy as np
 
-from nnscratch.base.errors import DTypeError, ModelFileError, StateDictError
+from nnscratch.base.errors import DTypeError, ModelFileError, NNScratchError, StateDictError
 from nnscratch.engine.module import Module
+from nnscratch.engine.names import OPTIMIZER_NAMES
 from nnscratch.engine.optim.optimizers import Optimizer
 from nnscratch.engine.optim.schedulers import LRScheduler
 
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+#: A saved epoch or step count beyond this is not from a real run (and would overflow arithmetic).
+MAX_COUNT = 2**40
+#: Optimizer state arrays are stored as the parameters are: native float32 or float64.
+STATE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def generator_state(gen: Any) -> dict[str, Any]:
@@ -59,7 +64,7 @@ def read_optimizer(
         or not isinstance(header["hyperparameters"], dict)
         or isinstance(step, bool)
         or not isinstance(step, int)
-        or step < 0
+        or not 0 <= step <= MAX_COUNT
         or not isinstance(names, list)
         or not all(isinstance(n, str) and n in params for n in names)
         or len(set(names)) != len(names)
@@ -77,17 +82,52 @@ def read_optimizer(
         )
     for key, p in expected.items():
         spec = specs[key]
-        if spec.shape not in (p.shape, ()) or spec.dtype.kind != "f":
+        if spec.shape != p.shape or spec.dtype not in STATE_DTYPES:
             raise ModelFileError(
-                f"{src}: optimizer array {key!r} has shape {spec.shape} and dtype {spec.dtype}; "
-                f"expected floats of shape {p.shape}."
+                f"{src}: optimizer array {key!r} has shape {spec.shape} and dtype {spec.dtype.str}; "
+                f"expected native float32 or float64 of shape {p.shape}, as its parameter."
             )
     states = {n: {k: c.read(f"optimizer/{n}/{k}") for k in keys[n]} for n in names}
     for n, entry in states.items():
         for k, arr in entry.items():
             if not np.isfinite(arr).all():
                 raise ModelFileError(f"{src}: optimizer state {n}/{k} holds NaN or infinite values.")
-    return {**header, "by_name": states}
+    saved = {**header, "by_name": states}
+    _probe_optimizer(saved, model, src)
+    return saved
+
+
+def _probe_optimizer(saved: dict[str, Any], model: Module, src: str) -> None:
+    """Refuse now what resuming could not use: build the saved optimizer type over ``model`` with
+    the saved groups and hyperparameters (its own checks: ranges, types, pairs), load the saved
+    state and take one step with zero gradients; ``model``'s weights are put back afterwards."""
+    entry = OPTIMIZER_NAMES.find(saved["type"])
+    if entry is None or entry.value.__name__ != saved["type"]:
+        raise ModelFileError(f"{src}: unknown optimizer type {saved['type']!r:.40}.")
+    params = dict(model.named_parameters())
+    groups = saved.get("param_groups", [{**saved["hyperparameters"], "params": saved["params"]}])
+    weights = model.state_dict()
+    try:
+        lists = [
+            {k: tuple(v) if isinstance(v, list) else v for k, v in g.items() if k != "params"} for g in groups
+        ]
+        opt = entry.value(
+            [{**h, "params": [params[n] for n in g["params"]]} for h, g in zip(lists, groups, strict=True)]
+        )
+        restore_optimizer(opt, model, saved, src)
+        opt.zero_grad()
+        with np.errstate(all="raise"):
+            opt.step()
+    except ModelFileError:
+        raise
+    except NNScratchError as exc:  # the optimizer's own checks: a range, a type, a pair
+        raise ModelFileError(f"{src}: the optimizer state cannot be used ({exc}).") from None
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:  # state the hyperparameters need
+        raise ModelFileError(
+            f"{src}: the optimizer state does not fit its hyperparameters ({type(exc).__name__}: {exc})."
+        ) from None
+    finally:
+        model.load_state_dict(weights)
 
 
 def _groups_well_formed(groups: Any, names: list[str]) -> bool:

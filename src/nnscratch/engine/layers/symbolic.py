@@ -18,6 +18,7 @@ step function in f' is 0 at its jump, ``H(0) = 0``. So ``relu'(0) = 0`` (as in P
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,9 @@ except ImportError as exc:  # pragma: no cover - sympy ships with the `explain` 
     ) from exc
 
 MAX_LENGTH = 300
+MAX_DEPTH = 32  # nesting levels of the formula's syntax tree
+MAX_EXPONENT = 64  # a constant exponent's magnitude: x**64, never 9**9**9 (sympy would compute it)
+MAX_CONSTANT_BITS = 1 << 16  # an exact constant (such as 2**64**2) stays a cheap integer
 X = sp.Symbol("x", real=True)
 _PLACEHOLDER = sp.Symbol("XPLACEHOLDERX", real=True)
 _TEST_POINTS = np.array([-2.31, -1.17, -0.53, -0.11, 0.29, 0.87, 1.61, 2.43])
@@ -199,14 +203,19 @@ def parse_expression(expression: str, *, display: bool = False) -> Any:
         raise _error(expression, column((exc.offset or 1) - 1), f"invalid syntax ({exc.msg})") from None
     used: set[str] = set()
 
-    def walk(node: ast.AST) -> Any:
+    def walk(node: ast.AST, depth: int = 0) -> Any:
         col = column(getattr(node, "col_offset", 0))
+        if depth > MAX_DEPTH:
+            raise _error(expression, col, f"the formula is nested more than {MAX_DEPTH} levels deep")
         if isinstance(node, ast.Expression):
-            return walk(node.body)
+            return walk(node.body, depth + 1)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            return _BINARY[type(node.op)](walk(node.left), walk(node.right))
+            left, right = walk(node.left, depth + 1), walk(node.right, depth + 1)
+            if isinstance(node.op, ast.Pow):
+                _check_power(left, right, lambda why: _error(expression, col, why))
+            return _BINARY[type(node.op)](left, right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            value = walk(node.operand)
+            value = walk(node.operand, depth + 1)
             return -value if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
@@ -231,7 +240,10 @@ def parse_expression(expression: str, *, display: bool = False) -> Any:
             if (arity is not None and n != arity) or (arity is None and n < 2):
                 want = f"{arity}" if arity is not None else "at least 2"
                 raise _error(expression, col, f"{node.func.id}() takes {want} argument(s), got {n}")
-            return func(*(walk(a) for a in node.args))
+            args = [walk(a, depth + 1) for a in node.args]
+            if func is sp.Pow:
+                _check_power(*args, lambda why: _error(expression, col, why))
+            return func(*args)
         what = type(node).__name__
         if isinstance(node, ast.BinOp):
             what = f"operator {type(node.op).__name__}"
@@ -244,6 +256,19 @@ def parse_expression(expression: str, *, display: bool = False) -> Any:
         return sp.sympify(expr)
     with sp.evaluate(False):  # the same tree, unsimplified, so terms print in the order written
         return walk(tree)
+
+
+def _check_power(base: Any, exponent: Any, error: Callable[[str], ConfigError]) -> None:
+    """Refuse a power sympy would compute into a huge exact number (``9**9**9`` hangs it)."""
+    if exponent.free_symbols:
+        return
+    if not (exponent.is_real and exponent.is_number) or abs(float(exponent)) > MAX_EXPONENT:
+        raise error(f"a constant exponent must be a real number within ±{MAX_EXPONENT}")
+    if base.free_symbols or not base.is_Rational:
+        return
+    bits = int(abs(base.p)).bit_length() + int(base.q).bit_length()
+    if bits * math.ceil(abs(float(exponent))) > MAX_CONSTANT_BITS:
+        raise error(f"the power's exact value would exceed {MAX_CONSTANT_BITS} bits")
 
 
 def differentiate(expr: Any, expression: str = "") -> Any:
