@@ -38,7 +38,7 @@ except ImportError as exc:  # pragma: no cover - sympy ships with the `explain` 
     ) from exc
 
 MAX_LENGTH = 300
-MAX_DEPTH = 32  # nesting levels of the formula's syntax tree
+MAX_DEPTH = 24  # nesting levels of the formula's syntax tree (as io.expression.MAX_DEPTH)
 MAX_EXPONENT = 64  # a constant exponent's magnitude: x**64, never 9**9**9 (sympy would compute it)
 MAX_CONSTANT_BITS = 1 << 16  # an exact constant (such as 2**64**2) stays a cheap integer
 X = sp.Symbol("x", real=True)
