@@ -37,7 +37,13 @@ def dist(tmp_path_factory) -> Path:
 def test_the_wheel_holds_the_package_and_its_metadata(dist):
     (wheel,) = dist.glob("nnscratch-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for module in ("__init__.py", "cli.py", "report/__init__.py", "plots/__init__.py", "training/health.py"):
+    for module in (
+        "__init__.py",
+        "cli/__init__.py",
+        "report/__init__.py",
+        "plots/__init__.py",
+        "training/health.py",
+    ):
         assert f"nnscratch/{module}" in names
     assert not any(n.startswith("tests/") for n in names)
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
@@ -52,7 +58,12 @@ def test_the_wheel_holds_the_package_and_its_metadata(dist):
 def test_the_sdist_holds_the_sources_and_the_readme(dist):
     (sdist,) = dist.glob("nnscratch-*.tar.gz")
     names = {n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n}
-    assert {"README.md", "pyproject.toml", "src/nnscratch/cli.py", "src/nnscratch/engine/module.py"} <= names
+    assert {
+        "README.md",
+        "pyproject.toml",
+        "src/nnscratch/cli/__init__.py",
+        "src/nnscratch/engine/module.py",
+    } <= names
 
 
 def test_the_installed_wheel_imports_and_trains(dist, tmp_path):

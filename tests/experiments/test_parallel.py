@@ -606,18 +606,18 @@ def test_cli_output_in_a_pipe_has_one_plain_line_per_task_and_the_auto_choice(
 def test_the_cli_draws_a_progress_bar_only_on_a_terminal_outside_ci(tty, ci, bar, monkeypatch):
     import io
 
-    from nnscratch import cli
+    from nnscratch.cli import runs
 
     class Stderr(io.StringIO):
         def isatty(self) -> bool:
             return tty
 
-    monkeypatch.setattr(cli.sys, "stderr", Stderr())
+    monkeypatch.setattr(runs.sys, "stderr", Stderr())
     if ci is None:
         monkeypatch.delenv("CI", raising=False)
     else:
         monkeypatch.setenv("CI", ci)
-    assert cli._interactive() is bar
+    assert runs._interactive() is bar
 
 
 @pytest.mark.parametrize("value", ["two", "1.5", ""])
