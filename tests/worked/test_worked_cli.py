@@ -7,7 +7,8 @@ import pytest
 typer = pytest.importorskip("typer")
 from typer.testing import CliRunner  # noqa: E402
 
-from nnscratch.cli import app, explain_command  # noqa: E402
+from nnscratch.cli import app  # noqa: E402
+from nnscratch.cli.tools import explain_command  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "explain"
 SEED002 = EXAMPLES / "seed002_q1.toml"
