@@ -12,12 +12,12 @@ export function diverging(t) {
   return [0, 1, 2].map((k) => Math.round(MID[k] + (end[k] - MID[k]) * a));
 }
 
-// Round tick values covering [lo, hi]: steps of 1, 2 or 5 times a power of ten, about `count` of them.
+// Round tick values covering [lo, hi]: steps of 1, 2 or 5 times a power of ten, at most 1.5 × `count`.
 export function niceTicks(lo, hi, count = 5) {
   const span = hi - lo;
   if (!(span > 0) || !Number.isFinite(span)) return [lo];
   const raw = span / count, power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => span / s <= count) || 10 * power;
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => span / s <= 1.5 * count) || 10 * power;
   const ticks = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * span; v += step) ticks.push(Math.abs(v) < 1e-12 * span ? 0 : v);
   return ticks;
