@@ -11,6 +11,7 @@ const EXPLAIN_HINT = "Click a weight (an edge) or a neuron in the network.";
 const state = {
   playing: false, looping: false, data: null, points: null, applied: null, selected: null,
   curves: { train_loss: [], test_loss: [] }, generation: 0, recoveries: 0, updates: [], errors: [], frames: 0,
+  drawnWhileTraining: 0, // answers drawn while the next request was already out (item 4 of issue #19)
 };
 window.__pg = state; // for the end-to-end tests and benchmarks/playground_fps.py
 window.addEventListener("error", (e) => state.errors.push(String(e.message)));
@@ -74,6 +75,13 @@ function render(data, full) {
   if (rebuild) drawLegend(data);
   if (full) saveHash();
   if (data.diverged) { message(data.diverged); setPlaying(false); }
+  if (!state.paintPending) { state.paintPending = true; requestAnimationFrame(painted); }
+}
+
+// Count a visual update once per painted frame that shows a new answer (two answers drawn within
+// one frame are one update: only the last was seen).
+function painted() {
+  state.paintPending = false;
   const now = performance.now();
   state.frames += 1;
   state.updates.push(now);
@@ -119,8 +127,6 @@ function setPlaying(on) {
   if (on && !state.looping) loop(); // a loop still waiting for its answer carries on: never two
 }
 
-const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
-
 // While playing: the next request goes out as soon as an answer arrives, and the page draws that
 // answer while the server trains — at most one request in flight, plus the drawing.
 async function loop() {
@@ -133,8 +139,8 @@ async function loop() {
       try { answer = await pending; } catch (e) { message(e.message); setPlaying(false); break; }
       const c = answer.data.curves;
       pending = state.playing ? stepRequest(c.start + c.train_loss.length) : null;
-      take(answer);
-      await nextFrame(); // let the browser paint this answer
+      if (take(answer) && pending) state.drawnWhileTraining += 1;
+      // no wait for a frame here: the browser paints while the next answer is on its way
     }
   } finally {
     state.looping = false;

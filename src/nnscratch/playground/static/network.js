@@ -14,16 +14,29 @@ export function featureName(f) { return FEATURE_NAMES[f] || f; }
 export function weightName(l, i, j) { return `W⁽${l + 1}⁾[${i},${j}]`; }
 export function biasName(l, i) { return `b⁽${l + 1}⁾[${i}]`; }
 
-// A map of -100..100 values as a picture (orange negative, blue positive).
-function mapImage(map, n) {
-  const off = document.createElement("canvas"); off.width = n; off.height = n;
-  const ctx = off.getContext("2d"), img = ctx.createImageData(n, n);
-  map.forEach((v, k) => {
-    const rgb = v >= 0 ? PALETTE[1] : PALETTE[0];
-    img.data.set([rgb[0], rgb[1], rgb[2], Math.min(255, Math.abs(v) * 2.3)], 4 * k);
-  });
+// Paint a map of -100..100 values (orange negative, blue positive) into the node's own canvas: no
+// image encoding per frame (the canvases lie over the diagram and let clicks through to it).
+function paintMap(id, map, n) {
+  const canvas = $(id);
+  if (!canvas) return;
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(n, n), px = img.data;
+  for (let k = 0; k < map.length; k++) {
+    const v = map[k], rgb = v >= 0 ? PALETTE[1] : PALETTE[0];
+    px[4 * k] = rgb[0]; px[4 * k + 1] = rgb[1]; px[4 * k + 2] = rgb[2]; px[4 * k + 3] = Math.min(255, Math.abs(v) * 2.3);
+  }
   ctx.putImageData(img, 0, 0);
-  return off.toDataURL();
+}
+
+function mapCanvases(d, pos, tile) {
+  const box = $("maps");
+  box.replaceChildren();
+  pos.slice(0, -1).forEach((col, l) => col.forEach((p, i) => {
+    const c = document.createElement("canvas");
+    c.width = d.neuron_grid; c.height = d.neuron_grid; c.id = `map-${l}-${i}`; c.className = "map";
+    c.style.left = `${p.x - tile / 2}px`; c.style.top = `${p.y - tile / 2}px`;
+    c.style.width = `${tile}px`; c.style.height = `${tile}px`;
+    box.appendChild(c);
+  }));
 }
 
 function svgEl(tag, attrs) { const e = document.createElementNS(SVGNS, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); return e; }
@@ -99,8 +112,7 @@ export function drawNetwork(d, rebuild, handlers) {
     pos.forEach((col, l) => col.forEach((p, i) => {
       const g = svgEl("g", { class: "node", id: `n-${l}-${i}`, transform: `translate(${p.x - half},${p.y - half})` });
       g.appendChild(svgEl("rect", { width: tile, height: tile, fill: "#fff", stroke: "#888" }));
-      if (l < pos.length - 1) g.appendChild(svgEl("image", { width: tile, height: tile, class: "map" }));
-      else {
+      if (l === pos.length - 1) {
         const t = svgEl("text", { x: half, y: half + 4, "text-anchor": "middle", "font-size": Math.min(10, tile / 2) });
         t.textContent = pos[l].length > 1 ? `o${i}` : "out";
         g.appendChild(t);
@@ -115,10 +127,8 @@ export function drawNetwork(d, rebuild, handlers) {
       }
       svg.appendChild(g);
     }));
-    d.inputs.forEach((map, i) => {
-      const img = document.querySelector(`#n-0-${i} image`);
-      if (img) img.setAttribute("href", mapImage(map, d.neuron_grid));
-    });
+    mapCanvases(d, pos, tile);
+    d.inputs.forEach((map, i) => paintMap(`map-0-${i}`, map, d.neuron_grid));
   }
   d.weights.forEach((layer, l) => layer.weight.forEach((row, i) => row.forEach((w, j) => {
     const e = $(`w-${l}-${i}-${j}`);
@@ -127,8 +137,5 @@ export function drawNetwork(d, rebuild, handlers) {
     e.setAttribute("stroke-width", Math.min(8, 0.8 + 2 * Math.abs(w)).toFixed(2));
     e.setAttribute("data-value", w);
   })));
-  d.neurons.forEach((maps, l) => maps.forEach((map, i) => {
-    const img = document.querySelector(`#n-${l + 1}-${i} image`);
-    if (img) img.setAttribute("href", mapImage(map, d.neuron_grid));
-  }));
+  d.neurons.forEach((maps, l) => maps.forEach((map, i) => paintMap(`map-${l + 1}-${i}`, map, d.neuron_grid)));
 }
