@@ -38,12 +38,16 @@ def measure(seconds: float = 10.0, points: int = 500) -> dict[str, float]:
             browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 1100})
             page.goto(url)
-            page.wait_for_function("() => window.__pg && window.__pg.data && window.__pg.data.layers.length === 4")
+            page.wait_for_function(
+                "() => window.__pg && window.__pg.data && window.__pg.data.layers.length === 4"
+            )
             frames0, epoch0 = page.evaluate("[window.__pg.frames, window.__pg.data.epoch]")
             page.click("#play")
             start = time.perf_counter()
             time.sleep(seconds)
-            frames, epoch, errors = page.evaluate("[window.__pg.frames, window.__pg.data.epoch, window.__pg.errors]")
+            frames, epoch, errors = page.evaluate(
+                "[window.__pg.frames, window.__pg.data.epoch, window.__pg.errors]"
+            )
             elapsed = time.perf_counter() - start
             page.click("#play")
             browser.close()

@@ -112,9 +112,8 @@ def test_feature_toggles_build_the_input_layer_and_reach_the_export(page):
         "Array.from(document.querySelectorAll('#network .feature-name')).map((t) => t.textContent)"
     )
     assert names == ["x₁", "x₁²", "sin x₂"]
-    assert page.evaluate(
-        "document.getElementById('map-0-1').getContext('2d').getImageData(0, 0, 20, 20).data.some((v) => v > 0)"
-    )
+    painted = "document.getElementById('map-0-1').getContext('2d').getImageData(0, 0, 20, 20).data"
+    assert page.evaluate(f"() => {painted}.some((v) => v > 0)")  # the x₁² picture is drawn
     step(page)
     with page.expect_download() as dl:
         page.click("#export-experiment")
