@@ -224,6 +224,8 @@ FIELDS = [
     "l2",
     "batch_size",
     "seed",
+    "features",
+    "l1",
 ]
 
 

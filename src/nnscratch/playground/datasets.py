@@ -16,7 +16,9 @@ from nnscratch.base.errors import DataError
 from nnscratch.base.files import atomic_write
 from nnscratch.data import Dataset, from_csv
 
-PLAYGROUND_DATASETS = ("xor", "circles", "moons", "spirals", "gaussians", "linear")
+PLAYGROUND_DATASETS = ("xor", "circles", "moons", "spirals", "gaussians", "linear", "plane", "multi_gaussian")
+#: the sets with a continuous target (an identity output trained with MSE)
+REGRESSION_DATASETS = ("plane", "multi_gaussian")
 #: the page's dataset names that differ from the library's
 LIBRARY_NAMES = {"xor": "xor_quadrants"}
 MAX_UPLOAD_BYTES = 2_000_000
@@ -32,7 +34,8 @@ def count_lines(raw: bytes) -> int:
 
 
 def parse_upload(raw: bytes, filename: str = "upload.csv") -> Dataset:
-    """Parse an uploaded CSV of two feature columns and a class label with the library's reader.
+    """Parse an uploaded CSV of two feature columns and a class label (or, with fractional values,
+    a continuous target: a regression) with the library's reader.
 
     Size limits (bytes, and rows under any line ending) are checked first; the library's
     :func:`~nnscratch.data.from_csv` then gives its located errors (line, column) for ragged rows,
@@ -72,9 +75,17 @@ def parse_upload(raw: bytes, filename: str = "upload.csv") -> Dataset:
             f"{safe}: feature values must be finite numbers within ±{MAX_ABS_VALUE:g}. "
             f"Received: {ds.X[row].tolist()} in data row {row + 1}"
         )
-    if ds.task == "regression" or not 2 <= ds.n_classes <= 6:
+    if ds.task == "regression":
+        if not np.all(np.isfinite(ds.y) & (np.abs(ds.y) <= MAX_ABS_VALUE)):
+            row = int(np.argmax(~(np.isfinite(ds.y) & (np.abs(ds.y) <= MAX_ABS_VALUE))))
+            raise DataError(
+                f"{safe}: target values must be finite numbers within ±{MAX_ABS_VALUE:g}. "
+                f"Received: {ds.y[row]!r} in data row {row + 1}"
+            )
+        return ds
+    if not 2 <= ds.n_classes <= 6:
         raise DataError(
-            f"{safe}: the label column must hold 2 to 6 classes. Received: "
-            + (f"{ds.n_classes} class(es)" if ds.task != "regression" else "fractional values")
+            f"{safe}: the label column must hold 2 to 6 classes (or fractional values: a regression). "
+            f"Received: {ds.n_classes} class(es)"
         )
     return ds

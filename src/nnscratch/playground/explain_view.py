@@ -12,40 +12,31 @@ from typing import Any
 
 import numpy as np
 
-from nnscratch.base.errors import HyperparameterError
-from nnscratch.engine.layers import Linear
+from nnscratch.engine.layers import Features, Sequential
 from nnscratch.worked import explain
 
+from . import fields as F
+from .edit import parameter_target
 from .session import Session
 
 MARK = "\x01"
 
 
-def _int(body: dict[str, Any], key: str, low: int, high: int) -> int:
-    value = body.get(key, 0)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value < high:
-        raise HyperparameterError(
-            f"{key} must be an integer in [{low}, {high - 1}]. Received: {key}={value!r}"
-        )
-    return value
-
-
 def explain_parameter(session: Session, body: dict[str, Any]) -> dict[str, Any]:
     """Explain ``W[layer][i, j]`` (``kind="weight"``) or ``b[layer][i]`` (``kind="bias"``)."""
-    linears = [m for m in session.model.layers if isinstance(m, Linear)]
-    kind = body.get("kind", "weight")
-    if kind not in ("weight", "bias"):
-        raise HyperparameterError(f"kind must be 'weight' or 'bias'. Received: kind={kind!r}")
-    layer = _int(body, "layer", 0, len(linears))
+    linears = session.linears()
+    layer, kind, i, j = parameter_target(session, body)
     W = linears[layer].weight.data
-    i = _int(body, "i", 0, W.shape[0])
-    j = _int(body, "j", 0, W.shape[1]) if kind == "weight" else 0
-    sample = _int(body, "sample", 0, len(session.X_train))
+    sample = F.integer("sample", body.get("sample", 0), 0, len(session.X_train) - 1)
     x = session.X_train[sample : sample + 1]
     y = session._targets(session.y_train[sample : sample + 1])
     c = session.config
     lr = c.lr
-    worked = explain(session.model, x, y, loss=session.loss, lr=lr, decimals=4)
+    net, inputs = session.model, x
+    first = net.layers[0]
+    if isinstance(first, Features):  # explain works on Linear + activation pairs: feed it the features
+        net, inputs = Sequential(*net.layers[1:]), first.forward(x)
+    worked = explain(net, inputs, y, loss=session.loss, lr=lr, decimals=4)
     n = layer + 1  # the explain feature numbers layers from 1
     delta = np.ravel(worked.step(f"delta{n}").value)
     prev = np.ravel(worked.step("x" if n == 1 else f"a{n - 1}").value)
@@ -56,8 +47,13 @@ def explain_parameter(session: Session, body: dict[str, Any]) -> dict[str, Any]:
     def factor(v: float) -> str:  # a negative factor in a product gets parentheses
         return f"({d4(v)})" if v < 0 else d4(v)
 
-    label = int(session.y_train[sample])
-    lines = [f"Sample {sample}: x = ({d4(x[0, 0])}, {d4(x[0, 1])}), label {label}", ""]
+    target = session.y_train[sample]
+    label = f"target {d4(target)}" if session.task == "regression" else f"label {int(target)}"
+    lines = [f"Sample {sample}: x = ({d4(x[0, 0])}, {d4(x[0, 1])}), {label}"]
+    if inputs is not x:
+        shown = ", ".join(f"{n} = {d4(v)}" for n, v in zip(c.features, inputs[0], strict=True))
+        lines.append(f"  input features: {shown}")
+    lines.append("")
     if kind == "weight":
         grad = np.asarray(worked.step(f"dW{n}").value)[i, j]
         new = W[i, j] - lr * grad
@@ -79,9 +75,10 @@ def explain_parameter(session: Session, body: dict[str, Any]) -> dict[str, Any]:
             f"  plain gradient step: b − η ∂L/∂b = {d4(b[i])} − {lr:g}·{factor(grad)}"
             f" = {MARK}{d4(b[i] - lr * grad)}{MARK}",
         ]
-    if c.optimizer != "sgd" or c.l2:
+    if c.optimizer != "sgd" or c.l2 or c.l1:
         lines.append(
-            f"  (training itself uses {c.optimizer} with L2 = {c.l2:g}; the step above is plain SGD)"
+            f"  (training itself uses {c.optimizer} with L2 = {c.l2:g}, L1 = {c.l1:g}; "
+            "the step above is plain SGD)"
         )
     lines += ["", "The whole worked example for this sample:", "", worked.to_text()]
     return {"text": "\n".join(lines), "key": f"{'dW' if kind == 'weight' else 'db'}{n}"}

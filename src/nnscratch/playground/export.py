@@ -11,7 +11,7 @@ from nnscratch.base.errors import HyperparameterError
 from nnscratch.experiments._toml import dumps
 from nnscratch.io.model import save
 
-from .session import UPLOAD_CSV, Session
+from .session import UPLOAD_CSV, Session, csv_rows
 
 
 def _history(session: Session) -> dict[str, list[float]] | None:
@@ -51,6 +51,11 @@ def experiment_toml(session: Session) -> str:
             "the network has not trained yet (epoch 0), and an experiment file trains at least "
             "1 epoch: step or play first, then export the experiment file"
         )
+    if session.edited:  # training cannot arrive at a weight set by hand
+        raise HyperparameterError(
+            "a weight was set by hand, and no experiment file can reproduce that: export the model "
+            "file instead, or press reset to train from the initial weights again"
+        )
     header = "# Exported from the nnscratch playground. Run it with:  nnscratch train playground.toml\n"
     if session.config.dataset == "upload":
         header += f"# It reads the uploaded data from {UPLOAD_CSV} (download it too) next to this file.\n"
@@ -58,10 +63,10 @@ def experiment_toml(session: Session) -> str:
 
 
 def data_csv(session: Session) -> str:
-    """The session's whole dataset (train and test rows) as CSV: x0,x1,label."""
+    """The session's whole dataset (train and test rows) as CSV: x0,x1,label (the label a
+    regression's target)."""
     if session.config.dataset == "upload":
         return session.upload.csv
     X = np.vstack([session.X_train, session.X_test])
     y = np.concatenate([session.y_train, session.y_test])
-    rows = "\n".join(f"{a!r},{b!r},{int(c)}" for (a, b), c in zip(X.tolist(), y.tolist(), strict=True))
-    return "x0,x1,label\n" + rows + "\n"
+    return csv_rows(X, y, session.task == "regression")

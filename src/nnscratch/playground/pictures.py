@@ -30,17 +30,25 @@ def grid(box: tuple[float, float, float, float], size: int) -> np.ndarray:
     return np.column_stack([gx.ravel(), gy.ravel()])
 
 
-def boundary_kind(n_outputs: int) -> str:
-    """``"classes"`` (one output per class: the arg-max wins) or ``"probability"`` (one output)."""
+def boundary_kind(n_outputs: int, task: str = "classification") -> str:
+    """``"classes"`` (one output per class: the arg-max wins), ``"probability"`` (one output) or
+    ``"regression"`` (the output itself, a continuous value)."""
+    if task == "regression":
+        return "regression"
     return "classes" if n_outputs > 1 else "probability"
 
 
-def boundary(model: Module, output: str, box: tuple[float, float, float, float]) -> list[int]:
+def boundary(
+    model: Module, output: str, box: tuple[float, float, float, float], task: str = "classification"
+) -> list[int]:
     """On the GRID x GRID plane: class index * 100 + confidence (0..99) when the network has one
-    output per class, else P(class 1) in 0..100."""
+    output per class, P(class 1) in 0..100 for one output, and for a regression the output
+    itself in hundredths (rounded, within ±SHOWN)."""
     model.eval()
     with np.errstate(over="ignore", invalid="ignore"):
         out = np.nan_to_num(model.forward(grid(box, GRID)), posinf=SHOWN, neginf=-SHOWN)
+    if task == "regression":
+        return np.rint(np.clip(out[:, 0], -SHOWN, SHOWN) * 100).astype(int).tolist()
     if out.shape[1] > 1:
         if output == "softmax":
             p = np.exp(out - out.max(axis=1, keepdims=True))
@@ -53,19 +61,30 @@ def boundary(model: Module, output: str, box: tuple[float, float, float, float])
     return np.rint(p * 100).astype(int).tolist()
 
 
+def _scaled(h: np.ndarray) -> list[list[int]]:
+    """Each column of ``h`` scaled to -100..100 by its largest magnitude, one list per column."""
+    shown = np.nan_to_num(h, posinf=SHOWN, neginf=-SHOWN)
+    scale = np.maximum(np.abs(shown).max(axis=0), 1e-12)
+    return np.rint(shown / scale * 100).astype(int).T.tolist()
+
+
 def neuron_maps(model: Module, box: tuple[float, float, float, float]) -> list[list[list[int]]]:
-    """For every hidden layer, each neuron's activation over the plane, scaled to -100..100."""
+    """For every hidden layer, each neuron's activation over the plane, scaled to -100..100 (the
+    input features are :func:`input_maps`)."""
     maps: list[list[list[int]]] = []
     h = grid(box, NEURON_GRID)
     model.eval()
     with np.errstate(over="ignore", invalid="ignore"):
         for layer in model.layers[:-1]:
             h = layer.forward(h)
-            if not isinstance(layer, L.Linear):
-                shown = np.nan_to_num(h, posinf=SHOWN, neginf=-SHOWN)
-                scale = np.maximum(np.abs(shown).max(axis=0), 1e-12)
-                maps.append(np.rint(shown / scale * 100).astype(int).T.tolist())
+            if not isinstance(layer, L.Linear | L.Features):
+                maps.append(_scaled(h))
     return maps
+
+
+def input_maps(features: list[str], box: tuple[float, float, float, float]) -> list[list[int]]:
+    """Each input feature (x1, x1², sin x1, ...) over the plane, scaled to -100..100."""
+    return _scaled(L.Features(features, in_features=2).forward(grid(box, NEURON_GRID)))
 
 
 def weights(model: Module) -> list[dict[str, Any]]:
@@ -79,13 +98,30 @@ def weights(model: Module) -> list[dict[str, Any]]:
     ]
 
 
-def points(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray) -> dict:
+def points(
+    X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, regression: bool = False
+) -> dict:
+    """The points and their labels (class indices, or the targets of a regression to 4 decimals)."""
+
+    def labels(y: np.ndarray) -> list:
+        return np.round(y, 4).tolist() if regression else y.astype(int).tolist()
+
     return {
         "train": np.round(X_train, 4).tolist(),
-        "train_y": y_train.astype(int).tolist(),
+        "train_y": labels(y_train),
         "test": np.round(X_test, 4).tolist(),
-        "test_y": y_test.astype(int).tolist(),
+        "test_y": labels(y_test),
     }
 
 
-__all__ = ["GRID", "NEURON_GRID", "boundary", "boundary_kind", "bounds", "neuron_maps", "points", "weights"]
+__all__ = [
+    "GRID",
+    "NEURON_GRID",
+    "boundary",
+    "boundary_kind",
+    "bounds",
+    "input_maps",
+    "neuron_maps",
+    "points",
+    "weights",
+]

@@ -21,6 +21,7 @@ from nnscratch.base.errors import HyperparameterError, MissingDependencyError, N
 
 from . import security
 from .datasets import MAX_UPLOAD_BYTES, parse_upload
+from .edit import edit_parameter
 from .explain_view import explain_parameter
 from .export import data_csv, experiment_toml, model_file
 from .fields import MAX_JSON_BYTES, integer, parse_json_object
@@ -171,6 +172,15 @@ def create_app(host: str = "127.0.0.1", port: int = 8765) -> Flask:
         data = body()
         with s.lock:
             return jsonify(explain_parameter(s, data))
+
+    @app.post("/api/weight")
+    def set_weight():
+        s = session()
+        data = body()
+        with s.lock:
+            edit_parameter(s, data)
+            have = len(s.curves["train_loss"]) - 1  # the last loss point changed with the weight
+            return jsonify(s.snapshot(since=have))
 
     def attachment(content: bytes | str, mimetype: str, name: str) -> Response:
         return Response(

@@ -27,20 +27,22 @@ import numpy as np
 from nnscratch.base.errors import HyperparameterError
 from nnscratch.base.files import atomic_write
 from nnscratch.data import Dataset
+from nnscratch.engine.layers import Linear
 from nnscratch.experiments import builder
 from nnscratch.experiments.config import load_config
 from nnscratch.experiments.sweep import repeat_seeds
 from nnscratch.training.loop import evaluate_prepared, prepare_data
 
 from . import pictures
-from .datasets import LIBRARY_NAMES
-from .settings import PlaygroundConfig
+from .datasets import LIBRARY_NAMES, REGRESSION_DATASETS
+from .settings import DEFAULT_FEATURES, PlaygroundConfig
 
 UPLOAD_CSV = "playground_data.csv"  # the name the exported experiment file gives the uploaded data
 MAX_EPOCHS_PER_STEP = 1000  # the most one request may ask for (the budget below usually allows fewer)
 WORK_PER_STEP = 3e7  # about 0.5 s of CPU: rows x parameters, plus BATCH_WORK per mini-batch
 BATCH_WORK = 3000  # the Python overhead of one mini-batch, in the same units
 STEP_SECONDS = 1.0  # a request stops after the epoch that passes this much wall time
+MAX_WEIGHT = 100.0  # a weight set by hand lies in [-MAX_WEIGHT, MAX_WEIGHT]
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,14 @@ class Upload:
 
     @classmethod
     def of(cls, data: Dataset) -> Upload:
-        rows = "\n".join(
-            f"{a!r},{b!r},{int(c)}" for (a, b), c in zip(data.X.tolist(), data.y.tolist(), strict=True)
-        )
-        return cls(data, "x0,x1,label\n" + rows + "\n")
+        return cls(data, csv_rows(data.X, data.y, data.task == "regression"))
+
+
+def csv_rows(X: np.ndarray, y: np.ndarray, regression: bool) -> str:
+    """``x0,x1,label`` rows: class labels as integers, regression targets as exact floats."""
+    label = repr if regression else (lambda c: str(int(c)))
+    rows = "\n".join(f"{a!r},{b!r},{label(c)}" for (a, b), c in zip(X.tolist(), y.tolist(), strict=True))
+    return "x0,x1,label\n" + rows + "\n"
 
 
 def epoch_budget(n_rows: int, n_params: int, batch_size: int) -> int:
@@ -94,6 +100,11 @@ class Session:
             optimizer["momentum"] = c.momentum
         if c.l2:
             optimizer["weight_decay"] = c.l2
+        if c.l1:
+            optimizer["l1"] = c.l1
+        model: dict[str, Any] = {}
+        if c.features != DEFAULT_FEATURES:  # the Features layer first; plain x1, x2 need none
+            model["features"] = list(c.features)
         return {
             "experiment": {
                 "name": "playground",
@@ -103,6 +114,7 @@ class Session:
             "data": data,
             # raw scores out: the loss applies sigmoid/softmax in its stable fused form
             "model": {
+                **model,
                 "hidden": list(c.hidden),
                 "activation": list(c.activations),
                 "output": "none",
@@ -132,14 +144,28 @@ class Session:
         """Build data, split, network, loss and optimizer exactly as ``nnscratch train`` would."""
         if config.dataset == "upload" and self.upload is None:
             raise HyperparameterError("dataset 'upload' needs a CSV uploaded first")
-        self.config, self.epoch = config, 0
-        if config.dataset == "upload":
-            n_classes = int(self.upload.data.y.max()) + 1
+        self.config, self.epoch, self.edited = config, 0, False
+        uploaded = self.upload.data if config.dataset == "upload" else None
+        self.task = (
+            "regression"
+            if config.dataset in REGRESSION_DATASETS
+            or (uploaded is not None and uploaded.task == "regression")
+            else "classification"
+        )
+        if self.task == "regression":
+            n_classes = 0
+        elif uploaded is not None:
+            n_classes = int(uploaded.y.max()) + 1
         else:
             n_classes = config.n_classes if config.dataset in ("spirals", "gaussians") else 2
         output = config.output
         if output == "auto":
-            output = "sigmoid" if n_classes == 2 else "softmax"
+            output = "identity" if self.task == "regression" else "sigmoid" if n_classes == 2 else "softmax"
+        if self.task == "regression" and output != "identity":
+            raise HyperparameterError(
+                "a regression (continuous targets) needs the identity output with MSE. "
+                f"Received: output={output}"
+            )
         if output == "sigmoid" and n_classes > 2:
             raise HyperparameterError(
                 f"a sigmoid output fits 2 classes; this data has {n_classes}: use softmax"
@@ -159,7 +185,9 @@ class Session:
             )
         empty = np.empty((0, data.n_features))
         self.X_test = split.X_test if split.X_test is not None else empty
-        self.y_test = split.y_test if split.y_test is not None else np.empty(0, dtype=np.int64)
+        self.y_test = split.y_test if split.y_test is not None else np.empty(0, dtype=self.y_train.dtype)
+        # the colour scale of a regression: symmetric around 0, as far as the targets reach
+        self.value_range = float(max(np.abs(data.y).max(), 1e-6)) if self.task == "regression" else 1.0
         self.n_classes = n_classes
         self._cfg = cfg
         self._loss_key = builder.loss_name(cfg, data.task)
@@ -177,7 +205,7 @@ class Session:
         self.optimizer = builder.build_optimizer(self._cfg, self.model)
         self._fit_data = (self.X_train, self._targets(self.y_train))
         self._test_targets = self._targets(self.y_test) if len(self.y_test) else self.y_test
-        self.epoch = 0
+        self.epoch, self.edited = 0, False
         self.curves: dict[str, list[float | None]] = {"train_loss": [], "test_loss": []}
         self.diverged: str | None = None
         self._record()
@@ -238,9 +266,30 @@ class Session:
         loss = values["loss"]
         return (loss if math.isfinite(loss) else None), values.get("accuracy")
 
-    def _record(self) -> None:
+    def set_parameter(self, layer: int, kind: str, i: int, j: int, value: float) -> None:
+        """Set one weight ``W[layer][i, j]`` (or bias ``b[layer][i]``) by hand: the indices and
+        the value were checked by the caller (:func:`.edit.parse_edit`), so this cannot fail
+        half-way. The losses are measured again; the last point of the curves is replaced."""
+        linear = self.linears()[layer]
+        if kind == "weight":
+            linear.weight.data[i, j] = value
+        else:
+            linear.bias.data[i] = value
+        self.edited = True  # an experiment file can no longer reproduce these weights
+        self._measure()
+        self.curves["train_loss"][-1] = self.train_loss
+        self.curves["test_loss"][-1] = self.test_loss
+
+    def linears(self) -> list[Any]:
+        """The network's Linear layers, first to last (what the page draws as edges)."""
+        return [m for m in self.model.layers if isinstance(m, Linear)]
+
+    def _measure(self) -> None:
         self.train_loss, self.train_acc = self._loss_acc(self.X_train, self.y_train, self._fit_data[1])
         self.test_loss, self.test_acc = self._loss_acc(self.X_test, self.y_test, self._test_targets)
+
+    def _record(self) -> None:
+        self._measure()
         if self.train_loss is None and self.epoch and not self.diverged:
             self.diverged = f"training diverged at epoch {self.epoch}: lower the learning rate and reset."
         self.curves["train_loss"].append(self.train_loss)
@@ -266,8 +315,13 @@ class Session:
                 "train_loss": self.curves["train_loss"][since:],
                 "test_loss": self.curves["test_loss"][since:],
             },
-            "boundary": pictures.boundary(self.model, self.output, box),
-            "boundary_kind": pictures.boundary_kind(self._outputs),
+            "boundary": pictures.boundary(self.model, self.output, box, self.task),
+            "boundary_kind": pictures.boundary_kind(self._outputs, self.task),
+            "task": self.task,
+            "value_range": self.value_range,
+            "features": list(self.config.features),
+            "inputs": pictures.input_maps(self.config.features, box),
+            "edited": self.edited,
             "grid": pictures.GRID,
             "neurons": pictures.neuron_maps(self.model, box),
             "neuron_grid": pictures.NEURON_GRID,
@@ -277,12 +331,14 @@ class Session:
             "n_classes": self.n_classes,
             "diverged": self.diverged,
             # the output layer as built: one unit per class for softmax and for MSE on one-hot targets
-            "layers": [2, *self.config.hidden, self._outputs],
+            "layers": [len(self.config.features), *self.config.hidden, self._outputs],
             "activations": [*self.config.activations, self.output],
             "epoch_budget": self.epoch_budget(),
         }
         if with_points:
-            data["points"] = pictures.points(self.X_train, self.y_train, self.X_test, self.y_test)
+            data["points"] = pictures.points(
+                self.X_train, self.y_train, self.X_test, self.y_test, self.task == "regression"
+            )
             data["config"] = self.config.to_dict()
         return data
 

@@ -7,11 +7,14 @@ const ACTS = ["tanh", "relu", "sigmoid", "leaky_relu", "identity"];
 const NUMBERS = [
   ["noise", "noise", "noise", false], ["n_samples", "n_samples", "points", true],
   ["test_pct", "test_fraction", "test %", false], ["n_classes", "n_classes", "classes", true],
-  ["lr", "lr", "lr", false], ["momentum", "momentum", "momentum", false], ["l2", "l2", "L2", false],
+  ["lr", "lr", "lr", false], ["momentum", "momentum", "momentum", false],
   ["batch_size", "batch_size", "batch", true], ["seed", "seed", "seed", true],
 ];
+export const MAX_LAYERS = 6, MAX_UNITS = 32; // the server's limits (settings.py)
 
-function hiddenTokens() {
+export function featureBoxes() { return Array.from(document.querySelectorAll("#features input.feature")); }
+
+export function hiddenTokens() {
   const text = $("hidden").value.trim();
   return text ? text.split(",").map((t) => t.trim()) : [];
 }
@@ -50,6 +53,12 @@ export function readConfig() {
   }
   config.hidden = hidden;
   config.activations = Array.from(document.querySelectorAll("#act-list select")).map((s) => s.value);
+  config.features = featureBoxes().filter((b) => b.checked).map((b) => b.value);
+  if (!config.features.length) return { error: "features: tick at least one input feature" };
+  const rate = Number($("reg_rate").value.trim()), reg = $("reg").value;
+  if ($("reg_rate").value.trim() === "" || !Number.isFinite(rate)) return { error: "regularisation rate: enter a number" };
+  config.l1 = reg === "l1" ? rate : 0;
+  config.l2 = reg === "l2" ? rate : 0;
   return { config };
 }
 
@@ -57,9 +66,17 @@ export function readConfig() {
 export function writeConfig(c) {
   $("dataset").value = c.dataset; $("output").value = c.output; $("optimizer").value = c.optimizer;
   for (const [id, key] of NUMBERS) $(id).value = key === "test_fraction" ? String(Math.round(c[key] * 1000) / 10) : String(c[key]);
-  $("hidden").value = c.hidden.join(",");
+  setHidden(c.hidden, c.activations);
+  featureBoxes().forEach((b) => { b.checked = c.features.includes(b.value); });
+  $("reg").value = c.l1 > 0 ? "l1" : c.l2 > 0 ? "l2" : "none";
+  $("reg_rate").value = String(c.l1 > 0 ? c.l1 : c.l2);
+}
+
+// Put `hidden` (units per layer) in the form, with `activations` or the ones already chosen.
+export function setHidden(hidden, activations) {
+  $("hidden").value = hidden.join(",");
   activationSelectors();
-  document.querySelectorAll("#act-list select").forEach((s, i) => { s.value = c.activations[i]; });
+  if (activations) document.querySelectorAll("#act-list select").forEach((s, i) => { s.value = activations[i]; });
 }
 
 function same(a, b) {
