@@ -26,7 +26,7 @@ from nnscratch.engine.layers import activations
 from nnscratch.engine.layers.activations import Activation
 from nnscratch.engine.module import Module
 from nnscratch.engine.names import layer_type, layer_types
-from nnscratch.io.expression import expression_from_json, expression_to_json
+from nnscratch.io.expression import compile_expression, expression_from_json, expression_to_json
 
 _SKIPPED_ARGS = frozenset({"rng", "seed", "generator", "init", "initializer"})
 _DTYPES = ("float32", "float64", "float16", "int32", "int64", "uint8", "bool")
@@ -317,15 +317,8 @@ def _from_formula(formula: Any, name: str, kinks: list[float], path: str) -> Act
 
 
 def activation_from_expression(expr: Any, name: str, path: str = "model") -> Activation:
-    """An activation computing the sympy expression ``expr`` (and its derivative), lambdified."""
-    import sympy
-
-    symbols = sorted(expr.free_symbols, key=str)
-    if len(symbols) > 1:
-        raise _refuse(path, f"an activation's expression has one variable. Received: {symbols}")
-    z = symbols[0] if symbols else sympy.Symbol("x")
-    fn = sympy.lambdify(z, expr, "numpy")
-    derivative = sympy.lambdify(z, sympy.diff(expr, z), "numpy")
+    """An activation computing the sympy expression ``expr`` (and its derivative), compiled to NumPy."""
+    _, fn, derivative = compile_expression(expr, f"the activation at {path}")
     act = Activation(fn, derivative, name=name)
     act.expression = expr
     return act

@@ -31,6 +31,10 @@ HEADER_KEY = "__header__"
 MAX_HEADER_BYTES = 64 * 2**20  # a header is JSON text: anything bigger is not one of ours
 _NPY_HEADER_LIMIT = 65536  # generous bound for the .npy header of one array
 _MAX_DEFLATE_RATIO = 1032  # zlib's largest possible expansion
+_READ_CHUNK = 1 << 20  # members are inflated this much at a time, never past their declared size
+# NumPy writes members stored or deflated; zipfile inflates bzip2 and LZMA members in one call with
+# no output cap (a 648-byte bzip2 member became gigabytes), so only these two are read at all.
+_COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 
 # What zipfile, zlib and numpy's .npy header parser raise on damaged bytes. Our own checks raise
 # ModelFileError directly; only calls into these libraries are wrapped, so a bug of ours is not
@@ -206,7 +210,7 @@ class Container:
             )
         raw = self._read_bytes(spec, HEADER_KEY)
         try:
-            header = json.loads(raw.decode("utf-8"))
+            header = json.loads(bytes(raw).decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ModelFileError(f"{self.source}: the header is not valid UTF-8 JSON ({exc}).") from exc
         if not isinstance(header, dict):
@@ -215,12 +219,26 @@ class Container:
             )
         return header
 
-    def _read_bytes(self, spec: ArraySpec, key: str) -> bytes:
-        with _parsing(f"array {key!r}", self.source):
-            data = self._zf.read(spec.info)  # reads to the end, so zipfile verifies the CRC-32
-        if len(data) != spec.info.file_size:
+    def _read_bytes(self, spec: ArraySpec, key: str) -> memoryview:
+        """The member's bytes after its .npy header, inflated in bounded chunks: never more than
+        the declared size is held, and a member that inflates past it is refused."""
+        size = spec.info.file_size
+        data = bytearray()
+        with _parsing(f"array {key!r}", self.source), self._zf.open(spec.info) as fh:
+            while len(data) < size:
+                chunk = fh.read(min(_READ_CHUNK, size - len(data)))
+                if not chunk:
+                    break
+                data += chunk
+            beyond = fh.read(1)  # at the declared end: zipfile verifies the CRC-32 here
+        if beyond:
+            raise ModelFileError(
+                f"{self.source}: array {key!r} inflates to more than its declared {size} bytes; "
+                "refusing a corrupt or hostile file."
+            )
+        if len(data) != size:
             raise ModelFileError(f"{self.source}: array {key!r} is truncated.")
-        return data[spec.offset :]
+        return memoryview(data)[spec.offset :]
 
     def read(self, key: str) -> np.ndarray:
         """The array ``key`` as a fresh, writable, C-contiguous ndarray."""
@@ -233,7 +251,13 @@ class Container:
 
 def _check_declared_size(info: zipfile.ZipInfo, length: int, source: str) -> None:
     """Sizes in the zip directory are claims; tie them to the bytes actually in the file, so that
-    nothing is allocated for data the file could not hold (deflate expands at most ~1032:1)."""
+    nothing is allocated for data the file could not hold (deflate expands at most ~1032:1).
+    Only stored and deflated members are accepted: other methods have no such bound here."""
+    if info.compress_type not in _COMPRESSIONS:
+        raise ModelFileError(
+            f"{source}: member {info.filename!r:.80} uses zip compression method {info.compress_type}; "
+            f"model files hold only {' or '.join(_COMPRESSIONS.values())} members (as NumPy writes them)."
+        )
     stored = info.compress_type == zipfile.ZIP_STORED
     limit = info.compress_size if stored else _MAX_DEFLATE_RATIO * info.compress_size + 1024
     if info.compress_size > length or info.file_size > limit:

@@ -18,6 +18,7 @@ step function in f' is 0 at its jump, ``H(0) = 0``. So ``relu'(0) = 0`` (as in P
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -37,9 +38,17 @@ except ImportError as exc:  # pragma: no cover - sympy ships with the `explain` 
     ) from exc
 
 MAX_LENGTH = 300
+MAX_DEPTH = 32  # nesting levels of the formula's syntax tree
+MAX_EXPONENT = 64  # a constant exponent's magnitude: x**64, never 9**9**9 (sympy would compute it)
+MAX_CONSTANT_BITS = 1 << 16  # an exact constant (such as 2**64**2) stays a cheap integer
 X = sp.Symbol("x", real=True)
 _PLACEHOLDER = sp.Symbol("XPLACEHOLDERX", real=True)
 _TEST_POINTS = np.array([-2.31, -1.17, -0.53, -0.11, 0.29, 0.87, 1.61, 2.43])
+
+
+def _power_latex(out: str, exp: Any) -> str:
+    """``out`` raised to ``exp`` (the printer passes the exponent of ``relu(x)**2`` to the function)."""
+    return out if exp is None else f"{{{out}}}^{{{exp}}}"
 
 
 class relu(sp.Function):
@@ -56,8 +65,8 @@ class relu(sp.Function):
     def fdiff(self, argindex: int = 1) -> Any:
         return sp.Heaviside(self.args[0], 0)
 
-    def _latex(self, printer: Any) -> str:
-        return r"\operatorname{ReLU}\left(" + printer._print(self.args[0]) + r"\right)"
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        return _power_latex(r"\operatorname{ReLU}\left(" + printer._print(self.args[0]) + r"\right)", exp)
 
 
 class sigmoid(sp.Function):
@@ -74,8 +83,8 @@ class sigmoid(sp.Function):
     def fdiff(self, argindex: int = 1) -> Any:
         return sigmoid(self.args[0]) * (1 - sigmoid(self.args[0]))
 
-    def _latex(self, printer: Any) -> str:
-        return r"\sigma\left(" + printer._print(self.args[0]) + r"\right)"
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        return _power_latex(r"\sigma\left(" + printer._print(self.args[0]) + r"\right)", exp)
 
 
 class softplus(sp.Function):
@@ -92,8 +101,8 @@ class softplus(sp.Function):
     def fdiff(self, argindex: int = 1) -> Any:
         return sigmoid(self.args[0])
 
-    def _latex(self, printer: Any) -> str:
-        return r"\operatorname{softplus}\left(" + printer._print(self.args[0]) + r"\right)"
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        return _power_latex(r"\operatorname{softplus}\left(" + printer._print(self.args[0]) + r"\right)", exp)
 
 
 class _Latex(LatexPrinter):
@@ -152,6 +161,9 @@ _NUMPY = {
     "relu": lambda v: np.maximum(v, 0.0),
     "sigmoid": lambda v: _np_sigmoid(np.asarray(v, dtype=np.result_type(v, np.float32))),
     "softplus": lambda v: np.logaddexp(0.0, v),
+    # printed as a call: NumPy's printer would rewrite each step into a Piecewise, which takes
+    # seconds for the derivative of a max of a few functions (same values: H(0) = h0)
+    "Heaviside": lambda v, h0=0.5: np.heaviside(v, h0),
 }
 
 
@@ -199,14 +211,19 @@ def parse_expression(expression: str, *, display: bool = False) -> Any:
         raise _error(expression, column((exc.offset or 1) - 1), f"invalid syntax ({exc.msg})") from None
     used: set[str] = set()
 
-    def walk(node: ast.AST) -> Any:
+    def walk(node: ast.AST, depth: int = 0) -> Any:
         col = column(getattr(node, "col_offset", 0))
+        if depth > MAX_DEPTH:
+            raise _error(expression, col, f"the formula is nested more than {MAX_DEPTH} levels deep")
         if isinstance(node, ast.Expression):
-            return walk(node.body)
+            return walk(node.body, depth + 1)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            return _BINARY[type(node.op)](walk(node.left), walk(node.right))
+            left, right = walk(node.left, depth + 1), walk(node.right, depth + 1)
+            if isinstance(node.op, ast.Pow):
+                _check_power(left, right, lambda why: _error(expression, col, why))
+            return _BINARY[type(node.op)](left, right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            value = walk(node.operand)
+            value = walk(node.operand, depth + 1)
             return -value if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
@@ -231,7 +248,10 @@ def parse_expression(expression: str, *, display: bool = False) -> Any:
             if (arity is not None and n != arity) or (arity is None and n < 2):
                 want = f"{arity}" if arity is not None else "at least 2"
                 raise _error(expression, col, f"{node.func.id}() takes {want} argument(s), got {n}")
-            return func(*(walk(a) for a in node.args))
+            args = [walk(a, depth + 1) for a in node.args]
+            if func is sp.Pow:
+                _check_power(*args, lambda why: _error(expression, col, why))
+            return func(*args)
         what = type(node).__name__
         if isinstance(node, ast.BinOp):
             what = f"operator {type(node.op).__name__}"
@@ -246,6 +266,19 @@ def parse_expression(expression: str, *, display: bool = False) -> Any:
         return walk(tree)
 
 
+def _check_power(base: Any, exponent: Any, error: Callable[[str], ConfigError]) -> None:
+    """Refuse a power sympy would compute into a huge exact number (``9**9**9`` hangs it)."""
+    if exponent.free_symbols:
+        return
+    if not (exponent.is_real and exponent.is_number) or abs(float(exponent)) > MAX_EXPONENT:
+        raise error(f"a constant exponent must be a real number within ±{MAX_EXPONENT}")
+    if base.free_symbols or not base.is_Rational:
+        return
+    bits = int(abs(base.p)).bit_length() + int(base.q).bit_length()
+    if bits * math.ceil(abs(float(exponent))) > MAX_CONSTANT_BITS:
+        raise error(f"the power's exact value would exceed {MAX_CONSTANT_BITS} bits")
+
+
 def differentiate(expr: Any, expression: str = "") -> Any:
     """f'(x), with every Heaviside step set to H(0) = 0 (the kink convention)."""
     deriv = sp.diff(expr, X)
@@ -258,11 +291,19 @@ def differentiate(expr: Any, expression: str = "") -> Any:
 
 
 def _kinks(deriv: Any) -> tuple[float, ...]:
-    """Real points where the derivative jumps (zeros of Heaviside / sign arguments)."""
+    """Real points where the derivative jumps (zeros of Heaviside / sign arguments).
+
+    Only arguments polynomial in x of degree <= 2 are solved (relu(x - 1), abs(x**2 - 1)...):
+    ``sympy.solve`` on others can take seconds to minutes, and a formula read from a file must
+    not. Jumps elsewhere are not listed (gradcheck then may report them as mismatches).
+    """
     points: set[float] = set()
     for node in deriv.atoms(sp.Heaviside, sp.sign):
+        arg = node.args[0]
+        if not arg.is_polynomial(X) or sp.degree(arg, X) > 2:
+            continue
         try:
-            roots = sp.solve(sp.Eq(node.args[0], 0), X)
+            roots = sp.solve(sp.Eq(arg, 0), X)
         except (NotImplementedError, ValueError, TypeError):
             continue
         for r in roots:
