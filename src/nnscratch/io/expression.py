@@ -201,7 +201,7 @@ def compile_expression(expr: Any, what: str = "the activation's expression") -> 
         if size > MAX_DERIVATIVE_NODES:
             raise ModelFileError(f"{what} has a derivative of more than {MAX_DERIVATIVE_NODES} nodes.")
         if isinstance(node, (sp.Derivative, sp.Subs)):
-            raise ModelFileError(f"{what} has no closed-form derivative: {str(derivative):.80}")
+            raise ModelFileError(f"{what} has no closed-form derivative: {derivative!s:.80}")
     modules = [_NUMPY_FUNCTIONS, "numpy"]
     fn, dfn = sp.lambdify(z, expr, modules), sp.lambdify(z, derivative, modules)
     for name, f in (("f", fn), ("f'", dfn)):

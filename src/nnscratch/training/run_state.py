@@ -120,7 +120,9 @@ def check_optimizer_hyperparameters(header: dict[str, Any], names: list[str], sr
     return by_name
 
 
-def _check_hyper_dict(cls: type[Optimizer] | None, values: dict[str, Any], src: str, where: str) -> dict[str, Any]:
+def _check_hyper_dict(
+    cls: type[Optimizer] | None, values: dict[str, Any], src: str, where: str
+) -> dict[str, Any]:
     if cls is None:
         bad = {k: v for k, v in values.items() if not is_number_or_numbers(v)}
         if bad:
