@@ -186,7 +186,12 @@ def check_scheduler_state(saved: Any, src: str) -> None:
         raise ModelFileError(f"{src}: 'scheduler' must be an object with a string 'type' or null.")
     rates = saved.get("base_lrs", [saved.get("base_lr")])
     epoch = saved.get("last_epoch")
-    if not is_number_or_numbers(rates, 4096) or not rates or any(isinstance(r, bool) or r < 0 for r in rates):
+    if (
+        not isinstance(rates, list)
+        or not rates
+        or not is_number_or_numbers(rates, 4096)
+        or any(isinstance(r, bool) or r < 0 for r in rates)
+    ):
         raise ModelFileError(
             f"{src}: scheduler base_lrs must be a list of finite numbers >= 0. Received: {rates!r:.60}"
         )
