@@ -1,5 +1,8 @@
 """Time and memory bounds for one load: ``with bounded() as used: ...; used.seconds, used.megabytes``.
 
+Time is this process's CPU time (``time.process_time``): the loaders are single-threaded, and on a
+shared machine wall time also counts other processes' work (``used.wall`` keeps it for reports).
+
 Memory is the peak resident size above the size at the start, read from ``/proc/self/status``
 after resetting the peak through ``/proc/self/clear_refs`` (Linux; no slowdown). Elsewhere it is
 tracemalloc's peak of Python allocations (which slows sympy-heavy code several times over).
@@ -25,6 +28,7 @@ _STATUS, _CLEAR = Path("/proc/self/status"), Path("/proc/self/clear_refs")
 class Used:
     seconds: float = 0.0
     megabytes: float = 0.0
+    wall: float = 0.0
 
 
 def _rss_kib(field: str) -> int:
@@ -59,11 +63,11 @@ def measured(stop_after: float = 20.0) -> Iterator[Used]:
         base = _rss_kib("VmRSS")
     else:
         tracemalloc.start()
-    start = time.perf_counter()
+    start, wall = time.process_time(), time.perf_counter()
     try:
         yield used
     finally:
-        used.seconds = time.perf_counter() - start
+        used.seconds, used.wall = time.process_time() - start, time.perf_counter() - wall
         if RESET_PEAK:
             used.megabytes = max(0, _rss_kib("VmHWM") - base) / 1024
         else:

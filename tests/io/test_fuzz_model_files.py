@@ -313,6 +313,7 @@ def _resume(kind: str, blob: bytes, tmp_path) -> str:
 
 
 def _report(kind: str, outcomes: list[str]) -> None:
+    """Fail listing the failed cases; print the counts (shown with ``pytest -s``)."""
     failures = [o for o in outcomes if o.startswith("FAIL")]
     COUNTS[kind] = len(outcomes)
     summary = {o: outcomes.count(o) for o in sorted(set(outcomes)) if not o.startswith("FAIL")}
