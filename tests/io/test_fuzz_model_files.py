@@ -27,6 +27,7 @@ sympy = pytest.importorskip("sympy")
 SEED = 18
 X = np.random.default_rng(0).normal(size=(6, 3))
 COUNTS: dict[str, int] = {}
+USED: list = []  # each case's measured time and memory, for the report
 
 
 # -- the valid files ---------------------------------------------------------------------------------
@@ -275,6 +276,7 @@ def _bounded(label: str, attempt) -> str:
     try:
         with measured() as used:
             outcome = attempt()
+        USED.append(used)
     except Exception as exc:  # anything but ModelFileError (caught inside attempt) is a failure
         return f"FAIL {label}: {type(exc).__name__}: {exc!s:.200}"
     if used.seconds >= SECONDS or used.megabytes >= MEGABYTES:
@@ -317,7 +319,10 @@ def _report(kind: str, outcomes: list[str]) -> None:
     failures = [o for o in outcomes if o.startswith("FAIL")]
     COUNTS[kind] = len(outcomes)
     summary = {o: outcomes.count(o) for o in sorted(set(outcomes)) if not o.startswith("FAIL")}
+    cpu, wall, mb = (max(getattr(u, f) for u in USED) for f in ("seconds", "wall", "megabytes"))
+    USED.clear()
     print(f"\n{kind}: {len(outcomes)} cases, {summary}, {len(failures)} failures")
+    print(f"worst case: {cpu:.2f} s CPU, {wall:.2f} s wall, {mb:.0f} MB")
     assert not failures, "\n".join(failures[:20])
 
 
