@@ -309,8 +309,9 @@ def _resume(kind: str, blob: bytes, tmp_path) -> str:
             ns.fit(
                 model, Xc, yc, loss=ns.CrossEntropyLoss(), optimizer=opt, epochs=ckpt.epoch + 1, resume=path
             )
-    except ModelFileError:
-        return "refused on restore"  # valid, but not this run's (e.g. another architecture)
+    except ModelFileError as exc:  # only a valid file of another run may be refused now
+        assert "different architecture" in str(exc) or " state; the run's optimizer is " in str(exc), exc
+        return "refused on restore"
     return "loaded"
 
 
