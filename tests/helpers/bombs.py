@@ -52,8 +52,9 @@ def zip_of(members: list[tuple[str, int, bytes, int, int]]) -> bytes:
     for name, method, data, size, crc in members:
         raw = name.encode()
         offset = len(local)
-        fields = (0x04034B50, 20, 0, method, 0, 0x21, crc, len(data), size, len(raw), 0)
-        local += struct.pack("<IHHHHHIIIHH", *fields)
+        local += struct.pack(
+            "<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x21, crc, len(data), size, len(raw), 0
+        )
         local += raw + data
         central += struct.pack(
             "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0x21, crc, len(data), size,

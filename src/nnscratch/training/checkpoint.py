@@ -33,7 +33,8 @@ from nnscratch.io.model import build_model, check_format, describe_model, histor
 
 from .callbacks import Callback, FitState
 from .run_state import (
-    MAX_COUNT,
+    MAX_EPOCH,
+    check_scheduler_state,
     generator_state,
     module_generators,
     read_optimizer,
@@ -234,16 +235,18 @@ def load_checkpoint(path: str | os.PathLike[str] | IO[bytes]) -> Checkpoint:
         model = build_model(c, h["model"], prefix="model/")
         optimizer = read_optimizer(c, opt_specs, h.get("optimizer"), model, src)
         epoch = h.get("epoch")
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= MAX_COUNT:
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= MAX_EPOCH:
             raise ModelFileError(
-                f"{src}: epoch must be an integer in [0, {MAX_COUNT}]. Received: {epoch!r:.40}"
+                f"{src}: epoch must be an integer in [0, {MAX_EPOCH}]. Received: {epoch!r:.40}"
             )
         history = history_from_json(h.get("history"), src) or History()
-        for key in ("scheduler", "rng"):
-            if h.get(key) is not None and not isinstance(h[key], dict):
-                raise ModelFileError(f"{src}: {key!r} must be an object or null.")
+        check_scheduler_state(h.get("scheduler"), src)
+        if h.get("rng") is not None and not isinstance(h["rng"], dict):
+            raise ModelFileError(f"{src}: 'rng' must be an object or null.")
         module_rngs, meta = h.get("module_rngs", {}), h.get("meta", {})
-        if not isinstance(module_rngs, dict) or not all(isinstance(v, dict) for v in module_rngs.values()):
+        if not isinstance(module_rngs, dict) or not all(
+            isinstance(k, str) and isinstance(v, dict) for k, v in module_rngs.items()
+        ):
             raise ModelFileError(f"{src}: 'module_rngs' must map layer paths to generator states.")
         if not isinstance(meta, dict):
             raise ModelFileError(f"{src}: 'meta' must be an object.")

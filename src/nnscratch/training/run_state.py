@@ -7,23 +7,22 @@ set arbitrary attributes), generator states through NumPy's validating setter.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from nnscratch.base.errors import DTypeError, ModelFileError, NNScratchError, StateDictError
+from nnscratch.base.errors import DTypeError, HyperparameterError, ModelFileError, StateDictError
 from nnscratch.engine.module import Module
-from nnscratch.engine.names import OPTIMIZER_NAMES
 from nnscratch.engine.optim.optimizers import Optimizer
 from nnscratch.engine.optim.schedulers import LRScheduler
 
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
-#: A saved epoch or step count beyond this is not from a real run (and would overflow arithmetic).
-MAX_COUNT = 2**40
-#: Optimizer state arrays are stored as the parameters are: native float32 or float64.
-STATE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+MAX_EPOCH = 10**9  # no run has more epochs than this: a larger number is a corrupt or edited file
+MAX_STEPS = 2**53  # step counts stay exact as floats (Adam's bias correction computes beta**t)
+STATE_DTYPES = (np.dtype("float32"), np.dtype("float64"))  # native byte order
 
 
 def generator_state(gen: Any) -> dict[str, Any]:
@@ -64,7 +63,7 @@ def read_optimizer(
         or not isinstance(header["hyperparameters"], dict)
         or isinstance(step, bool)
         or not isinstance(step, int)
-        or not 0 <= step <= MAX_COUNT
+        or step < 0
         or not isinstance(names, list)
         or not all(isinstance(n, str) and n in params for n in names)
         or len(set(names)) != len(names)
@@ -74,6 +73,9 @@ def read_optimizer(
         or not _groups_well_formed(header.get("param_groups", [{"params": names}]), names)
     ):
         raise ModelFileError(f"{src}: the optimizer header is malformed.")
+    if step > MAX_STEPS:
+        raise ModelFileError(f"{src}: optimizer step_count must be at most {MAX_STEPS}. Received: {step}")
+    check_optimizer_hyperparameters(header, names, src)
     expected = {f"optimizer/{n}/{k}": params[n] for n in names for k in keys[n]}
     if set(expected) != set(specs):
         raise ModelFileError(
@@ -82,52 +84,123 @@ def read_optimizer(
         )
     for key, p in expected.items():
         spec = specs[key]
-        if spec.shape != p.shape or spec.dtype not in STATE_DTYPES:
+        if spec.shape != p.shape or spec.dtype != p.dtype or spec.dtype not in STATE_DTYPES:
             raise ModelFileError(
                 f"{src}: optimizer array {key!r} has shape {spec.shape} and dtype {spec.dtype.str}; "
-                f"expected native float32 or float64 of shape {p.shape}, as its parameter."
+                f"expected the parameter's shape {p.shape} and dtype {p.dtype.str} (float32 or "
+                "float64, native byte order)."
             )
     states = {n: {k: c.read(f"optimizer/{n}/{k}") for k in keys[n]} for n in names}
     for n, entry in states.items():
         for k, arr in entry.items():
             if not np.isfinite(arr).all():
                 raise ModelFileError(f"{src}: optimizer state {n}/{k} holds NaN or infinite values.")
-    saved = {**header, "by_name": states}
-    _probe_optimizer(saved, model, src)
-    return saved
+    return {**header, "by_name": states}
 
 
-def _probe_optimizer(saved: dict[str, Any], model: Module, src: str) -> None:
-    """Refuse now what resuming could not use: build the saved optimizer type over ``model`` with
-    the saved groups and hyperparameters (its own checks: ranges, types, pairs), load the saved
-    state and take one step with zero gradients; ``model``'s weights are put back afterwards."""
-    entry = OPTIMIZER_NAMES.find(saved["type"])
-    if entry is None or entry.value.__name__ != saved["type"]:
-        raise ModelFileError(f"{src}: unknown optimizer type {saved['type']!r:.40}.")
-    params = dict(model.named_parameters())
-    groups = saved.get("param_groups", [{**saved["hyperparameters"], "params": saved["params"]}])
-    weights = model.state_dict()
+def check_optimizer_hyperparameters(header: dict[str, Any], names: list[str], src: str) -> dict[str, Any]:
+    """Each parameter's hyperparameters (its group's over the first group's), checked as the
+    optimizer's constructor checks them, with JSON types matching its defaults. For an optimizer
+    class not defined in this process only plain numbers are checked (restoring checks the rest)."""
+    cls = Optimizer.subclass_named(header["type"])
+    top = header["hyperparameters"]
+    groups = header.get("param_groups", [{**top, "params": names}])
+    _check_hyper_dict(cls, top, src, "optimizer hyperparameters")
+    by_name = {}
+    for i, group in enumerate(groups):
+        own = {k: v for k, v in group.items() if k != "params"}
+        hyper = _check_hyper_dict(cls, {**top, **own}, src, f"optimizer param_groups[{i}]")
+        by_name.update({n: hyper for n in group["params"]})
+    for n in names:
+        if cls is not None:
+            try:
+                cls.check_state_keys(by_name[n], header["state_keys"][n], f"optimizer state of {n!r}")
+            except StateDictError as exc:
+                raise ModelFileError(f"{src}: {exc}.") from None
+    return by_name
+
+
+def _check_hyper_dict(
+    cls: type[Optimizer] | None, values: dict[str, Any], src: str, where: str
+) -> dict[str, Any]:
+    if cls is None:
+        bad = {k: v for k, v in values.items() if not is_number_or_numbers(v)}
+        if bad:
+            raise ModelFileError(f"{src}: {where} must hold numbers. Received: {bad!r:.80}")
+        return values
+    defaults = {
+        name: p.default
+        for name, p in list(inspect.signature(cls.__init__).parameters.items())[2:]
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+    for key, value in values.items():
+        if key not in defaults:
+            raise ModelFileError(
+                f"{src}: {where} has {key!r:.40}, which {cls.__name__} does not take (it takes "
+                f"{', '.join(defaults)})."
+            )
+        expected = _json_kind(defaults[key])
+        if expected is not None and not _is_kind(value, expected):
+            raise ModelFileError(
+                f"{src}: {where} {key!r} must be {expected} (as {cls.__name__}'s default "
+                f"{defaults[key]!r}). Received: {key}={value!r:.60}"
+            )
+    merged = {k: v for k, v in defaults.items() if v is not inspect.Parameter.empty}
+    merged.update({k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
     try:
-        lists = [
-            {k: tuple(v) if isinstance(v, list) else v for k, v in g.items() if k != "params"} for g in groups
-        ]
-        opt = entry.value(
-            [{**h, "params": [params[n] for n in g["params"]]} for h, g in zip(lists, groups, strict=True)]
-        )
-        restore_optimizer(opt, model, saved, src)
-        opt.zero_grad()
-        with np.errstate(all="raise"):
-            opt.step()
-    except ModelFileError:
-        raise
-    except NNScratchError as exc:  # the optimizer's own checks: a range, a type, a pair
-        raise ModelFileError(f"{src}: the optimizer state cannot be used ({exc}).") from None
-    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:  # state the hyperparameters need
+        return cls.check_hyperparameters(merged)
+    except HyperparameterError as exc:
+        raise ModelFileError(f"{src}: {where}: {exc}") from None
+    except (KeyError, TypeError, ValueError) as exc:  # a check written for a missing value
+        raise ModelFileError(f"{src}: {where} cannot be checked ({type(exc).__name__}: {exc}).") from None
+
+
+def _json_kind(default: Any) -> str | None:
+    """What a saved value must be, judged by the constructor's default."""
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, (int, float)):
+        return "a finite number"
+    if isinstance(default, tuple) and all(isinstance(v, (int, float)) for v in default):
+        return f"a list of {len(default)} finite numbers"
+    return None
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    if kind == "true or false":
+        return isinstance(value, bool)
+    if kind == "a finite number":
+        return number(value)
+    size = int(kind.split()[3])
+    return isinstance(value, list) and len(value) == size and all(number(v) for v in value)
+
+
+def check_scheduler_state(saved: Any, src: str) -> None:
+    """A scheduler's saved state: its type's name, one starting rate per group, the epoch."""
+    if saved is None:
+        return
+    if not isinstance(saved, dict) or not isinstance(saved.get("type"), str):
+        raise ModelFileError(f"{src}: 'scheduler' must be an object with a string 'type' or null.")
+    rates = saved.get("base_lrs", [saved.get("base_lr")])
+    epoch = saved.get("last_epoch")
+    if (
+        not isinstance(rates, list)
+        or not rates
+        or not is_number_or_numbers(rates, 4096)
+        or any(isinstance(r, bool) or r < 0 for r in rates)
+    ):
         raise ModelFileError(
-            f"{src}: the optimizer state does not fit its hyperparameters ({type(exc).__name__}: {exc})."
-        ) from None
-    finally:
-        model.load_state_dict(weights)
+            f"{src}: scheduler base_lrs must be a list of finite numbers >= 0. Received: {rates!r:.60}"
+        )
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= MAX_EPOCH:
+        raise ModelFileError(
+            f"{src}: scheduler last_epoch must be an integer in [0, {MAX_EPOCH}]. Received: {epoch!r:.40}"
+        )
+    if not all(k == "type" or is_number_or_numbers(v, 4096) for k, v in saved.items()):
+        raise ModelFileError(f"{src}: scheduler state must hold numbers only.")
 
 
 def _groups_well_formed(groups: Any, names: list[str]) -> bool:

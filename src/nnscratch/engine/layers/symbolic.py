@@ -38,12 +38,17 @@ except ImportError as exc:  # pragma: no cover - sympy ships with the `explain` 
     ) from exc
 
 MAX_LENGTH = 300
-MAX_DEPTH = 24  # nesting levels of the formula's syntax tree (as io.expression.MAX_DEPTH)
+MAX_DEPTH = 32  # nesting levels of the formula's syntax tree
 MAX_EXPONENT = 64  # a constant exponent's magnitude: x**64, never 9**9**9 (sympy would compute it)
 MAX_CONSTANT_BITS = 1 << 16  # an exact constant (such as 2**64**2) stays a cheap integer
 X = sp.Symbol("x", real=True)
 _PLACEHOLDER = sp.Symbol("XPLACEHOLDERX", real=True)
 _TEST_POINTS = np.array([-2.31, -1.17, -0.53, -0.11, 0.29, 0.87, 1.61, 2.43])
+
+
+def _power_latex(out: str, exp: Any) -> str:
+    """``out`` raised to ``exp`` (the printer passes the exponent of ``relu(x)**2`` to the function)."""
+    return out if exp is None else f"{{{out}}}^{{{exp}}}"
 
 
 class relu(sp.Function):
@@ -60,8 +65,8 @@ class relu(sp.Function):
     def fdiff(self, argindex: int = 1) -> Any:
         return sp.Heaviside(self.args[0], 0)
 
-    def _latex(self, printer: Any) -> str:
-        return r"\operatorname{ReLU}\left(" + printer._print(self.args[0]) + r"\right)"
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        return _power_latex(r"\operatorname{ReLU}\left(" + printer._print(self.args[0]) + r"\right)", exp)
 
 
 class sigmoid(sp.Function):
@@ -78,8 +83,8 @@ class sigmoid(sp.Function):
     def fdiff(self, argindex: int = 1) -> Any:
         return sigmoid(self.args[0]) * (1 - sigmoid(self.args[0]))
 
-    def _latex(self, printer: Any) -> str:
-        return r"\sigma\left(" + printer._print(self.args[0]) + r"\right)"
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        return _power_latex(r"\sigma\left(" + printer._print(self.args[0]) + r"\right)", exp)
 
 
 class softplus(sp.Function):
@@ -96,8 +101,8 @@ class softplus(sp.Function):
     def fdiff(self, argindex: int = 1) -> Any:
         return sigmoid(self.args[0])
 
-    def _latex(self, printer: Any) -> str:
-        return r"\operatorname{softplus}\left(" + printer._print(self.args[0]) + r"\right)"
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        return _power_latex(r"\operatorname{softplus}\left(" + printer._print(self.args[0]) + r"\right)", exp)
 
 
 class _Latex(LatexPrinter):
@@ -156,6 +161,9 @@ _NUMPY = {
     "relu": lambda v: np.maximum(v, 0.0),
     "sigmoid": lambda v: _np_sigmoid(np.asarray(v, dtype=np.result_type(v, np.float32))),
     "softplus": lambda v: np.logaddexp(0.0, v),
+    # printed as a call: NumPy's printer would rewrite each step into a Piecewise, which takes
+    # seconds for the derivative of a max of a few functions (same values: H(0) = h0)
+    "Heaviside": lambda v, h0=0.5: np.heaviside(v, h0),
 }
 
 
@@ -283,11 +291,19 @@ def differentiate(expr: Any, expression: str = "") -> Any:
 
 
 def _kinks(deriv: Any) -> tuple[float, ...]:
-    """Real points where the derivative jumps (zeros of Heaviside / sign arguments)."""
+    """Real points where the derivative jumps (zeros of Heaviside / sign arguments).
+
+    Only arguments polynomial in x of degree <= 2 are solved (relu(x - 1), abs(x**2 - 1)...):
+    ``sympy.solve`` on others can take seconds to minutes, and a formula read from a file must
+    not. Jumps elsewhere are not listed (gradcheck then may report them as mismatches).
+    """
     points: set[float] = set()
     for node in deriv.atoms(sp.Heaviside, sp.sign):
+        arg = node.args[0]
+        if not arg.is_polynomial(X) or sp.degree(arg, X) > 2:
+            continue
         try:
-            roots = sp.solve(sp.Eq(node.args[0], 0), X)
+            roots = sp.solve(sp.Eq(arg, 0), X)
         except (NotImplementedError, ValueError, TypeError):
             continue
         for r in roots:

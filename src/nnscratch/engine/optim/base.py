@@ -64,6 +64,37 @@ class Optimizer:
         """One group's hyperparameters, checked and normalised (HyperparameterError if invalid)."""
         return {**hyper, "lr": check_positive(hyper["lr"], "lr", allow_zero=True)}
 
+    @classmethod
+    def state_keys(cls, hyper: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]] | None:
+        """The state entries a parameter's non-empty state needs under the hyperparameters ``hyper``,
+        and those it may hold; None when the optimizer does not say (any entries are loaded)."""
+        return None
+
+    @classmethod
+    def check_state_keys(cls, hyper: Mapping[str, Any], keys: Iterable[str], where: str) -> None:
+        """Refuse (StateDictError) state entries a step could not use: a missing moment, an extra array."""
+        spec = cls.state_keys(hyper)
+        keys = set(keys)
+        if spec is None or not keys:
+            return
+        required, allowed = spec
+        if not required <= keys <= allowed:
+            raise StateDictError(
+                f"{where} holds state {sorted(keys)}; {cls.__name__} with {dict(hyper)} needs "
+                f"{sorted(required)} (and may hold {sorted(allowed - required)})"
+            )
+
+    @classmethod
+    def subclass_named(cls, name: str) -> type[Optimizer] | None:
+        """The optimizer class of that name among those defined so far (nnscratch's and the user's)."""
+        pending = [cls]
+        while pending:
+            klass = pending.pop()
+            if klass.__name__ == name:
+                return klass
+            pending.extend(klass.__subclasses__())
+        return None
+
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group ``{"params": [...], **overrides}``, as ``torch.optim``'s ``add_param_group``
         (for instance the layers unfrozen while fine-tuning); its parameters start with no state."""
@@ -156,15 +187,18 @@ class Optimizer:
                 f"optimizer state has {len(entries)} parameter entries, expected {len(self.params)}"
             )
         for i, (p, entry) in enumerate(zip(self.params, entries, strict=True)):
+            if not isinstance(entry, Mapping):
+                raise StateDictError(f"optimizer state of parameter {i} must be a dict of arrays")
+            self.check_state_keys(hypers[self._group_of[i]], entry, f"optimizer state of parameter {i}")
             for key, value in entry.items():
                 value = np.asarray(value)
-                if value.shape != p.shape and value.shape != ():
+                if value.shape != p.shape or value.dtype.kind != "f":
                     raise StateDictError(
-                        f"optimizer state {key!r} of parameter {i} has shape {value.shape}, "
-                        f"expected {p.shape}"
+                        f"optimizer state {key!r} of parameter {i} has shape {value.shape} and dtype "
+                        f"{value.dtype}, expected floats of shape {p.shape}"
                     )
         self.state = [
-            {k: np.array(v, dtype=p.dtype if np.asarray(v).ndim else None, copy=True) for k, v in e.items()}
+            {k: np.array(v, dtype=p.dtype, copy=True) for k, v in e.items()}
             for p, e in zip(self.params, entries, strict=True)
         ]
         self._plan = None  # the next step groups the loaded arrays afresh

@@ -16,7 +16,7 @@ penalty λ₁·‖θ‖₁ = λ₁·Σ|θ| to the gradient first, so a step equa
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -111,6 +111,10 @@ class SGD(Optimizer):
             )
         return hyper
 
+    @classmethod
+    def state_keys(cls, hyper: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
+        return frozenset(), frozenset({"momentum_buffer"})  # made on the first step with momentum
+
     def step(self) -> None:
         for group, updates in self._group_updates():
             lr, mu, wd, dampening = group["lr"], group["momentum"], group["weight_decay"], group["dampening"]
@@ -186,6 +190,12 @@ class Adam(Optimizer):
         hyper["l1"] = check_positive(hyper["l1"], "l1", allow_zero=True)
         hyper["amsgrad"] = bool(hyper["amsgrad"])
         return hyper
+
+    @classmethod
+    def state_keys(cls, hyper: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
+        moments = {"exp_avg", "exp_avg_sq"}
+        required = moments | {"max_exp_avg_sq"} if hyper.get("amsgrad") else moments
+        return frozenset(required), frozenset(moments | {"max_exp_avg_sq"})
 
     @staticmethod
     def _decay(theta: np.ndarray, g: np.ndarray, lr: float, weight_decay: float) -> np.ndarray:
@@ -299,6 +309,13 @@ class RMSprop(Optimizer):
             hyper[key] = check_positive(hyper[key], key, allow_zero=True)
         hyper["centered"] = bool(hyper["centered"])
         return hyper
+
+    @classmethod
+    def state_keys(cls, hyper: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
+        required = {"square_avg"}
+        required |= {"grad_avg"} if hyper.get("centered") else set()
+        required |= {"momentum_buffer"} if hyper.get("momentum") else set()
+        return frozenset(required), frozenset({"square_avg", "grad_avg", "momentum_buffer"})
 
     def step(self) -> None:
         for group, updates in self._group_updates():
