@@ -66,3 +66,24 @@ def stop_server(server: Any, thread: Any) -> None:
     server.task_dispatcher.shutdown()
     server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
     thread.join(timeout=10)
+
+
+def assert_reproduced(tab: Any, tmp_path: Any) -> None:
+    """``nnscratch train`` of the session's exported ``tmp_path/playground.toml`` gives the exported
+    model, weight for weight."""
+    import numpy as np
+    import pytest
+
+    import nnscratch as ns
+    from nnscratch.cli import main
+
+    ours = ns.load(io.BytesIO(tab.get("/api/export/model").data))
+    with pytest.raises(SystemExit) as done:
+        experiment, out = str(tmp_path / "playground.toml"), str(tmp_path / "run")
+        main(["train", experiment, "--out", out, "--quiet", "--no-figures"])
+    assert done.value.code in (0, None)
+    theirs = ns.load(tmp_path / "run" / "model.npz")
+    a, b = ours.state_dict(), theirs.state_dict()
+    assert a.keys() == b.keys() and a
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])

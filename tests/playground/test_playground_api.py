@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("flask")
 
-from helpers.playground import BASE, Tab
+from helpers.playground import BASE, Tab, assert_reproduced
 from nnscratch.playground.datasets import MAX_UPLOAD_BYTES
 from nnscratch.playground.server import create_app
 
@@ -159,31 +159,10 @@ def test_page_and_static_files_are_served(tab):
     ],
 )
 def test_exported_experiment_file_reproduces_the_session_bit_for_bit(tab, tmp_path, settings):
-    import nnscratch as ns
-    from nnscratch.cli import main
-
     post(tab, "/api/config", {"n_samples": 200, **settings})
     post(tab, "/api/step", {"epochs": 4})
     (tmp_path / "playground.toml").write_bytes(tab.get("/api/export/experiment").data)
-    model_bytes = tab.get("/api/export/model").data
-    ours = ns.load(io.BytesIO(model_bytes))
-    with pytest.raises(SystemExit) as done:
-        main(
-            [
-                "train",
-                str(tmp_path / "playground.toml"),
-                "--out",
-                str(tmp_path / "run"),
-                "--quiet",
-                "--no-figures",
-            ]
-        )
-    assert done.value.code in (0, None)
-    theirs = ns.load(tmp_path / "run" / "model.npz")
-    a, b = ours.state_dict(), theirs.state_dict()
-    assert a.keys() == b.keys()
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key])
+    assert_reproduced(tab, tmp_path)
 
 
 def test_exported_upload_experiment_reads_the_exported_data(tab, tmp_path):

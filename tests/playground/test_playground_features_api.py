@@ -3,16 +3,12 @@ sets, input features, L1/L2, the hand edit of one weight, and their export."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 
 pytest.importorskip("flask")
 
-import nnscratch as ns
-from helpers.playground import Tab
-from nnscratch.cli import main
+from helpers.playground import Tab, assert_reproduced
 from nnscratch.playground.server import create_app
 
 ALL_FEATURES = ["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]
@@ -122,27 +118,6 @@ def test_l1_drives_weights_to_exactly_zero_more_than_l2(tab, app):
         W = session_of(app).linears()[0].weight.data
         zeros[key] = int(np.sum(np.abs(W) < 1e-3))
     assert zeros["l1"] > zeros["l2"]
-
-
-def assert_reproduced(tab, tmp_path):
-    ours = ns.load(io.BytesIO(tab.get("/api/export/model").data))
-    with pytest.raises(SystemExit) as done:
-        main(
-            [
-                "train",
-                str(tmp_path / "playground.toml"),
-                "--out",
-                str(tmp_path / "run"),
-                "--quiet",
-                "--no-figures",
-            ]
-        )
-    assert done.value.code in (0, None)
-    theirs = ns.load(tmp_path / "run" / "model.npz")
-    a, b = ours.state_dict(), theirs.state_dict()
-    assert a.keys() == b.keys() and a
-    for key in a:
-        np.testing.assert_array_equal(a[key], b[key])
 
 
 @pytest.mark.parametrize(
