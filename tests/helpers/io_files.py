@@ -51,3 +51,14 @@ def rewrite(
     if arrays_fn is not None:
         arrays_fn(arrays)
     return pack(header, arrays)
+
+
+def json_paths(value: Any, prefix: tuple = ()) -> Any:
+    """Every location in a JSON document, as key/index tuples (the root is ``()``)."""
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from json_paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from json_paths(v, (*prefix, i))

@@ -19,7 +19,7 @@ import pytest
 import nnscratch as ns
 from helpers.bombs import BZIP2, BZIP2_GIGABYTE, DEFLATE, LZMA, STORED, bomb, deflate_zeros, lzma_zeros
 from helpers.bounds import MEGABYTES, SECONDS, measured
-from helpers.io_files import pack, to_bytes, unpack
+from helpers.io_files import json_paths, pack, to_bytes, unpack
 from helpers.resume_run import data
 from nnscratch.base.errors import ModelFileError
 
@@ -79,14 +79,6 @@ CHECKPOINTS = _checkpoints()
 
 
 # -- mutations ---------------------------------------------------------------------------------------
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _paths(v, (*prefix, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _paths(v, (*prefix, i))
 
 
 def _variants(value, rng: random.Random) -> list:
@@ -112,7 +104,7 @@ def _variants(value, rng: random.Random) -> list:
 
 def mutate_header(header: dict, rng: random.Random, prefer: tuple = ()) -> dict:
     header = copy.deepcopy(header)
-    paths = [p for p in _paths(header) if p]
+    paths = [p for p in json_paths(header) if p]
     preferred = [p for p in paths if p[0] in prefer]
     path = rng.choice(preferred if preferred and rng.random() < 0.7 else paths)
     parent = header

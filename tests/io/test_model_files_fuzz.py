@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import nnscratch as ns
-from helpers.io_files import pack, to_bytes, unpack
+from helpers.io_files import json_paths, pack, to_bytes, unpack
 from nnscratch.base.errors import ModelFileError, NNScratchError
 from nnscratch.io.architecture import to_config
 
@@ -134,19 +134,8 @@ def _nodes(node):
         yield from _nodes(child["__module__"])
 
 
-def _paths(value, prefix=()):
-    """Every location in a JSON document (as key/index tuples)."""
-    yield prefix
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _paths(v, (*prefix, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _paths(v, (*prefix, i))
-
-
 DECODED = [unpack(f) for f in FILES]
-PATHS = [[p for p in _paths(h) if p] for h, _ in DECODED]
+PATHS = [[p for p in json_paths(h) if p] for h, _ in DECODED]
 DTYPES = [
     "float16",
     "float32",
@@ -301,7 +290,7 @@ def test_damaged_checkpoints_load_or_raise_model_file_error(data):
         blob = bytes(raw)
     else:
         header, arrays = unpack(CHECKPOINT)
-        header = _mutate_header(data.draw, header, [p for p in _paths(header) if p])
+        header = _mutate_header(data.draw, header, [p for p in json_paths(header) if p])
         blob = pack(header, arrays)
     with time_limit(10):
         try:
