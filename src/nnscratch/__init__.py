@@ -55,6 +55,7 @@ from nnscratch.engine.layers import (
     MaxPool2d,
     ReLU,
     Reshape,
+    Residual,
     Sequential,
     Sigmoid,
     Softmax,
@@ -63,6 +64,7 @@ from nnscratch.engine.layers import (
 )
 from nnscratch.engine.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
 from nnscratch.engine.module import Module
+from nnscratch.engine.optim.clipping import clip_grad_norm_
 from nnscratch.engine.optim.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 from nnscratch.engine.optim.schedulers import (
     CosineAnnealingLR,
@@ -138,6 +140,7 @@ __all__ = [
     "RMSprop",
     "ReLU",
     "Reshape",
+    "Residual",
     "Sequential",
     "ShapeError",
     "Sigmoid",
@@ -155,6 +158,7 @@ __all__ = [
     "as_generator",
     "check_work",
     "classification_metrics",
+    "clip_grad_norm_",
     "cross_validate",
     "data",
     "datasets",

@@ -10,7 +10,7 @@ from .activations import (
     Softmax,
     Tanh,
 )
-from .container import Sequential
+from .container import Residual, Sequential
 from .conv import Conv2d
 from .embedding import Embedding
 from .features import Features
@@ -40,6 +40,7 @@ __all__ = [
     "MaxPool2d",
     "ReLU",
     "Reshape",
+    "Residual",
     "Sequential",
     "Sigmoid",
     "Softmax",

@@ -1,4 +1,5 @@
-"""Sequential: a chain of modules, forward in order and backward in reverse."""
+"""Containers: Sequential (a chain of modules, forward in order and backward in reverse) and
+Residual (a skip connection around a module)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from nnscratch.base.errors import DTypeError
+from nnscratch.base.errors import DTypeError, ShapeError
 
 from ..inference import predict, predict_proba
 from ..module import Module, check_grad_out
@@ -81,3 +82,41 @@ class Sequential(Module):
     def predict(self, X: Any, threshold: float = 0.5) -> np.ndarray:
         """Predicted labels: :func:`nnscratch.predict` on this model."""
         return predict(self, X, threshold=threshold)
+
+
+class Residual(Module):
+    r"""A skip connection around ``module``: the block learns a correction to its input.
+
+    Forward:  y = x + F(x)                      (F = ``module``; it must keep x's shape)
+    Backward: dL/dx = dL/dy + F.backward(dL/dy)
+
+    x fans out to two uses (the identity path and F), so its gradient is the sum of the gradient
+    through each; F's parameters get theirs from F's own backward. The child is stored as
+    ``module``, so ``state_dict`` keys are ``"module.0.weight"``...
+    """
+
+    def __init__(self, module: Module) -> None:
+        super().__init__()
+        if not isinstance(module, Module):
+            raise DTypeError(
+                f"Residual wraps one Module, e.g. ns.Residual(ns.Sequential(...)). Received: {module!r:.80}"
+            )
+        self.module = module
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        fx = self.module.forward(x)
+        if fx.shape != x.shape:
+            raise ShapeError(
+                f"Residual: the wrapped module must keep its input's shape, to add them. "
+                f"Received: input {x.shape}, module output {fx.shape}"
+            )
+        y = x + fx
+        self._cache = y.shape
+        return y
+
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        dy = check_grad_out(grad_out, self._cached(), self)
+        dF_dx = self.module.backward(dy, input_grad=input_grad)  # F's parameters get their gradients here
+        if not input_grad:
+            return None
+        return dy + dF_dx  # the identity path and F's path, summed where x fanned out
