@@ -72,6 +72,7 @@ from nnscratch.engine.optim.schedulers import (
     LRScheduler,
     MultiStepLR,
     StepLR,
+    WarmupCosineLR,
 )
 from nnscratch.engine.parameter import Parameter
 from nnscratch.evaluation import CVResult, classification_metrics, cross_validate, evaluate_split
@@ -152,6 +153,7 @@ __all__ = [
     "TrainingWarning",
     "Unflatten",
     "UnknownNameError",
+    "WarmupCosineLR",
     "WorkedExample",
     "WriteError",
     "__version__",

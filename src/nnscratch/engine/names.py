@@ -81,6 +81,7 @@ SCHEDULER_NAMES: NameTable[type[LRScheduler]] = NameTable(
         Entry("multistep", schedulers.MultiStepLR),
         Entry("exponential", schedulers.ExponentialLR),
         Entry("cosine", schedulers.CosineAnnealingLR, ("cosine_annealing",)),
+        Entry("warmup_cosine", schedulers.WarmupCosineLR),
     ],
     suffix="lr",
 )

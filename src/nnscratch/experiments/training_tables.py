@@ -20,7 +20,7 @@ class SchedulerTable(Table):
     """``[optimizer.scheduler]``: a learning-rate schedule stepped once per epoch."""
 
     name: SchedulerName
-    """The schedule: step, multistep, exponential or cosine."""
+    """The schedule: step, multistep, exponential, cosine or warmup_cosine."""
     step_size: int | None = Field(None, ge=1)
     """Epochs between learning-rate drops (step)."""
     milestones: list[int] | None = None
@@ -31,6 +31,8 @@ class SchedulerTable(Table):
     """Epochs of one cosine half-period (cosine)."""
     eta_min: float | None = Field(None, ge=0)
     """Lowest learning rate of the cosine schedule."""
+    warmup: int | None = Field(None, ge=1)
+    """Epochs of linear warm-up before the cosine decay (warmup_cosine)."""
 
     @model_validator(mode="after")
     def _needs(self) -> SchedulerTable:

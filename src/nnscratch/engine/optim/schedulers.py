@@ -139,4 +139,41 @@ class CosineAnnealingLR(LRScheduler):
         return (self.eta_min + (self.base_lr - self.eta_min) * cos) / self.base_lr if self.base_lr else 1.0
 
 
-__all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "MultiStepLR", "StepLR"]
+class WarmupCosineLR(LRScheduler):
+    """A linear warm-up, then a cosine decay: the usual schedule for transformers.
+
+    epoch < warmup:   lr = base_lr · (epoch + 1) / warmup
+    epoch ≥ warmup:   lr = eta_min + (base_lr − eta_min)(1 + cos(π·t)) / 2,
+                      t = min(1, (epoch − warmup) / (T_max − warmup))
+
+    Starting small lets Adam's moment estimates settle before full-size steps (attention logits
+    are unstable early); the cosine then anneals to ``eta_min`` at epoch ``T_max`` and stays there.
+    """
+
+    def __init__(self, optimizer: Optimizer, warmup: int, T_max: int, eta_min: float = 0.0) -> None:
+        self.warmup = check_positive_int(warmup, "warmup")
+        self.T_max = check_positive_int(T_max, "T_max")
+        if self.T_max <= self.warmup:
+            raise HyperparameterError(
+                "T_max must be greater than warmup (the warm-up comes first). "
+                f"Received: warmup={warmup}, T_max={T_max}"
+            )
+        self.eta_min = check_positive(eta_min, "eta_min", allow_zero=True)
+        super().__init__(optimizer)
+        self._set_lrs()  # the first epoch already runs warmed up by 1/warmup
+
+    def _rate(self, base_lr: float, epoch: int) -> float:
+        if epoch < self.warmup:
+            return base_lr * (epoch + 1) / self.warmup
+        t = min(1.0, (epoch - self.warmup) / (self.T_max - self.warmup))
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t)) / 2
+
+    def lr_of(self, base_lr: float) -> float:
+        return self._rate(base_lr, self.last_epoch)
+
+    def factor(self, epoch: int) -> float:
+        """The first group's rate at ``epoch`` over its starting rate."""
+        return self._rate(self.base_lr, epoch) / self.base_lr if self.base_lr else 1.0
+
+
+__all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "MultiStepLR", "StepLR", "WarmupCosineLR"]
