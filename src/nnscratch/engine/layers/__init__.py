@@ -10,6 +10,7 @@ from .activations import (
     Softmax,
     Tanh,
 )
+from .attention import MultiheadAttention
 from .container import Residual, Sequential
 from .conv import Conv2d
 from .embedding import Embedding
@@ -38,6 +39,7 @@ __all__ = [
     "LeakyReLU",
     "Linear",
     "MaxPool2d",
+    "MultiheadAttention",
     "ReLU",
     "Reshape",
     "Residual",

@@ -1,0 +1,132 @@
+"""``MultiheadAttention``: float64 gradchecks, and parity with torch.nn.MultiheadAttention
+(batch_first) to 1e-12 for outputs, input gradients and every parameter gradient."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nnscratch as ns
+from nnscratch.base.errors import HyperparameterError, ShapeError
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    heads=st.sampled_from([1, 2]),
+    head_dim=st.integers(1, 3),
+    T=st.integers(1, 4),
+    N=st.integers(1, 2),
+    causal=st.booleans(),
+    bias=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_gradcheck(heads, head_dim, T, N, causal, bias, seed):
+    E = heads * head_dim
+    layer = ns.MultiheadAttention(E, heads, bias=bias, rng=seed)
+    x = np.random.default_rng(seed).normal(size=(N, T, E))
+
+    class Causal(ns.Module):  # gradcheck calls forward(x): fix the mask around the layer
+        def __init__(self):
+            super().__init__()
+            self.inner = layer
+
+        def forward(self, x):
+            return self.inner.forward(x, is_causal=causal)
+
+        def backward(self, g, *, input_grad=True):
+            return self.inner.backward(g, input_grad=input_grad)
+
+    report = ns.gradcheck(Causal(), x, seed=seed)
+    assert report.passed, report
+
+
+def twin(ours: ns.MultiheadAttention, torch):
+    t = torch.nn.MultiheadAttention(ours.embed_dim, ours.num_heads, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        t.in_proj_weight.copy_(torch.tensor(ours.in_proj_weight.data))
+        t.in_proj_bias.copy_(torch.tensor(ours.in_proj_bias.data))
+        t.out_proj.weight.copy_(torch.tensor(ours.out_proj.weight.data))
+        t.out_proj.bias.copy_(torch.tensor(ours.out_proj.bias.data))
+    return t
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    ("heads", "causal", "padding"), [(1, False, False), (1, True, False), (4, False, True), (2, True, True)]
+)
+def test_matches_torch_in_float64(heads, causal, padding):
+    torch = pytest.importorskip("torch")
+    N, T, E = 3, 5, 8
+    ours = ns.MultiheadAttention(E, heads, rng=1)
+    theirs = twin(ours, torch)
+    rng = np.random.default_rng(heads)
+    x, g = rng.normal(size=(N, T, E)), rng.normal(size=(N, T, E))
+    mask = np.triu(np.ones((T, T), bool), 1) if causal else None
+    keys = None
+    if padding:
+        keys = np.zeros((N, T), bool)
+        keys[0, -2:] = keys[2, -1] = True
+    xt = torch.tensor(x, requires_grad=True)
+    yt, _ = theirs(
+        xt, xt, xt,
+        attn_mask=None if mask is None else torch.tensor(mask),
+        key_padding_mask=None if keys is None else torch.tensor(keys),
+        need_weights=False,
+    )  # fmt: skip
+    yt.backward(torch.tensor(g))
+    y = ours(x, is_causal=causal, key_padding_mask=keys)
+    dx = ours.backward(g)
+    pairs = [
+        (y, yt.detach()),
+        (dx, xt.grad),
+        (ours.in_proj_weight.grad, theirs.in_proj_weight.grad),
+        (ours.in_proj_bias.grad, theirs.in_proj_bias.grad),
+        (ours.out_proj.weight.grad, theirs.out_proj.weight.grad),
+        (ours.out_proj.bias.grad, theirs.out_proj.bias.grad),
+    ]
+    for a, b in pairs:
+        np.testing.assert_allclose(a, b.numpy(), rtol=0, atol=1e-12)
+    assert ours.attn_weights.shape == (N, heads, T, T)
+    np.testing.assert_allclose(ours.attn_weights.sum(-1), 1.0)
+    if causal:
+        assert np.all(np.triu(ours.attn_weights[0, 0], 1) == 0)
+
+
+def test_a_bool_mask_equals_the_float_mask_and_a_causal_hint():
+    layer = ns.MultiheadAttention(4, 2, rng=0)
+    x = np.random.default_rng(0).normal(size=(2, 3, 4))
+    causal = np.triu(np.ones((3, 3), bool), 1)
+    a = layer(x, attn_mask=causal)
+    b = layer(x, attn_mask=np.where(causal, -np.inf, 0.0))
+    c = layer(x, is_causal=True)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, c)
+
+
+def test_names_save_and_load():
+    model = ns.Sequential(ns.Residual(ns.MultiheadAttention(4, 2, rng=0)), ns.Linear(4, 1, rng=1))
+    names = ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]
+    assert list(model.state_dict())[:4] == [f"0.module.{n}" for n in names]
+    buf = io.BytesIO()
+    ns.save(model, buf)
+    buf.seek(0)
+    x = np.random.default_rng(0).normal(size=(2, 3, 4))
+    np.testing.assert_array_equal(ns.load(buf)(x), model(x))
+
+
+def test_refusals():
+    with pytest.raises(HyperparameterError, match="divisible"):
+        ns.MultiheadAttention(5, 2)
+    with pytest.raises(HyperparameterError, match="dropout"):
+        ns.MultiheadAttention(4, 2, dropout=0.1)
+    layer = ns.MultiheadAttention(4, 2, rng=0)
+    with pytest.raises(ShapeError, match=r"\(N, T, 4\)"):
+        layer(np.zeros((2, 4)))
+    with pytest.raises(ShapeError, match="attn_mask"):
+        layer(np.zeros((1, 3, 4)), attn_mask=np.zeros((2, 2), bool))
+    with pytest.raises(ShapeError, match="key_padding_mask"):
+        layer(np.zeros((1, 3, 4)), key_padding_mask=np.zeros((1, 2), bool))
