@@ -26,7 +26,8 @@ _SYMBOLS = {  # written as is; the space after the command is a separator, not o
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "Delta": "Δ", "epsilon": "ε",
     "varepsilon": "ε", "eta": "η", "theta": "θ", "lambda": "λ", "mu": "μ", "pi": "π",
     "sigma": "σ", "tau": "τ", "phi": "φ", "omega": "ω", "ell": "ℓ", "partial": "∂",
-    "nabla": "∇", "cdots": "⋯", "ldots": "…", "dots": "…", "infty": "∞", "top": "ᵀ", "prime": "′", "|": "‖", "{": "{", "}": "}",
+    "nabla": "∇", "cdots": "⋯", "ldots": "…", "dots": "…", "infty": "∞", "top": "ᵀ", "prime": "′",
+    "|": "‖", "{": "{", "}": "}",
     "$": "$", "%": "%", "_": "_", "#": "#", "&": "&",
 }  # fmt: skip
 _OPERATORS = {  # written with a space either side
