@@ -36,6 +36,7 @@ from nnscratch.base.errors import (
 from nnscratch.engine import init
 from nnscratch.engine.gradcheck import GradcheckError, GradcheckReport, gradcheck
 from nnscratch.engine.layers import (
+    GELU,
     GRU,
     LSTM,
     RNN,
@@ -50,6 +51,7 @@ from nnscratch.engine.layers import (
     Flatten,
     Identity,
     LastTimeStep,
+    LayerNorm,
     LeakyReLU,
     Linear,
     MaxPool2d,
@@ -59,6 +61,7 @@ from nnscratch.engine.layers import (
     Residual,
     Sequential,
     Sigmoid,
+    SiLU,
     Softmax,
     Tanh,
     Unflatten,
@@ -86,6 +89,7 @@ from nnscratch.worked import WorkedExample, check_work, derivation, explain
 datasets = data  # ns.datasets.load(...) reads like the course notes; the same module
 
 __all__ = [
+    "GELU",
     "GRU",
     "LSTM",
     "RNN",
@@ -125,6 +129,7 @@ __all__ = [
     "LRSchedulerCallback",
     "LabelError",
     "LastTimeStep",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "Loss",
@@ -146,6 +151,7 @@ __all__ = [
     "Residual",
     "Sequential",
     "ShapeError",
+    "SiLU",
     "Sigmoid",
     "Softmax",
     "StateDictError",

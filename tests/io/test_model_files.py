@@ -69,6 +69,9 @@ EXAMPLES = {
     "Features": (lambda dt: layers.Features(["x1", "x2^2", "x1*x3", "sin(x2)", "cos(x3)"], 3), (5, 3)),
     "Reshape": (lambda dt: layers.Reshape((2, 3)), (4, 6)),
     "Unflatten": (lambda dt: layers.Unflatten(1, (2, 3)), (4, 6)),
+    "LayerNorm": (lambda dt: layers.LayerNorm((2, 3), eps=1e-6, bias=False, dtype=dt), (4, 2, 3)),
+    "GELU": (lambda dt: layers.GELU(approximate="tanh"), (5, 3)),
+    "SiLU": (lambda dt: layers.SiLU(), (5, 3)),
 }
 EXPORTED = sorted(
     name

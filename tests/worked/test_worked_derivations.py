@@ -69,6 +69,11 @@ def test_docs_folder_is_generated_from_the_package(tmp_path):
         ("L2Loss", "l2"),
         (ns.Identity(), "identity"),
         ("Tanh", "tanh"),
+        (ns.LayerNorm(3), "layernorm"),
+        ("layer_norm", "layernorm"),
+        (ns.GELU(approximate="tanh"), "gelu"),
+        (ns.SiLU, "gelu"),
+        ("swish", "gelu"),
     ],
 )
 def test_names_classes_and_instances_resolve(name, page):

@@ -30,6 +30,7 @@ from nnscratch.base.naming import Entry, NameTable
 from . import layers as _layers
 from .init import INITIALIZERS, Initializer, get_initializer
 from .layers.activations import Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .layers.smooth_activations import GELU, SiLU
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
 from .module import Module
 from .optim import optimizers as optim
@@ -47,6 +48,8 @@ ACTIVATION_NAMES: NameTable[type[Module]] = NameTable(
         Entry("leaky_relu", LeakyReLU),
         Entry("softmax", Softmax),
         Entry("identity", Identity, ("linear", "none")),
+        Entry("gelu", GELU),
+        Entry("silu", SiLU, ("swish",)),
     ],
 )
 

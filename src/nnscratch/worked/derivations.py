@@ -46,6 +46,8 @@ PAGES: dict[str, str] = {
     "lstm": "Long short-term memory (LSTM)",
     "gru": "Gated recurrent unit (GRU)",
     "batchnorm": "Batch normalisation (BatchNorm1d, BatchNorm2d)",
+    "layernorm": "Layer normalisation (LayerNorm)",
+    "gelu": "GELU and SiLU (smooth gated activations)",
     "features": "Input features (Features: x1², x1·x2, sin x1, ...)",
 }
 
@@ -88,6 +90,9 @@ _ALIASES = {
     "batchnorm1d": "batchnorm",
     "batchnorm2d": "batchnorm",
     "batch_norm": "batchnorm",
+    "layer_norm": "layernorm",
+    "silu": "gelu",
+    "swish": "gelu",
     "feature": "features",
     "inputfeatures": "features",
     "featuretransforms": "features",

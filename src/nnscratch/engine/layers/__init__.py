@@ -16,12 +16,15 @@ from .conv import Conv2d
 from .embedding import Embedding
 from .features import Features
 from .linear import Linear
+from .normalization import LayerNorm
 from .pooling import AvgPool2d, MaxPool2d
 from .recurrent import GRU, LSTM, RNN
 from .regularization import BatchNorm1d, BatchNorm2d, Dropout
 from .shape import Flatten, LastTimeStep, Reshape, Unflatten
+from .smooth_activations import GELU, SiLU
 
 __all__ = [
+    "GELU",
     "GRU",
     "LSTM",
     "RNN",
@@ -36,6 +39,7 @@ __all__ = [
     "Flatten",
     "Identity",
     "LastTimeStep",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "MaxPool2d",
@@ -44,6 +48,7 @@ __all__ = [
     "Reshape",
     "Residual",
     "Sequential",
+    "SiLU",
     "Sigmoid",
     "Softmax",
     "Tanh",
