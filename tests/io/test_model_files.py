@@ -72,6 +72,15 @@ EXAMPLES = {
     "LayerNorm": (lambda dt: layers.LayerNorm((2, 3), eps=1e-6, bias=False, dtype=dt), (4, 2, 3)),
     "GELU": (lambda dt: layers.GELU(approximate="tanh"), (5, 3)),
     "SiLU": (lambda dt: layers.SiLU(), (5, 3)),
+    "Residual": (
+        lambda dt: layers.Residual(
+            layers.Sequential(
+                layers.Linear(3, 5, dtype=dt, rng=0), layers.Tanh(), layers.Linear(5, 3, dtype=dt, rng=1)
+            )
+        ),
+        (5, 3),
+    ),
+    "MultiheadAttention": (lambda dt: layers.MultiheadAttention(4, 2, dtype=dt, rng=0), (2, 5, 4)),
 }
 EXPORTED = sorted(
     name
