@@ -68,7 +68,7 @@ def test_multiclass_softmax_and_per_neuron_maps(tab):
         ({"lr": -1}, "lr must be a number in (0, 10]. Received: lr=-1"),
         ({"hidden": [4], "activations": ["tanh", "relu"]}, "one activation per hidden layer"),
         ({"hidden": [1000], "activations": ["tanh"]}, "hidden[0] must be a whole number in [1, 32]"),
-        ({"activations": ["swish", "tanh"]}, "unknown activation 'swish'"),
+        ({"activations": ["mish", "tanh"]}, "unknown activation 'mish'"),
         ({"dataset": "mnist"}, "dataset must be one of"),
         ({"wings": 3}, "unknown setting"),
         ({"n_samples": "many"}, "n_samples must be a whole number in [8, 5000]. Received: n_samples='many'"),
