@@ -64,6 +64,7 @@ from nnscratch.engine.layers import (
     SiLU,
     Softmax,
     Tanh,
+    TransformerEncoderLayer,
     Unflatten,
 )
 from nnscratch.engine.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L2Loss, Loss, MSELoss
@@ -159,6 +160,7 @@ __all__ = [
     "StepLR",
     "Tanh",
     "TrainingWarning",
+    "TransformerEncoderLayer",
     "Unflatten",
     "UnknownNameError",
     "WarmupCosineLR",

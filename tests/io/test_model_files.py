@@ -81,6 +81,10 @@ EXAMPLES = {
         (5, 3),
     ),
     "MultiheadAttention": (lambda dt: layers.MultiheadAttention(4, 2, dtype=dt, rng=0), (2, 5, 4)),
+    "TransformerEncoderLayer": (
+        lambda dt: layers.TransformerEncoderLayer(4, 2, 6, dropout=0.0, norm_first=True, dtype=dt, rng=0),
+        (2, 5, 4),
+    ),
 }
 EXPORTED = sorted(
     name

@@ -83,6 +83,8 @@ _ALIASES = {
     "skip": "residual",
     "multiheadattention": "attention",
     "selfattention": "attention",
+    "transformerencoderlayer": "attention",
+    "transformer": "attention",
     "leakyrelu": "relu",
     "embed": "embedding",
     "bptt": "rnn",

@@ -22,6 +22,7 @@ from .recurrent import GRU, LSTM, RNN
 from .regularization import BatchNorm1d, BatchNorm2d, Dropout
 from .shape import Flatten, LastTimeStep, Reshape, Unflatten
 from .smooth_activations import GELU, SiLU
+from .transformer import TransformerEncoderLayer
 
 __all__ = [
     "GELU",
@@ -52,6 +53,7 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "TransformerEncoderLayer",
     "Unflatten",
     "log_softmax",
     "sigmoid",

@@ -1,0 +1,65 @@
+"""``TransformerEncoderLayer``: float64 parity with torch (both norm_first, both activations,
+with a causal mask) for outputs, input gradients and every parameter gradient; a gradcheck."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+import nnscratch as ns
+from nnscratch.base.errors import HyperparameterError
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+def test_matches_torch_in_float64(norm_first, activation):
+    torch = pytest.importorskip("torch")
+    ours = ns.TransformerEncoderLayer(
+        8, 2, 16, dropout=0.0, activation=activation, norm_first=norm_first, rng=0
+    )
+    theirs = torch.nn.TransformerEncoderLayer(
+        8,
+        2,
+        16,
+        dropout=0.0,
+        activation=activation,
+        batch_first=True,
+        norm_first=norm_first,
+        dtype=torch.float64,
+    )
+    assert list(ours.state_dict()) == list(theirs.state_dict())  # PyTorch's submodule and parameter names
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    rng = np.random.default_rng(1)
+    x, g = rng.normal(size=(3, 5, 8)), rng.normal(size=(3, 5, 8))
+    xt = torch.tensor(x, requires_grad=True)
+    yt = theirs(xt, src_mask=torch.tensor(np.triu(np.ones((5, 5), bool), 1)), is_causal=True)
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(ours(x, is_causal=True), yt.detach().numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ours.backward(g), xt.grad.numpy(), rtol=0, atol=1e-12)
+    torch_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad, torch_params[name].grad.numpy(), rtol=0, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_gradcheck(norm_first):
+    layer = ns.TransformerEncoderLayer(4, 2, 6, dropout=0.0, activation="gelu", norm_first=norm_first, rng=3)
+    x = np.random.default_rng(2).normal(size=(2, 3, 4))
+    report = ns.gradcheck(layer, x, seed=0)
+    assert report.passed, report
+
+
+def test_save_load_and_refusals():
+    layer = ns.TransformerEncoderLayer(4, 2, 6, dropout=0.0, norm_first=True, rng=0)
+    buf = io.BytesIO()
+    ns.save(layer, buf)
+    buf.seek(0)
+    x = np.random.default_rng(0).normal(size=(2, 3, 4))
+    again = ns.load(buf)
+    np.testing.assert_array_equal(again(x), layer(x))
+    assert again.norm_first and again.dim_feedforward == 6
+    with pytest.raises(HyperparameterError, match="activation"):
+        ns.TransformerEncoderLayer(4, 2, activation="tanh")
