@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 import pytest
 
 pytest.importorskip("pydantic")
 
-from helpers.experiments import config_and_model
+from helpers.experiments import small_moons_run
 from nnscratch.base.errors import ConfigError
 from nnscratch.experiments import builder, sweep
 from nnscratch.experiments.config import ExperimentConfig, load_config
 from nnscratch.experiments.tables import OptimizerTable
 
-EXPERIMENT = """\
-[data]
-dataset = "moons"
-params = {{ n_samples = 40, noise = 0.2 }}
-
-[model]
-hidden = [4]
-
-[optimizer]
-name = "{name}"
-lr = 0.5
-{extra}
-
-[training]
-epochs = 2
-"""
-
 
 def experiment(tmp_path, name="sgd", extra="l1 = 0.01"):
-    return config_and_model(tmp_path, textwrap.dedent(EXPERIMENT.format(name=name, extra=extra)))
+    return small_moons_run(tmp_path, model="hidden = [4]", optimizer=f'name = "{name}"\nlr = 0.5\n{extra}')
 
 
 @pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "adamw", "rmsprop"])

@@ -2,40 +2,23 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 import pytest
 
 pytest.importorskip("pydantic")
 
 import nnscratch as ns
-from helpers.experiments import config_and_model
+from helpers.experiments import small_moons_run
 from nnscratch.base.errors import ConfigError
 from nnscratch.experiments import builder, sweep
 
-EXPERIMENT = """\
-[data]
-dataset = "moons"
-params = {{ n_samples = 40, noise = 0.2 }}
-
-[model]
-hidden = [4, 3]
-activation = "tanh"
-
-[optimizer]
-name = "{name}"
-lr = 0.5
-weight_decay = 0.1
-{extra}
-
-[training]
-epochs = 2
-"""
-
 
 def experiment(tmp_path, name="sgd", extra='no_decay = ["bias"]'):
-    return config_and_model(tmp_path, textwrap.dedent(EXPERIMENT.format(name=name, extra=extra)))
+    return small_moons_run(
+        tmp_path,
+        model='hidden = [4, 3]\nactivation = "tanh"',
+        optimizer=f'name = "{name}"\nlr = 0.5\nweight_decay = 0.1\n{extra}',
+    )
 
 
 @pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "adamw", "rmsprop"])

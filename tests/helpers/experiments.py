@@ -54,3 +54,13 @@ def config_and_model(tmp_path: Path, text: str) -> tuple[Any, Any]:
     loss = builder.loss_name(cfg, data.task)
     outputs = builder.n_outputs(cfg, loss, data)
     return cfg, builder.build_model(cfg, data.n_features, outputs, loss, np.random.default_rng(0))
+
+
+def small_moons_run(tmp_path: Path, *, model: str, optimizer: str) -> tuple[Any, Any]:
+    """``config_and_model`` of a 40-point moons experiment (2 epochs) with the given ``[model]``
+    and ``[optimizer]`` bodies: the optimizer-option tests vary only those."""
+    text = (
+        '[data]\ndataset = "moons"\nparams = { n_samples = 40, noise = 0.2 }\n\n'
+        f"[model]\n{model}\n\n[optimizer]\n{optimizer}\n\n[training]\nepochs = 2\n"
+    )
+    return config_and_model(tmp_path, text)

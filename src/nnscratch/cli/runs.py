@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -167,41 +168,45 @@ def train(
     _run("train", experiment, set_, out, quiet, figures, repeats=repeats)
 
 
-def cv(
-    experiment: ExperimentArg,
-    set_: SetOption = None,
-    out: OutOption = None,
-    quiet: QuietOption = False,
-    figures: FiguresOption = True,
-    jobs: JobsOption = "auto",
-    cluster: ClusterOption = None,
-    repeats: RepeatsOption = None,
-) -> None:
+def _run_on_workers(mode: str, doc: str) -> Callable[..., None]:
+    """The ``cv`` and ``sweep`` commands: the same options (both can run on a process pool or a
+    Dask cluster), so one signature serves both; only the mode and the help text differ."""
+
+    def command(
+        experiment: ExperimentArg,
+        set_: SetOption = None,
+        out: OutOption = None,
+        quiet: QuietOption = False,
+        figures: FiguresOption = True,
+        jobs: JobsOption = "auto",
+        cluster: ClusterOption = None,
+        repeats: RepeatsOption = None,
+    ) -> None:
+        _run(mode, experiment, set_, out, quiet, figures, jobs=jobs, cluster=cluster, repeats=repeats)
+
+    command.__name__ = command.__qualname__ = mode  # typer names the command after the function
+    command.__doc__ = doc
+    return command
+
+
+cv = _run_on_workers(
+    "cv",
     """K-fold cross-validation (evaluation.cv folds, default 5): per-fold and averaged metrics,
     the confusion matrix accumulated over the folds.
 
     Example: nnscratch cv examples/cv_linear.toml --set evaluation.cv=10
-    """
-    _run("cv", experiment, set_, out, quiet, figures, jobs=jobs, cluster=cluster, repeats=repeats)
+    """,
+)
 
-
-def sweep(
-    experiment: ExperimentArg,
-    set_: SetOption = None,
-    out: OutOption = None,
-    quiet: QuietOption = False,
-    figures: FiguresOption = True,
-    jobs: JobsOption = "auto",
-    cluster: ClusterOption = None,
-    repeats: RepeatsOption = None,
-) -> None:
+sweep = _run_on_workers(
+    "sweep",
     """Every point of the [sweep] grid (crossed with CV when evaluation.cv is set), here or on every
     core (--jobs) or a Dask cluster (--cluster); rerunning the same command resumes an interrupted run.
     All points start from the same initial weights; --repeats N trains each with N seeds.
 
     Example: nnscratch sweep examples/sweep_lr.toml --jobs -1
-    """
-    _run("sweep", experiment, set_, out, quiet, figures, jobs=jobs, cluster=cluster, repeats=repeats)
+    """,
+)
 
 
 def keys(
