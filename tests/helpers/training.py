@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+import nnscratch as ns
+
 
 def train_steps(model: Any, opt: Any, X: np.ndarray, y: np.ndarray, loss: Any, steps: int) -> None:
     """``steps`` full-batch steps of ``opt`` on ``model`` with ``loss`` (as ``fit`` takes them)."""
@@ -14,3 +16,17 @@ def train_steps(model: Any, opt: Any, X: np.ndarray, y: np.ndarray, loss: Any, s
         opt.zero_grad()
         model.backward(loss.backward(), input_grad=False)
         opt.step()
+
+
+def trajectory(make_opt: Any, theta0: np.ndarray, grads: list[np.ndarray]) -> list[np.ndarray]:
+    """Apply ``grads`` one per step to a single parameter starting at ``theta0`` (the optimizer is
+    ``make_opt([param])``); return θ after every step."""
+    p = ns.Parameter(theta0.copy())
+    opt = make_opt([p])
+    out = []
+    for g in grads:
+        opt.zero_grad()
+        p.grad += g
+        opt.step()
+        out.append(p.data.copy())
+    return out

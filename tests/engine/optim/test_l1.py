@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import arrays
 
 import nnscratch as ns
 from helpers.torch_nets import torch_mlp
-from helpers.training import train_steps
+from helpers.training import train_steps, trajectory
 from nnscratch.base.errors import HyperparameterError
 from nnscratch.engine.optim.penalty import penalty
 
@@ -26,15 +26,7 @@ away_from_zero = st.floats(0.01, 5.0, allow_nan=False, width=64).flatmap(lambda 
 
 
 def run(make_opt, theta0=THETA0, grads=GRADS) -> list[np.ndarray]:
-    p = ns.Parameter(theta0.copy())
-    opt = make_opt([p])
-    out = []
-    for g in grads:
-        opt.zero_grad()
-        p.grad += g
-        opt.step()
-        out.append(p.data.copy())
-    return out
+    return trajectory(make_opt, theta0, grads)
 
 
 def test_sgd_l1_step_adds_l1_sign_theta():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from helpers.training import train_steps
+from helpers.training import train_steps, trajectory
 from nnscratch import init
 
 GRADS = [
@@ -22,15 +22,7 @@ THETA0 = np.array([1.0, -2.0, 0.5])
 
 def run(make_opt, grads=GRADS) -> list[np.ndarray]:
     """Apply ``grads`` one per step to a single parameter; return θ after every step."""
-    p = ns.Parameter(THETA0.copy())
-    opt = make_opt([p])
-    trajectory = []
-    for g in grads:
-        opt.zero_grad()
-        p.grad += g
-        opt.step()
-        trajectory.append(p.data.copy())
-    return trajectory
+    return trajectory(make_opt, THETA0, grads)
 
 
 def assert_trajectory(actual: list[np.ndarray], expected: list[np.ndarray]) -> None:
