@@ -80,6 +80,17 @@ EXAMPLES = {
         ),
         (5, 3),
     ),
+    "Parallel": (
+        lambda dt: layers.Parallel(
+            layers.Linear(2, 3, dtype=dt, rng=0),
+            layers.Sequential(layers.Linear(4, 2, dtype=dt, rng=1), layers.Tanh()),
+            merge="concat",
+            split=[2, 4],
+        ),
+        (5, 6),
+    ),
+    "PositionalEmbedding": (lambda dt: layers.PositionalEmbedding(7, 4, dtype=dt, rng=0), (2, 5, 4)),
+    "SinusoidalPositionalEncoding": (lambda dt: layers.SinusoidalPositionalEncoding(5), (2, 6, 5)),
     "MultiheadAttention": (lambda dt: layers.MultiheadAttention(4, 2, dtype=dt, rng=0), (2, 5, 4)),
     "TransformerEncoderLayer": (
         lambda dt: layers.TransformerEncoderLayer(4, 2, 6, dropout=0.0, norm_first=True, dtype=dt, rng=0),

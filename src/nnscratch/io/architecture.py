@@ -203,7 +203,9 @@ def from_config(node: Any, limits: BuildLimits, path: str = "model", depth: int 
     unknown = [k for k in args if k not in params or params[k].kind in (params[k].VAR_POSITIONAL,)]
     if unknown or (varargs and not has_var):
         raise _refuse(path, f"{name} takes no argument(s) {unknown or ['*varargs']}")
-    _check_bounds(args, limits, f"{path} ({name})")
+    # arguments a class declares allocation-free (a limit, not a size) need no bound
+    free = getattr(cls, "_allocation_free_args", ())
+    _check_bounds({k: v for k, v in args.items() if k not in free}, limits, f"{path} ({name})")
     _check_bounds(varargs, limits, f"{path} ({name})")
     kwargs = {k: _decode(v, limits, f"{path}.{k}", depth) for k, v in args.items()}
     positional = [_decode(v, limits, f"{path}[{i}]", depth) for i, v in enumerate(varargs)]

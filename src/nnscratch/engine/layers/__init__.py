@@ -11,13 +11,14 @@ from .activations import (
     Tanh,
 )
 from .attention import MultiheadAttention
-from .container import Residual, Sequential
+from .container import Parallel, Residual, Sequential
 from .conv import Conv2d
 from .embedding import Embedding
 from .features import Features
 from .linear import Linear
 from .normalization import LayerNorm
 from .pooling import AvgPool2d, MaxPool2d
+from .positional import PositionalEmbedding, SinusoidalPositionalEncoding
 from .recurrent import GRU, LSTM, RNN
 from .regularization import BatchNorm1d, BatchNorm2d, Dropout
 from .shape import Flatten, LastTimeStep, Reshape, Unflatten
@@ -45,12 +46,15 @@ __all__ = [
     "Linear",
     "MaxPool2d",
     "MultiheadAttention",
+    "Parallel",
+    "PositionalEmbedding",
     "ReLU",
     "Reshape",
     "Residual",
     "Sequential",
     "SiLU",
     "Sigmoid",
+    "SinusoidalPositionalEncoding",
     "Softmax",
     "Tanh",
     "TransformerEncoderLayer",
