@@ -55,7 +55,14 @@ def test_every_builtin_has_its_documented_shape_dtype_and_task(name):
 
 def test_list_datasets_names_them_all_and_ns_datasets_is_the_same_api():
     # regression sets, tested below and in test_regression_sets.py
-    assert set(list_datasets()) == set(EXPECTED) | {"sine", "plane", "multi_gaussian"}
+    # regression sets, tested below and in test_regression_sets.py; sequence sets in test_sequences.py
+    assert set(list_datasets()) == set(EXPECTED) | {
+        "sine",
+        "plane",
+        "multi_gaussian",
+        "digit_sequences",
+        "shakespeare",
+    }
     assert ns.datasets.load is load and ns.data.from_csv is ns.datasets.from_csv
     assert np.array_equal(ns.datasets.load("xor").X, load("xor").X)
 

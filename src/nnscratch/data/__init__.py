@@ -28,10 +28,20 @@ from .builtin import (
     xor_easy,
 )
 from .catalogue import CATALOGUE, CatalogueEntry
-from .dataset import TASKS, Dataset, Standardizer, infer_task, one_hot, standardize, train_test_split
+from .dataset import (
+    TASKS,
+    Dataset,
+    Standardizer,
+    infer_task,
+    one_hot,
+    standardize,
+    stratifiable,
+    train_test_split,
+)
 from .files import from_csv, from_npz
 from .images import from_idx, load_idx, load_idx_images, load_image_npz, save_idx
 from .regression import multi_gaussian, plane
+from .sequences import digit_sequences, encode_text, shakespeare, shakespeare_text
 
 __all__ = [
     "CATALOGUE",
@@ -44,7 +54,9 @@ __all__ = [
     "circles",
     "dataset_options",
     "describe",
+    "digit_sequences",
     "digits",
+    "encode_text",
     "from_csv",
     "from_idx",
     "from_npz",
@@ -62,10 +74,13 @@ __all__ = [
     "one_hot",
     "plane",
     "save_idx",
+    "shakespeare",
+    "shakespeare_text",
     "sine",
     "sine_series",
     "spirals",
     "standardize",
+    "stratifiable",
     "train_test_split",
     "wine",
     "xor",

@@ -21,6 +21,7 @@ from nnscratch.base.validation import check_in_range, check_positive, check_posi
 
 from .dataset import Dataset
 from .regression import multi_gaussian, plane
+from .sequences import digit_sequences, shakespeare
 
 _XY = ["x0", "x1"]
 
@@ -284,6 +285,8 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
     "sine": sine,
     "plane": plane,
     "multi_gaussian": multi_gaussian,
+    "digit_sequences": digit_sequences,
+    "shakespeare": shakespeare,
 }
 
 

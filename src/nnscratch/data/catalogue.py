@@ -94,6 +94,21 @@ CATALOGUE: dict[str, CatalogueEntry] = {
         None,
         "200 points in [-6, 6]^2, target the sum of 6 signed Gaussian bumps read with noise 0 (seed 0).",
     ),
+    "digit_sequences": CatalogueEntry(
+        "sequence",
+        10000,
+        8,
+        10,
+        "10000 sequences of 8 digits in 0..9, target the sequence reversed (seed 0).",
+    ),
+    "shakespeare": CatalogueEntry(
+        "sequence",
+        1560,
+        64,
+        61,
+        "Tiny Shakespeare (Coriolanus), 99843 characters, 61 distinct: 1560 windows of 64, target the next "
+        "character at each position; rows in text order.",
+    ),
 }
 
 

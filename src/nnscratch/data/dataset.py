@@ -2,7 +2,8 @@
 
 A dataset is a feature matrix ``X`` of shape ``(n_samples, n_features)`` in float64 and a target
 vector ``y`` of shape ``(n_samples,)`` — integer class labels ``0..C-1`` for classification, floats
-for regression — plus the names a report needs. ``X, y = ds`` unpacks it.
+for regression — or, for sequence tasks, a target per position ``(n_samples, T)`` of class labels;
+plus the names a report needs. ``X, y = ds`` unpacks it.
 """
 
 from __future__ import annotations
@@ -16,14 +17,22 @@ import numpy as np
 from nnscratch.base.errors import DataError, HyperparameterError, LabelError, ShapeError, StateError
 from nnscratch.base.validation import as_array, check_finite, describe
 
-TASKS = ("binary", "multiclass", "regression")
+TASKS = ("binary", "multiclass", "regression", "sequence")
 
 
 def infer_task(y: np.ndarray) -> str:
-    """``"regression"`` for float targets with fractional values, else binary/multiclass by count."""
+    """``"sequence"`` for a label per position (2-D y), ``"regression"`` for float targets with
+    fractional values, else binary/multiclass by count."""
+    if y.ndim == 2:
+        return "sequence"
     if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
         return "regression"
     return "binary" if len(np.unique(y)) <= 2 else "multiclass"
+
+
+def stratifiable(task: str) -> bool:
+    """Whether splits can keep class proportions: one class label per sample."""
+    return task in ("binary", "multiclass")
 
 
 @dataclass
@@ -33,13 +42,14 @@ class Dataset:
     Attributes
     ----------
     X : ndarray, shape (n_samples, n_features), float64
-    y : ndarray, shape (n_samples,)
-        int64 class labels ``0..C-1`` (binary/multiclass) or float64 values (regression).
+    y : ndarray, shape (n_samples,), or (n_samples, T) for sequences
+        int64 class labels ``0..C-1`` (binary/multiclass; per position for a sequence task) or
+        float64 values (regression).
     name : str
     feature_names : list of str, length n_features
     target_names : list of str
         The class names, ``target_names[k]`` naming label ``k`` (empty for regression).
-    task : {"binary", "multiclass", "regression"}
+    task : {"binary", "multiclass", "regression", "sequence"}
     description : str
         Where the data comes from and how it was built.
     """
@@ -60,14 +70,17 @@ class Dataset:
         y = as_array(self.y, "y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
-        if y.ndim != 1 or len(y) != len(X):
+        if y.ndim not in (1, 2) or len(y) != len(X) or (y.ndim == 2 and self.task not in ("", "sequence")):
             raise ShapeError(
-                f"Dataset y must be 1-D with one target per row of X ({len(X)}). Received: {describe(y)}"
+                f"Dataset y must be 1-D with one target per row of X ({len(X)}), or (n_samples, T) "
+                f"with a label per position for a sequence task. Received: {describe(y)}"
             )
         check_finite(y, "y")
         task = self.task or infer_task(y)
         if task not in TASKS:
             raise HyperparameterError(f"task must be one of {TASKS}. Received: task={task!r}")
+        if task == "sequence" and y.ndim != 2:
+            raise ShapeError(f"a sequence task needs y of shape (n_samples, T). Received: {describe(y)}")
         if task == "regression":
             y = y.astype(np.float64)
         else:
@@ -123,7 +136,7 @@ class Dataset:
         """A seeded ``(train, test)`` split (stratified by class for classification)."""
         idx = np.arange(len(self))
         train_idx, test_idx = train_test_split(
-            idx, self.y, test_size=test_size, seed=seed, stratify=stratify and self.task != "regression"
+            idx, self.y, test_size=test_size, seed=seed, stratify=stratify and stratifiable(self.task)
         )[:2]
         return self.subset(train_idx), self.subset(test_idx)
 
@@ -137,7 +150,7 @@ class Dataset:
             "feature_names": list(self.feature_names),
         }
         if self.task != "regression":
-            counts = np.bincount(self.y, minlength=self.n_classes)
+            counts = np.bincount(self.y.reshape(-1), minlength=self.n_classes)
             info["n_classes"] = self.n_classes
             info["target_names"] = list(self.target_names)
             info["class_counts"] = {name: int(c) for name, c in zip(self.target_names, counts, strict=False)}
@@ -294,5 +307,6 @@ __all__ = [
     "infer_task",
     "one_hot",
     "standardize",
+    "stratifiable",
     "train_test_split",
 ]

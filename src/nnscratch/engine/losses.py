@@ -220,7 +220,9 @@ class CrossEntropyLoss(Loss):
     r"""Softmax cross-entropy, as ``torch.nn.CrossEntropyLoss`` (logits by default).
 
     Targets: class indices ``(N,)`` (ints, or floats holding whole numbers), or one-hot /
-    probability rows ``(N, C)``.
+    probability rows ``(N, C)``. Sequences: pred ``(N, T, C)`` (one row of scores per position,
+    as a transformer outputs them) with targets ``(N, T)`` or ``(N, T, C)``; each position is a
+    row, and the mean is over the N·T positions (PyTorch's loss on the (N, C, T) transpose).
 
     Forward:  p = softmax(z);  ℓ_n = -Σ_k y_nk log p_nk  (computed as log_softmax: no log 0);
               L = (1/N) Σ_n ℓ_n (mean over samples)  or  Σ_n ℓ_n (sum)
@@ -239,12 +241,20 @@ class CrossEntropyLoss(Loss):
         self.from_logits = bool(from_logits)
         self._rows_cache: np.ndarray | None = None
         self._ones_cache: np.ndarray | None = None
+        self._shape: tuple[int, ...] = ()
 
     def _prepare_target(self, pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+        if pred.ndim == 3 and target.shape[:2] == pred.shape[:2]:  # sequences: a row per position
+            return self._prepare_target(*_positions_as_rows(pred, target)).reshape(target.shape)
+        if pred.ndim == 3:
+            raise ShapeError(
+                f"CrossEntropyLoss: for sequence scores {pred.shape} the target must be class indices "
+                f"{pred.shape[:2]} or one-hot rows {pred.shape}. Received: {describe(target)}"
+            )
         if pred.ndim != 2:
             raise ShapeError(
                 f"CrossEntropyLoss expects pred of shape (N, C): one row of class scores per "
-                f"sample. Received: {describe(pred)}"
+                f"sample, or (N, T, C) for sequences. Received: {describe(pred)}"
             )
         n, c = pred.shape
         if not self.from_logits and pred.size and (pred.min() < 0 or pred.max() > 1):
@@ -284,6 +294,14 @@ class CrossEntropyLoss(Loss):
         return target.astype(pred.dtype, copy=False)
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
+        shape = pred.shape
+        if pred.ndim == 3:  # sequences: the N·T positions are the rows (views, no copy)
+            pred, target = _positions_as_rows(pred, target)
+        value = self._forward_rows(pred, target)
+        self._shape = shape
+        return value
+
+    def _forward_rows(self, pred: np.ndarray, target: np.ndarray) -> float:
         n, c = pred.shape
         scale = 1.0 / n if (self.reduction == "mean" and n) else 1.0
         e = sums = picked = None
@@ -313,6 +331,9 @@ class CrossEntropyLoss(Loss):
         return float(total * scale)
 
     def backward(self) -> np.ndarray:
+        return self._backward_rows().reshape(self._shape)
+
+    def _backward_rows(self) -> np.ndarray:
         pred, target, scale, e, sums, picked = self._cached()
         if self.from_logits:
             grad = e / sums[:, None]  # softmax(z), from what forward computed
@@ -344,6 +365,12 @@ class CrossEntropyLoss(Loss):
         if rows is None or rows.shape[0] != n:
             rows = self._rows_cache = np.arange(n)
         return rows
+
+
+def _positions_as_rows(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, T, C) scores and (N, T) or (N, T, C) targets as N·T rows."""
+    n, t, c = pred.shape
+    return pred.reshape(n * t, c), target.reshape(n * t, *target.shape[2:])
 
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L2Loss", "Loss", "MSELoss"]

@@ -22,6 +22,7 @@ from nnscratch.data import (
     from_npz,
     load,
     one_hot,
+    stratifiable,
     train_test_split,
 )
 from nnscratch.engine.layers.activations import Softmax
@@ -129,7 +130,7 @@ def fold_indices(cfg: ExperimentConfig, y: np.ndarray, task: str) -> list[tuple[
     k = cfg.evaluation.cv or 5
     if cfg.data.split == "ordered":  # consecutive blocks: no shuffling, no stratification
         return list(KFold(n_splits=k).split(np.zeros((len(y), 1))))
-    stratified = cfg.evaluation.stratified and task != "regression"
+    stratified = cfg.evaluation.stratified and stratifiable(task)
     splitter = (StratifiedKFold if stratified else KFold)(
         n_splits=k, shuffle=True, random_state=cfg.experiment.seed
     )
@@ -170,7 +171,7 @@ def make_split(cfg: ExperimentConfig, data: Dataset, test: Dataset | None, fold:
             data.y,
             test_size=cfg.data.test_size,
             seed=cfg.experiment.seed,
-            stratify=data.task != "regression",
+            stratify=stratifiable(data.task),
         )[:2]
     if fold is not None:
         inner_train, inner_test = fold_indices(cfg, data.y[index], data.task)[fold]

@@ -23,7 +23,7 @@ import numpy as np
 
 from nnscratch.base.backend import blas_threads
 from nnscratch.base.errors import DivergenceError, TrainingWarning
-from nnscratch.data import train_test_split
+from nnscratch.data import stratifiable, train_test_split
 from nnscratch.evaluation import confusion_matrix
 from nnscratch.training.callbacks import Callback
 from nnscratch.training.loop import evaluate, fit
@@ -197,7 +197,7 @@ def _train(
             y_fit,
             test_size=cfg.training.validation_split,
             seed=cfg.experiment.seed,
-            stratify=task != "regression",
+            stratify=stratifiable(task),
         )
         validation = (X_val, builder.targets(y_val, loss_key, outputs))
     held_out = None
@@ -216,9 +216,7 @@ def _train(
             shuffle=cfg.training.shuffle,
             validation_data=validation,
             held_out=held_out,
-            # per epoch: loss and accuracy; precision/recall/F1 (scikit-learn, ~1 ms a call,
-            # 4x the run time of a small network) are measured on the final model only
-            metrics=("accuracy",) if task != "regression" and "accuracy" in cfg.evaluation.metrics else None,
+            metrics=_epoch_metrics(cfg, task),
             average=cfg.evaluation.average,
             threshold=cfg.evaluation.threshold,
             callbacks=[*builder.build_callbacks(cfg), recorder],
@@ -229,6 +227,15 @@ def _train(
     except DivergenceError as exc:
         raise _Diverged(exc, recorder.state.history.to_dict()) from None
     return history.to_dict()
+
+
+def _epoch_metrics(cfg: ExperimentConfig, task: str) -> tuple[str, ...] | None:
+    """The metrics ``fit`` records per epoch: accuracy and exact match (a comparison each) when
+    asked for; precision/recall/F1 (scikit-learn, ~1 ms a call, 4x the run time of a small
+    network) are measured on the final model only."""
+    if task == "regression":
+        return None
+    return tuple(m for m in cfg.evaluation.metrics if m in ("accuracy", "exact_match")) or None
 
 
 def _evaluate(
@@ -265,9 +272,9 @@ def _evaluate(
         "y_pred": y_pred.tolist(),
         "score": None if score is None else np.round(score, 12).tolist(),
     }
-    if data.task != "regression":
+    if data.task != "regression":  # for sequences: over every position
         labels = list(range(len(data.target_names)))
-        out["confusion_matrix"] = confusion_matrix(y, y_pred, labels=labels).tolist()
+        out["confusion_matrix"] = confusion_matrix(y.reshape(-1), y_pred.reshape(-1), labels=labels).tolist()
     return out
 
 

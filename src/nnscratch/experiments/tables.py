@@ -151,10 +151,11 @@ class EvaluationTable(Table):
     """Keep the class proportions in every fold."""
     average: Literal["auto", "binary", "macro", "weighted", "micro"] = "auto"
     """How precision, recall and F1 average over classes; "auto" = binary or macro by task."""
-    metrics: list[Literal["accuracy", "precision", "recall", "f1"]] = Field(
+    metrics: list[Literal["accuracy", "precision", "recall", "f1", "exact_match"]] = Field(
         default_factory=lambda: ["accuracy", "precision", "recall", "f1"], min_length=1
     )
-    """The metrics reported, among accuracy, precision, recall and f1."""
+    """The metrics reported, among accuracy, precision, recall, f1 and exact_match (every position of a
+    sequence right; equals accuracy for one label per sample)."""
     threshold: float = Field(0.5, gt=0, lt=1)
     """Probability above which a binary prediction is class 1."""
 

@@ -63,7 +63,7 @@ class LambdaCallback(Callback):
         self._fn(state, logs)
 
 
-_MAXIMISED = ("accuracy", "precision", "recall", "f1")
+_MAXIMISED = ("accuracy", "precision", "recall", "f1", "exact_match")
 
 
 class EarlyStopping(Callback):

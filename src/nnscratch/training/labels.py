@@ -16,7 +16,7 @@ from nnscratch.engine.metrics import precision_recall_f1
 from nnscratch.engine.module import Module
 
 #: The metrics ``fit(metrics=...)`` can record (train, and with a ``val_`` prefix on validation).
-METRICS: tuple[str, ...] = ("accuracy", "precision", "recall", "f1")
+METRICS: tuple[str, ...] = ("accuracy", "precision", "recall", "f1", "exact_match")
 
 
 def check_metrics(metrics: Iterable[str] | str | None) -> tuple[str, ...]:
@@ -36,6 +36,8 @@ class Labeler:
     kind "binary":     one output column, label = pred > threshold (0.5 on probabilities, 0 on logits)
     kind "multiclass": several output columns, label = arg-max of the row
     kind "multilabel": several independent sigmoid outputs, each thresholded (metrics over all cells)
+    kind "sequence":   a row of class scores per position (N, T, C), label = arg-max per position
+                       (metrics over all positions; ``exact_match`` over whole sequences)
     """
 
     def __init__(self, kind: str, threshold: float, n_classes: int) -> None:
@@ -46,13 +48,15 @@ class Labeler:
         return list(range(self.n_classes))
 
     def pred_labels(self, pred: np.ndarray) -> np.ndarray:
-        if self.kind == "multiclass":
-            return pred.argmax(axis=1)
+        if self.kind in ("multiclass", "sequence"):
+            return pred.argmax(axis=-1)
         if self.kind == "binary":
             return (pred[:, 0] > self.threshold).astype(np.int64)
         return (pred > self.threshold).astype(np.int64)
 
     def true_labels(self, target: np.ndarray) -> np.ndarray:
+        if self.kind == "sequence":
+            return target if target.ndim == 2 else target.argmax(axis=-1)
         if self.kind == "multiclass":
             return target if target.ndim == 1 else target.argmax(axis=1)
         if self.kind == "binary":
@@ -68,6 +72,10 @@ def labeler_for(
 
     ``threshold`` is on probabilities; on logits (``BCEWithLogitsLoss``) it becomes
     ``log(t / (1 - t))``, the logit with that probability (0 for 0.5)."""
+    if isinstance(loss, CrossEntropyLoss) and (y.ndim == 3 or (y.ndim == 2 and y.dtype.kind in "iu")):
+        # prepared sequence targets: (N, T) indices (one-hot rows are floats) or (N, T, C)
+        n_classes = y.shape[2] if y.ndim == 3 else (n_outputs or int(y.max(initial=0)) + 1)
+        return Labeler("sequence", 0.0, max(n_classes, 2))
     if isinstance(loss, CrossEntropyLoss):
         n_classes = y.shape[1] if y.ndim == 2 else (n_outputs or int(y.max(initial=0)) + 1)
         return Labeler("multiclass", 0.0, max(n_classes, 2))
@@ -96,7 +104,7 @@ def n_outputs(model: Module, X_arr: np.ndarray) -> int:
             out = model.forward(X_arr[:1])
     finally:
         model.train(was_training)
-    return int(out.shape[1]) if out.ndim == 2 else 1
+    return int(out.shape[-1]) if out.ndim >= 2 else 1  # (N, C), or (N, T, C) for sequences
 
 
 def epoch_metrics(
@@ -108,12 +116,17 @@ def epoch_metrics(
     average: str = "auto",
 ) -> dict[str, float]:
     """The requested metrics of predicted labels, as Python floats (accuracy in NumPy: it is the
-    mean of a comparison; precision/recall/F1 from scikit-learn, averaged as ``average`` says)."""
-    y_true, y_pred = y_true.reshape(-1), y_pred.reshape(-1)
+    mean of a comparison; precision/recall/F1 from scikit-learn, averaged as ``average`` says).
+    For sequences, every metric is over all positions but ``exact_match``: the fraction of samples
+    whose every position is right (for one label per sample it equals the accuracy)."""
     out: dict[str, float] = {}
+    if "exact_match" in names:
+        right = (y_true == y_pred).reshape(len(y_true), -1).all(axis=1)
+        out[prefix + "exact_match"] = float(np.count_nonzero(right) / len(right))
+    y_true, y_pred = y_true.reshape(-1), y_pred.reshape(-1)
     if "accuracy" in names:
         out[prefix + "accuracy"] = float(np.count_nonzero(y_true == y_pred) / len(y_true))
-    prf = [m for m in names if m != "accuracy"]
+    prf = [m for m in names if m not in ("accuracy", "exact_match")]
     if prf:
         values = precision_recall_f1(y_true, y_pred, labels=labeler.labels, average=average)
         out.update({prefix + m: values[m] for m in prf})

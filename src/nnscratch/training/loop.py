@@ -102,7 +102,7 @@ def fit(
         Show a ``tqdm`` progress bar (a widget in Jupyter) with the latest record; silent if False.
     verbose : int
         Print the loss every ``verbose`` epochs (0: silent).
-    metrics : sequence of {"accuracy", "precision", "recall", "f1"}
+    metrics : sequence of {"accuracy", "precision", "recall", "f1", "exact_match"}
         Recorded every epoch for classifiers (train, and ``val_``-prefixed on validation data):
         accuracy as the fraction of correct labels, precision/recall/F1 with scikit-learn (binary
         average for one output, macro over all classes otherwise). Labels come from a threshold
@@ -344,7 +344,7 @@ def evaluate_prepared(
     pred = _eval_forward(model, X)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         result = {prefix + "loss": float(loss.forward(pred, y))}
-    labeler = labeler_for(loss, y, pred.shape[1] if pred.ndim == 2 else 1, threshold) if names else None
+    labeler = labeler_for(loss, y, pred.shape[-1] if pred.ndim >= 2 else 1, threshold) if names else None
     if labeler is not None:
         result.update(
             epoch_metrics(labeler, labeler.true_labels(y), labeler.pred_labels(pred), names, prefix, average)

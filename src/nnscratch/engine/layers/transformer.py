@@ -32,6 +32,10 @@ class TransformerEncoderLayer(Module):
         dh = norm2ᵀ(dy);   dh ← dh + FFᵀ(dh)
         dx = norm1ᵀ(dh);   dx ← dx + SAᵀ(dx)
     where Mᵀ(g) is module M's backward pass given g.
+
+    ``is_causal=True`` (an nnscratch addition: PyTorch takes it per call) makes every call without
+    masks causal — position t attends to positions ≤ t — so a language model can sit in a
+    ``Sequential`` or an experiment file's ``[[model.layers]]``.
     """
 
     def __init__(
@@ -45,6 +49,7 @@ class TransformerEncoderLayer(Module):
         batch_first: bool = True,
         norm_first: bool = False,
         bias: bool = True,
+        is_causal: bool = False,
         *,
         dtype: Any = DEFAULT_DTYPE,
         rng: int | np.random.Generator | None = None,
@@ -62,6 +67,7 @@ class TransformerEncoderLayer(Module):
             float(layer_norm_eps),
         )
         self.batch_first, self.norm_first, self.bias = batch_first, bool(norm_first), bool(bias)
+        self.is_causal = bool(is_causal)
         dtype, gen = as_float_dtype(dtype), as_generator(rng)
         self.self_attn = MultiheadAttention(
             d_model, nhead, bias=bias, batch_first=batch_first, dtype=dtype, rng=gen
@@ -81,6 +87,7 @@ class TransformerEncoderLayer(Module):
             "d_model": self.d_model, "nhead": self.nhead, "dim_feedforward": self.dim_feedforward,
             "dropout": self.dropout_p, "activation": self.activation, "layer_norm_eps": self.layer_norm_eps,
             "batch_first": self.batch_first, "norm_first": self.norm_first, "bias": self.bias,
+            "is_causal": self.is_causal,
             "dtype": self.linear1.weight.data.dtype,
         }  # fmt: skip
 
@@ -103,6 +110,8 @@ class TransformerEncoderLayer(Module):
         return self.linear1.backward(self.act.backward(self.dropout.backward(g)))
 
     def forward(self, x: np.ndarray, **masks: Any) -> np.ndarray:
+        if self.is_causal and not masks:
+            masks = {"is_causal": True}
         if self.norm_first:
             h = x + self._sa(self.norm1.forward(x), masks)
             y = h + self._ff(self.norm2.forward(h))
@@ -126,7 +135,8 @@ class TransformerEncoderLayer(Module):
         return dx if input_grad else None
 
     def extra_repr(self) -> str:
-        return f"d_model={self.d_model}, nhead={self.nhead}, norm_first={self.norm_first}"
+        causal = ", is_causal=True" if self.is_causal else ""
+        return f"d_model={self.d_model}, nhead={self.nhead}, norm_first={self.norm_first}{causal}"
 
 
 __all__ = ["TransformerEncoderLayer"]
