@@ -104,6 +104,7 @@ def __getattr__(name: str) -> Any:
         return plot_attention
     raise AttributeError(f"module 'nnscratch' has no attribute {name!r}")
 
+
 __all__ = [
     "GELU",
     "GRU",
