@@ -13,7 +13,7 @@ series has its own colour, marker and line style so equal results stay visible.
 from __future__ import annotations
 
 from ._canvas import _figure, save_figure
-from .attention import attention_maps, plot_attention
+from .attention import attention_maps, plot_attention, plot_attention_maps
 from .confusion import plot_confusion_matrix
 from .curves import plot_history, plot_runs
 from .network import network_layers, plot_activation, plot_network
@@ -26,6 +26,7 @@ __all__ = [
     "network_layers",
     "plot_activation",
     "plot_attention",
+    "plot_attention_maps",
     "plot_confusion_matrix",
     "plot_dataset",
     "plot_decision_boundary",

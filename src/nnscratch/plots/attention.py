@@ -4,7 +4,7 @@ a model on one sample."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -138,6 +138,29 @@ def plot_attention(
     return fig
 
 
+def plot_attention_maps(maps: Mapping[str, Any], *, title: str | None = None) -> Figure:
+    """Every attention layer of a model at once: one row of panels per layer, one panel per head.
+
+    ``maps`` holds each layer's weights by name, as :func:`attention_maps` returns them; each row
+    has its own colour bar, and the panels are titled with the layer's name and head.
+    """
+    if not maps:
+        raise HyperparameterError("maps must hold the weights of at least one attention layer. Received: {}")
+    weights = {name: _as_heads(w) for name, w in maps.items()}
+    width = max(w.shape[0] for w in weights.values())
+    longest = max(max(w.shape[1:]) for w in weights.values())
+    cell = min(0.32, 3.6 / longest)
+    side = max(2.6, cell * longest + 1.2)
+    fig, grid = _figure(len(weights), width, (width * side + 1.0, len(weights) * side + 0.6))
+    for row, (name, w) in zip(grid, weights.items(), strict=True):
+        plot_attention(w, ax=list(row[: w.shape[0]]), title=name or "attention")  # "": the model is the layer
+        for spare in row[w.shape[0] :]:
+            spare.set_axis_off()
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def _hatch_masked(ax: Axes, cells: np.ndarray) -> None:
     if len(cells):
         boxes = [Rectangle((j - 0.5, i - 0.5), 1.0, 1.0) for i, j in cells]
@@ -191,4 +214,4 @@ def attention_maps(model: Module, x: Any) -> dict[str, np.ndarray]:
     return {name: layer.attn_weights.copy() for name, layer in layers if layer.attn_weights is not None}
 
 
-__all__ = ["attention_maps", "plot_attention"]
+__all__ = ["attention_maps", "plot_attention", "plot_attention_maps"]
