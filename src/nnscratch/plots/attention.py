@@ -51,8 +51,12 @@ def _labels(labels: Sequence[Any] | None, n: int, name: str, axis: str) -> list[
 
 
 def _head_list(heads: int | Sequence[int] | None, n_heads: int) -> list[int]:
-    chosen = list(range(n_heads)) if heads is None else [heads] if isinstance(heads, int) else list(heads)
-    bad = [h for h in chosen if not isinstance(h, (int, np.integer)) or not 0 <= h < n_heads]
+    if heads is None:
+        chosen: list[Any] = list(range(n_heads))
+    else:
+        chosen = list(heads) if isinstance(heads, (list, tuple, range, np.ndarray)) else [heads]
+    whole = [isinstance(h, (int, np.integer)) and not isinstance(h, bool) for h in chosen]
+    bad = [h for h, ok in zip(chosen, whole, strict=True) if not ok or not 0 <= h < n_heads]
     if not chosen or bad:
         raise HyperparameterError(
             f"heads must be head indices in 0..{n_heads - 1} (the weights hold {n_heads} heads). "
