@@ -7,9 +7,9 @@ import json
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
-from helpers.experiments import cli_run
 
 import nnscratch as ns
+from helpers.experiments import cli_run
 from nnscratch.experiments import builder
 from nnscratch.experiments.config import load_config
 from nnscratch.experiments.figures import attention_figure
