@@ -11,6 +11,8 @@ history = ns.fit(model, X, y, loss=ns.BCELoss(), optimizer=ns.SGD(model.paramete
                  epochs=2000)
 """
 
+from typing import TYPE_CHECKING, Any
+
 from nnscratch import data
 from nnscratch._version import __version__
 from nnscratch.base import errors
@@ -90,7 +92,21 @@ from nnscratch.training.checkpoint import ModelCheckpoint, load_checkpoint, save
 from nnscratch.training.loop import History, evaluate, fit, predict, predict_proba
 from nnscratch.worked import WorkedExample, check_work, derivation, explain
 
+if TYPE_CHECKING:  # for type checkers and the API reference; at run time __getattr__ loads it
+    from nnscratch.plots.attention import plot_attention
+
 datasets = data  # ns.datasets.load(...) reads like the course notes; the same module
+
+
+def __getattr__(name: str) -> Any:
+    """``ns.plot_attention``, loaded on first use: ``import nnscratch`` stays free of matplotlib."""
+    if name == "plot_attention":
+        # deferred: plots need matplotlib, an optional extra (and slow to import) the core does without
+        from nnscratch.plots.attention import plot_attention
+
+        return plot_attention
+    raise AttributeError(f"module 'nnscratch' has no attribute {name!r}")
+
 
 __all__ = [
     "GELU",
@@ -191,6 +207,7 @@ __all__ = [
     "load",
     "load_checkpoint",
     "load_with_info",
+    "plot_attention",
     "predict",
     "predict_proba",
     "register_activation",

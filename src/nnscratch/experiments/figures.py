@@ -8,6 +8,8 @@
 - ``confusion_matrix.png``: on the test part, or summed over the folds
 - ``prediction_vs_truth.png``: for regression, the predictions against the true values
 - ``network.png``: the layer diagram
+- ``attention.png``: for a model with attention layers, the weights of each of them (one panel per
+  head) on the first held-out sample, or the first training sample when nothing is held out
 - sweeps: ``sweep_<metric>.png`` (metric against each swept key; one panel per value of a text
   key such as ``data.dataset``) and ``sweep_curves.png``
 """
@@ -22,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from nnscratch.data import Standardizer
+from nnscratch.engine.layers.attention import MultiheadAttention
 
-from .builder import build_loss, load_data, loss_name
+from .builder import build_loss, load_data, loss_name, make_split
 from .config import ExperimentConfig
 from .summary import primary
 from .sweep import predictions
@@ -61,14 +64,16 @@ def run_figures(
     models: list[Any],
     *,
     point: bool = False,
-) -> list[str]:
-    """Draw the figures of one train or cv run into ``folder``; return the file names written.
+) -> dict[str, str]:
+    """Draw the figures of one train or cv run into ``folder``; return the file names written,
+    each with what this run's figure shows beyond its usual caption ("" when nothing).
 
     A sweep point (``point=True``) leaves out the learning curve and the network diagram: the
     sweep's own figures overlay every point's curve, and the grid says what the network is.
     """
     plots = _plots()
     written: list[str] = []
+    notes: dict[str, str] = {}
     name = cfg.experiment.name
     first = results[0]
     if not point:
@@ -127,7 +132,55 @@ def run_figures(
     if fig is not None:
         _save(fig, folder / "network.png")
         written.append("network.png")
-    return written
+    drawn = attention_figure(cfg, models[0], first["fold"])
+    if drawn is not None:
+        fig, notes["attention.png"] = drawn
+        _save(fig, folder / "attention.png")
+        written.append("attention.png")
+    return {name: notes.get(name, "") for name in written}
+
+
+def attention_figure(cfg: ExperimentConfig, model: Any, fold: int | None = None) -> tuple[Any, str] | None:
+    """The attention weights of every attention layer of ``model`` on one sample, and the sentence
+    that says which sample and layers; ``None`` for a model without attention.
+
+    The sample is the first held-out one (of the test part, or of ``fold``'s held-out part), else
+    the first training sample, scaled as the model saw it.
+    """
+    if not any(isinstance(m, MultiheadAttention) for m in model.modules()):
+        return None  # before reading the data: most models have no attention
+    plots = _plots()
+    data, test = load_data(cfg)
+    split = make_split(cfg, data, test, fold)
+    held_out = split.X_test is not None
+    X = split.X_test if held_out else split.X_train
+    maps = plots.attention_maps(model, X)
+    if not maps:
+        return None
+    rows = split.test_index if held_out else split.train_index
+    where = "of the test file" if rows is None else f"row {rows[0]} of the data"
+    if not held_out:
+        short, sample = "the first training sample", f"({where}; nothing is held out)"
+    elif fold is not None:
+        short = f"the first sample held out from fold {fold + 1}"
+        sample = f"({where}), by fold {fold + 1}'s model"
+    else:
+        short, sample = "the first test sample", f"({where})"
+    names = [n or "the model" for n in maps]
+    layers = (
+        f"layer {names[0]}" if len(names) == 1 else "layers " + ", ".join(names[:-1]) + f" and {names[-1]}"
+    )
+    sentence = (
+        f"The attention weights of {layers} on {short} {sample}: in each head's panel, row t shows how much "
+        "query position t attends to each key position (each row sums to 1)"
+        + (
+            "; hatched grey cells are masked positions (weight 0)."
+            if any((w == 0).any() for w in maps.values())
+            else "."
+        )
+    )
+    fig = plots.plot_attention_maps(maps, title=f"{cfg.experiment.name}: attention weights on {short}")
+    return fig, sentence
 
 
 def sample_counts(cfg: ExperimentConfig, result: dict[str, Any]) -> dict[str, int] | None:
@@ -252,4 +305,11 @@ def _plain(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (list, dict)) else value
 
 
-__all__ = ["curves_figure", "prediction_figure", "run_figures", "sample_counts", "sweep_figures"]
+__all__ = [
+    "attention_figure",
+    "curves_figure",
+    "prediction_figure",
+    "run_figures",
+    "sample_counts",
+    "sweep_figures",
+]

@@ -93,8 +93,10 @@ def write_single(
     write_history(folder / "history.csv", results, kind)
     _write_predictions(folder / "predictions.csv", results, kind)
     models = _save_models(folder, point_cfg, results, kind)
-    if draw:
-        figures.run_figures(folder, point_cfg, results, metrics, models, point=bool(params))
+    # each figure drawn, with what this run's figure shows beyond its usual caption (for the report)
+    drawn = (
+        figures.run_figures(folder, point_cfg, results, metrics, models, point=bool(params)) if draw else {}
+    )
     data_info = dataset_info(point_cfg)
     finish(
         folder,
@@ -110,6 +112,7 @@ def write_single(
             "optimizer": point_cfg.optimizer.model_dump(exclude_none=True),
             "training": point_cfg.training.model_dump(exclude_none=True),
             "seconds": round(seconds, 3),
+            "figures": drawn,
             "nnscratch": __version__,
         },
     )

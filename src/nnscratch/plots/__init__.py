@@ -1,5 +1,5 @@
 """Figures for experiments: learning curves, datasets, decision boundaries, confusion matrices,
-sweeps, activation functions with their derivatives, and network diagrams.
+sweeps, activation functions with their derivatives, network diagrams and attention weights.
 
 Every function returns a :class:`matplotlib.figure.Figure` drawn on its own Agg canvas — no
 ``pyplot`` state, no ``plt.show()``, so it works headless, in threads and in reports; in Jupyter
@@ -13,6 +13,7 @@ series has its own colour, marker and line style so equal results stay visible.
 from __future__ import annotations
 
 from ._canvas import _figure, save_figure
+from .attention import attention_maps, plot_attention, plot_attention_maps
 from .confusion import plot_confusion_matrix
 from .curves import plot_history, plot_runs
 from .network import network_layers, plot_activation, plot_network
@@ -21,8 +22,11 @@ from .sweep import plot_sweep
 
 __all__ = [
     "_figure",
+    "attention_maps",
     "network_layers",
     "plot_activation",
+    "plot_attention",
+    "plot_attention_maps",
     "plot_confusion_matrix",
     "plot_dataset",
     "plot_decision_boundary",

@@ -46,6 +46,10 @@ def report_blocks(folder: str | Path, run: dict[str, Any] | None = None) -> list
         figures = [f for f in FIGURES if (folder / f[0]).is_file()]
         if "reduction='sum'" in str(run.get("loss")):
             figures = [f if f[0] != "learning_curve.png" else (*f[:2], f[2] + PER_SAMPLE) for f in figures]
+        notes = run.get("figures") or {}  # what this run's figure shows (e.g. which sample), first
+        figures = [
+            (f, title, f"{notes[f]} {caption}" if notes.get(f) else caption) for f, title, caption in figures
+        ]
     if figures:
         blocks.append(("h2", "Figures"))
         blocks += [("image", (folder / f, title, caption)) for f, title, caption in figures]

@@ -48,6 +48,11 @@ FIGURES = [
         "One column of nodes per layer, coloured by the activation they apply (legend beside the "
         "diagram); the lines are the weights, blue positive and red negative, thicker when larger.",
     ),
+    (
+        "attention.png",
+        "Attention weights",
+        "One panel per head, one row of panels per attention layer; brighter cells are larger weights.",
+    ),
 ]
 
 #: What each file of a run folder holds, for the report's list of files.
