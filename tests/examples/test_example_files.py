@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -39,6 +40,13 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "cnn_digits": ("train", []),
     "rnn_digits": ("train", []),
     "sine_forecast": ("train", []),
+    # issue 20: the sorting transformer in full (~10 s); the language model for one epoch (its
+    # full run, ~3 min, is make demo --all / the transformers notebook)
+    "sort_digits": ("train", []),
+    "shakespeare_lm": (
+        "train",
+        ["training.epochs=1", "evaluation.generate=40", "optimizer.scheduler.T_max=1"],
+    ),
 }
 
 
@@ -136,6 +144,28 @@ def _sine(m, folder):  # issue 5: the forecast beats predicting the last seen va
     assert "prediction_vs_truth.png" in (folder / "report.md").read_text()
 
 
+def _sorting(m, folder):  # issue 20: >= 99% of held-out sequences sorted right, every digit of them
+    assert m["evaluated_on"] == "test" and m["test"]["n"] == 2000
+    assert m["test"]["exact_match"] >= 0.99, m["test"]
+    assert len(m["samples"]) == 3 and all(s["predicted"] == "".join(sorted(s["input"])) for s in m["samples"])
+    assert "Predicted sequences" in (folder / "report.md").read_text()
+
+
+def _language_model(m, folder):  # issue 20: one epoch already beats the character frequencies
+    from nnscratch.data import shakespeare_text
+
+    text = shakespeare_text()
+    freq = np.unique(list(text), return_counts=True)[1] / len(text)
+    unigram = float(-(freq * np.log(freq)).sum())  # nats per character of the best frequency model
+    assert m["test"]["loss"] < unigram - 0.5, (m["test"]["loss"], unigram)
+    g = m["generated"]
+    assert (
+        (len(g["text"]) == 40 and set(g["text"]) <= set(text) and g["prompt"] == text[-len(g["prompt"]) :]) or g
+    )
+    report = (folder / "report.md").read_text()
+    assert "Generated text" in report and g["text"] in report
+
+
 CHECKS = {
     "xor_221": _xor,
     "iris_binary": _iris,
@@ -152,6 +182,8 @@ CHECKS = {
     "cnn_digits": _test_accuracy(0.97),
     "rnn_digits": _test_accuracy(0.95),
     "sine_forecast": _sine,
+    "sort_digits": _sorting,
+    "shakespeare_lm": _language_model,
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from nnscratch.base.errors import ConfigError, HyperparameterError, NNScratchError
+from nnscratch.base.errors import ConfigError, HyperparameterError
 from nnscratch.data import (
     Dataset,
     Standardizer,
@@ -44,8 +44,8 @@ from nnscratch.engine.optim.optimizers import Optimizer
 from nnscratch.engine.optim.schedulers import LRScheduler
 from nnscratch.training.callbacks import Callback, EarlyStopping
 
-from . import registry
 from .config import ExperimentConfig
+from .layer_list import INFERRED_ARGS, from_layer_list
 
 # -- data ---------------------------------------------------------------------------------------
 #: Datasets read in this process, newest last: a command reads its data once and every fold,
@@ -254,7 +254,7 @@ def build_model(
             raise ConfigError(f"model.features: {exc} (the data has {n_features} columns)") from None
         n_features = len(m.features)
     if m.layers is not None:
-        return Sequential(*layers, *_from_layer_list(cfg, n_features, rng, dtype))
+        return Sequential(*layers, *from_layer_list(cfg.model.layers, n_features, rng, dtype))
     width = n_features
     hidden = m.hidden or []
     acts = m.activation if isinstance(m.activation, list) else [m.activation] * len(hidden)
@@ -267,58 +267,6 @@ def build_model(
     if out not in ("none", "identity"):
         layers.append(activation(out))
     return Sequential(*layers)
-
-
-#: Layer arguments inferred, when an entry leaves them out, from the shape (N, ...) of the data
-#: that reaches the layer; None where that shape does not say.
-INFERRED_ARGS: dict[str, Any] = {
-    "in_features": lambda shape: shape[-1],
-    "input_size": lambda shape: shape[-1] if len(shape) == 3 else None,
-    "in_channels": lambda shape: shape[1] if len(shape) == 4 else None,
-    "num_features": lambda shape: shape[1] if len(shape) in (2, 3, 4) else None,
-}
-
-
-def _from_layer_list(
-    cfg: ExperimentConfig, n_features: int, rng: np.random.Generator, dtype: np.dtype
-) -> list[Module]:
-    """Build ``[[model.layers]]`` in order, pushing two zero samples through each new layer so the
-    next one knows the shape of its input: ``in_features`` after a Flatten, ``in_channels`` of a
-    Conv2d, ``input_size`` of a recurrent layer are filled in, and a layer that cannot take the
-    data reaching it is reported by its place in the list (now, not in the middle of training)."""
-    layers: list[Module] = []
-    probe = np.zeros((2, n_features), dtype=dtype)  # two samples: BatchNorm needs > 1 to normalise
-    for i, spec in enumerate(cfg.model.layers or []):
-        where = f"model.layers[{i}] ({spec.type})"
-        cls = layer_type(spec.type)
-        kwargs = spec.kwargs()
-        names = registry._parameters(cls.__init__)[0]
-        for arg, rule in INFERRED_ARGS.items():
-            if arg in names and arg not in kwargs:
-                value = rule(probe.shape)
-                if value is None:
-                    raise ConfigError(
-                        f"{where}: {arg} cannot be inferred from the data reaching this layer, of shape "
-                        f"(N, {', '.join(map(str, probe.shape[1:]))}); give it. Received: no {arg}"
-                    )
-                kwargs[arg] = value
-        if "rng" in names and "rng" not in kwargs:
-            kwargs["rng"] = rng
-        if "dtype" in names and "dtype" not in kwargs:
-            kwargs["dtype"] = dtype
-        layer = cls(**kwargs)
-        layer.eval()  # the probe must not draw dropout masks nor update BatchNorm's statistics
-        try:
-            probe = layer(probe)
-        except NNScratchError as exc:
-            shape = ", ".join(map(str, probe.shape[1:]))
-            raise ConfigError(
-                f"{where}: cannot take the data reaching it, of shape (N, {shape}): {exc}"
-            ) from None
-        finally:
-            layer.train()
-        layers.append(layer)
-    return layers
 
 
 # -- optimizer and callbacks -------------------------------------------------------------------

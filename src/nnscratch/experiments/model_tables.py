@@ -26,10 +26,25 @@ class LayerSpec(BaseModel):
 
     type: LayerTypeName
     """A layer class exported by nnscratch, e.g. "Linear" or "Conv2d"; the other keys are its arguments."""
+    layers: list[LayerSpec] | None = Field(None, min_length=1)
+    """Residual: the layers inside the skip connection, as inline entries, e.g.
+    layers = [{type = "Linear", out_features = 16}, {type = "ReLU"}]."""
+    branches: list[list[LayerSpec]] | None = Field(None, min_length=2)
+    """Parallel: one list of inline entries per branch; with merge = "add" or "concat" and split."""
 
     @model_validator(mode="after")
     def _known_layer(self) -> LayerSpec:
         registry.check_layer(self.type, dict(self.model_extra or {}))
+        wanted = registry.CONTAINERS.get(self.type)
+        for key in ("layers", "branches"):
+            given = getattr(self, key) is not None
+            if given and key != wanted:
+                owner = "Residual" if key == "layers" else "Parallel"
+                raise Located(key, f"no {key} key: only {owner} has one")
+            if not given and key == wanted:
+                raise Located(key, f"a value: {self.type} needs {key} (its layers, as inline entries)")
+        if any(not branch for branch in self.branches or []):
+            raise Located("branches", "at least one entry in every branch")
         return self
 
     def kwargs(self) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def _parameters(fn: Callable[..., Any]) -> tuple[list[str], list[str], bool]:
 
 
 #: Arguments the builder fills in when a layer entry leaves them out (the sizes from the shape of
-#: the data reaching the layer: see ``builder.INFERRED_ARGS``).
+#: the data reaching the layer: see ``layer_list.INFERRED_ARGS``).
 AUTO_LAYER_ARGS = {"in_features", "in_channels", "input_size", "num_features", "rng", "dtype"}
 
 
@@ -55,7 +55,10 @@ def check_layer(type_name: str, kwargs: dict[str, Any]) -> None:
         raise Located(
             "type", f"a layer, not a container: list the layers one by one. Received: {type_name!r}"
         )
-    names, required, var_kw = _parameters(cls.__init__)
+    if type_name in CONTAINERS:  # their children come as `layers` / `branches`, checked as entries
+        names, required, var_kw = CONTAINER_OPTIONS[type_name], [], False
+    else:
+        names, required, var_kw = _parameters(cls.__init__)
     for key in kwargs:
         if key not in names and not var_kw:
             raise Located(
@@ -68,6 +71,12 @@ def check_layer(type_name: str, kwargs: dict[str, Any]) -> None:
         raise Located(missing[0], f"a value: {type_name} needs {', '.join(missing)}")
     for key, value in kwargs.items():
         _check_layer_value(key, value)
+
+
+#: Containers in ``[[model.layers]]``: the key holding their children (a list of entries for
+#: Residual; a list of such lists, one per branch, for Parallel) and their other options.
+CONTAINERS = {"Residual": "layers", "Parallel": "branches"}
+CONTAINER_OPTIONS = {"Residual": [], "Parallel": ["merge", "split"]}
 
 
 #: Layer arguments that are sizes: a whole number >= 1 (or a list of them, e.g. kernel_size = [3, 3]).

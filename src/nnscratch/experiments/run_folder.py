@@ -83,6 +83,9 @@ def write_single(
         )
         if "confusion_matrix" in first:
             metrics["confusion_matrix"] = first["confusion_matrix"]
+        for key in ("samples", "generated"):  # sequence tasks
+            if first.get(key):
+                metrics[key] = first[key]
     else:
         metrics.update(summarize(results))
         metrics["folds_count"] = len(results)

@@ -30,7 +30,7 @@ from nnscratch.training.loop import evaluate, fit
 from nnscratch.training.loop import predict as ns_predict
 from nnscratch.training.loop import predict_proba as ns_predict_proba
 
-from . import builder
+from . import builder, sequence_report
 from .config import ExperimentConfig, grid_points, point_config, validate
 
 
@@ -149,6 +149,12 @@ def run_point(config: dict[str, Any], fold: int | None, seed: int) -> dict[str, 
             return result
         result.update(history=history, epochs_run=len(history["epoch"]))
         result.update(_evaluate(cfg, model, loss, loss_key, outputs, split, data))
+        if data.task == "sequence":  # rows side by side with their targets, and sampled text
+            X_shown, y_shown = (
+                (split.X_train, split.y_train) if split.X_test is None else (split.X_test, split.y_test)
+            )
+            result["samples"] = sequence_report.sample_rows(model, X_shown, y_shown, data)
+            result["generated"] = sequence_report.generated_text(cfg, model, data, X_shown[0], seed)
     # a run that did not learn is reported as such (report banner, CLI line), not only warned
     result["warnings"] = [str(w.message) for w in caught if issubclass(w.category, TrainingWarning)]
     result["scaler"] = split.scaler.to_dict() if split.scaler is not None else None

@@ -158,6 +158,12 @@ class EvaluationTable(Table):
     sequence right; equals accuracy for one label per sample)."""
     threshold: float = Field(0.5, gt=0, lt=1)
     """Probability above which a binary prediction is class 1."""
+    generate: int = Field(0, ge=0, le=5000)
+    """Sequence tasks: tokens (characters) to sample from the trained model for the report; 0 = none."""
+    temperature: float = Field(1.0, gt=0, le=10)
+    """Sampling temperature of generate: below 1 sharper (likelier tokens), above 1 flatter."""
+    prompt: str | None = Field(None, min_length=1, max_length=1000)
+    """Text that starts generate (characters of the data's vocabulary); default: the first held-out row."""
 
 
 class ClusterTable(Table):

@@ -88,10 +88,44 @@ def train_numbers(m: dict[str, Any]) -> list[Block]:
         ("table", (["data", "samples", *(_TRAIN_HEADS.get(k, k) for k in keys)], rows)),
     ]
     blocks += _repeats(m, cv=False)
-    if m.get("confusion_matrix"):
+    positions = ", every position" if m.get("task") == "sequence" else ""
+    if m.get("confusion_matrix") and len(m["labels"]) <= _TABLE_CLASSES:
         blocks += [
-            ("h2", f"Confusion matrix ({m['evaluated_on']} data)"),
+            ("h2", f"Confusion matrix ({m['evaluated_on']} data{positions})"),
             _confusion(m["confusion_matrix"], m["labels"]),
+        ]
+    elif m.get("confusion_matrix"):
+        blocks.append(("p", f"{len(m['labels'])} classes: the confusion matrix is in metrics.json."))
+    return blocks + _sequence_blocks(m)
+
+
+#: the most classes a confusion matrix is written out for as a table
+_TABLE_CLASSES = 20
+
+
+def _sequence_blocks(m: dict[str, Any]) -> list[Block]:
+    """A few predicted sequences beside their targets, and generated text (sequence tasks)."""
+    blocks: list[Block] = []
+    if m.get("samples"):
+        rows = [
+            [s["input"], s["predicted"], s["target"], "yes" if s["exact"] else "no"] for s in m["samples"]
+        ]
+        blocks += [
+            ("h2", f"Predicted sequences (the first {m['evaluated_on']} rows)"),
+            ("table", (["input", "predicted", "target", "all right"], rows)),
+        ]
+    g = m.get("generated")
+    if g:
+        blocks += [
+            ("h2", "Generated text"),
+            (
+                "p",
+                f"{g['tokens']} tokens sampled one at a time at temperature {g['temperature']:g}, each "
+                "from the model's distribution given what came before it. The prompt:",
+            ),
+            ("code", g["prompt"]),
+            ("p", "and what the model wrote after it:"),
+            ("code", g["text"]),
         ]
     return blocks
 
