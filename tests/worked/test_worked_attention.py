@@ -61,7 +61,7 @@ def _torch_values(layer, x, y, head, mask):
     O_heads = [A[j] @ heads["V"][j] for j in range(H)]
     O = torch.cat(O_heads, dim=-1)
     Y = O @ W_out.T + (b_out if b_out is not None else 0.0)
-    tensors = {**{k: v for k, v in full.items()}, "S": S[head], "S_scaled": S_scaled[head], "A": A[head]}
+    tensors = {**full, "S": S[head], "S_scaled": S_scaled[head], "A": A[head]}
     tensors.update({"S_masked": S_masked[head], "O": O, "yhat": Y})
     if H > 1:
         tensors.update({f"{n}_head": heads[n][head] for n in "QKV"})
@@ -72,7 +72,8 @@ def _torch_values(layer, x, y, head, mask):
     loss.backward()
     g = lambda v: v.grad.numpy()  # noqa: E731
     vals = {k: v.detach().numpy() for k, v in tensors.items()}
-    vals.update({"loss": loss.item(), "dL_dyhat": g(Y), "dO": g(O), "dA": g(A[head]), "dS": g(S_masked[head])})
+    vals.update({"loss": loss.item(), "dL_dyhat": g(Y), "dO": g(O)})
+    vals.update({"dA": g(A[head]), "dS": g(S_masked[head])})
     suffix = "_head" if H > 1 else ""
     for n in "QKV":
         vals[f"d{n}{suffix}"] = g(heads[n][head]) if H > 1 else g(full[n])
@@ -216,7 +217,8 @@ def test_several_heads_say_which_head():
     text = " ".join(ex.to_text().split())  # the text output wraps long notes
     assert "Head shown: head 1 of 2" in text and "the other heads (0) are computed alike" in text
     assert "head 1 of 2" in ex.title
-    assert {"Q_head", "K_head", "V_head", "O_head", "dO_head", "dQ_head", "dK_head", "dV_head"} <= set(ex.keys())
+    per_head = {"Q_head", "K_head", "V_head", "O_head", "dO_head", "dQ_head", "dK_head", "dV_head"}
+    assert per_head <= set(ex.keys())
     np.testing.assert_allclose(ex["Q_head"], ex["Q"][:, 2:4], atol=0)
     np.testing.assert_allclose(ex["O_head"], ex["O"][:, 2:4], atol=0)
     np.testing.assert_allclose(ex["dQ_head"], ex["dQ"][:, 2:4], atol=0)
