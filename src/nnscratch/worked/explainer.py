@@ -17,6 +17,8 @@ from .build_backward import backward_section
 from .build_forward import forward_section, given_section, logits_loss
 from .build_loss import describe_loss, loss_section
 from .build_update import describe_optimizer, update_section
+from .chain_explain import explain_chain
+from .chain_trace import is_layernorm_model
 from .mathfmt import fmt_num
 from .notation import LAYOUTS, Notation
 from .row_steps import check_options
@@ -214,6 +216,9 @@ def explain(
             key_padding_mask=key_padding_mask,
             is_causal=is_causal,
         )
+    if is_layernorm_model(model):
+        check_options(lr, optimizer, layout, "a LayerNorm model")
+        return explain_chain(model, x, y, loss=loss, decimals=decimals, title=title)
     given = {"head": head, "attn_mask": attn_mask, "key_padding_mask": key_padding_mask}
     extra = [f"{k}={v!r}" for k, v in given.items() if v is not None]
     extra += ["is_causal=True"] if is_causal else []

@@ -104,7 +104,7 @@ def loss_steps(loss_fn: Loss, pred: np.ndarray, target: np.ndarray, value: float
     n, rows = pred.size, pred.shape[0]
     diff = (Mat(pred), T(" - "), Mat(target))
     if isinstance(loss_fn, MSELoss):
-        mean = loss_fn.reduction == "mean"
+        mean = loss_fn.reduction == "mean" and n > 1
         pre_l, pre_t = (rf"\frac{{1}}{{{n}}}", f"(1/{n})·") if mean else ("", "")
         coef_l, coef_t = (rf"\frac{{2}}{{{n}}}", f"(2/{n})·") if mean else ("2", "2·")
         symbolic = (T(pre_l + r"\sum \left(", pre_t + "Σ("), YHAT, T(" - "), TARGET, T(r"\right)^2", ")²"))
@@ -112,8 +112,8 @@ def loss_steps(loss_fn: Loss, pred: np.ndarray, target: np.ndarray, value: float
         d_sym = (T(coef_l + r"\left(", coef_t + "("), YHAT, T(" - "), TARGET, T(r"\right)", ")"))
         d_sub = (T(coef_l + r"\left(", coef_t + "("), *diff, T(r"\right)", ")"))
         note = Note(
-            f"Mean over all $n = {n}$ entries, as PyTorch's `MSELoss`." if mean else "Sum over all entries.",
-            f"Mean over all n = {n} entries, as PyTorch's MSELoss." if mean else "Sum over all entries.",
+            f"Mean over all $n = {n}$ entries, as PyTorch's `MSELoss`." if mean else "Over all entries.",
+            f"Mean over all n = {n} entries, as PyTorch's MSELoss." if mean else "Over all entries.",
         )
     elif isinstance(loss_fn, L2Loss):
         scale = rows if loss_fn.reduction == "mean" else 1
