@@ -216,9 +216,6 @@ def explain(
             key_padding_mask=key_padding_mask,
             is_causal=is_causal,
         )
-    if is_layernorm_model(model):
-        check_options(lr, optimizer, layout, "a LayerNorm model")
-        return explain_chain(model, x, y, loss=loss, decimals=decimals, title=title)
     given = {"head": head, "attn_mask": attn_mask, "key_padding_mask": key_padding_mask}
     extra = [f"{k}={v!r}" for k, v in given.items() if v is not None]
     extra += ["is_causal=True"] if is_causal else []
@@ -227,6 +224,9 @@ def explain(
             "head, attn_mask, key_padding_mask and is_causal are for a MultiheadAttention layer. "
             f"Received: {', '.join(extra)} for a {type(model).__name__}"
         )
+    if is_layernorm_model(model):
+        check_options(lr, optimizer, layout, "a LayerNorm model")
+        return explain_chain(model, x, y, loss=loss, decimals=decimals, title=title)
     trace = run_trace(model, x, y, loss=loss, lr=lr, optimizer=optimizer)
     nt = Notation(layout, len(trace.layers))
     lr_note = Note(
