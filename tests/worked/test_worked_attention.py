@@ -5,6 +5,7 @@ engine does not keep; masks shown and honoured; renderings; clear errors; check_
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -297,3 +298,15 @@ def test_check_work_on_attention():
     report = ns.check_work(layer, x, y, loss="mse", answers={**good, "dS": wrong_dS})
     assert not report and report.first_wrong.key == "dS"
     assert "Softmax backward, part 2" in report.to_text()
+
+
+def test_guide_excerpt_is_the_real_output():
+    guide = (Path(__file__).parents[2] / "docs" / "worked-examples.md").read_text(encoding="utf-8")
+    start = guide.index("```text", guide.index("An excerpt of the attention example")) + len("```text\n")
+    excerpt = guide[start : guide.index("```", start)]
+    attn = ns.MultiheadAttention(2, 1, rng=0)
+    x = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]
+    ex = ns.explain(attn, x, [[0.5, 0.0], [0.0, 0.5], [1.0, 0.0]], loss="mse", is_causal=True)
+    text = ex.to_text()
+    for chunk in excerpt.strip("\n").split("\n\n"):
+        assert chunk in text, chunk

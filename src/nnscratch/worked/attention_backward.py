@@ -33,10 +33,10 @@ KEY_BIAS = Note(
 )
 
 
-def _column_sum_note(what: str) -> Note:
+def _column_sum_note(what: Tex) -> Note:
     return Note(
-        f"A bias is added to every row, so its gradient is the sum of the rows of {what}.",
-        f"A bias is added to every row, so its gradient is the sum of the rows of {what}.",
+        f"A bias is added to every row, so its gradient is the sum of the rows of ${what.latex}$.",
+        f"A bias is added to every row, so its gradient is the sum of the rows of {what.text}.",
     )
 
 
@@ -71,7 +71,7 @@ def _output_projection(tr: AttentionTrace, sy: Symbols, sec: Section) -> None:
                 row(tr.db_out),
                 (*SUM_ROWS, DYHAT),
                 (*SUM_ROWS, G),
-                notes=[_column_sum_note("∂L/∂Ŷ")],
+                notes=[_column_sum_note(DYHAT)],
             )
         )
 

@@ -164,10 +164,14 @@ def _softmax_details(tr: AttentionTrace, decimals: int) -> list[Line]:
     s, a = tr.S_masked[tr.head], tr.A[tr.head]
     out: list[Line] = []
     for i in range(s.shape[0]):
-        denom_l = " + ".join(f"e^{{{latex_num(v, decimals)}}}" for v in s[i])
-        denom_t = " + ".join(f"e^{paren_num(v, decimals, latex=False)}" for v in s[i])
+        kept = [v for v in s[i] if np.isfinite(v)]  # a masked key (−∞) adds e^(−∞) = 0 to the sum
+        denom_l = " + ".join(f"e^{{{latex_num(v, decimals)}}}" for v in kept)
+        denom_t = " + ".join(f"e^{paren_num(v, decimals, latex=False)}" for v in kept)
         for j, v in enumerate(s[i]):
             lhs = Tex(f"A_{{{i + 1}{j + 1}}}", f"A[{i + 1},{j + 1}]")
+            if not np.isfinite(v):
+                out.append((lhs, T(" = "), Tex(r"0 \quad \text{(masked)}", "0 (masked)")))
+                continue
             frac = Tex(
                 r"\frac{e^{" + latex_num(v, decimals) + "}}{" + denom_l + "}",
                 f"e^{paren_num(v, decimals, latex=False)} / ({denom_t})",
