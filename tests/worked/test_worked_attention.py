@@ -113,19 +113,29 @@ def _assert_close(actual, expected, key):
     T=st.integers(1, 4),
     heads=st.sampled_from([1, 2]),
     head_dim=st.integers(1, 2),
-    causal=st.booleans(),
+    mask_kind=st.sampled_from(["none", "causal", "random"]),
     bias=st.booleans(),
     seed=st.integers(0, 2**16),
     data=st.data(),
 )
-def test_every_matrix_matches_autograd(T, heads, head_dim, causal, bias, seed, data):
+def test_every_matrix_matches_autograd(T, heads, head_dim, mask_kind, bias, seed, data):
     E = heads * head_dim
     head = data.draw(st.integers(0, heads - 1))
     layer = _layer(E, heads, seed, bias)
     rng = np.random.default_rng(seed)
     x, y = rng.normal(size=(T, E)), rng.normal(size=(T, E))
-    ex = ns.explain(layer, x, y, loss="mse", head=head, is_causal=causal)
-    mask = np.where(np.triu(np.ones((T, T), bool), 1), -np.inf, 0.0) if causal else None
+    blocked = None
+    if mask_kind == "causal":
+        blocked = np.triu(np.ones((T, T), bool), 1)
+    elif mask_kind == "random":  # True = may not attend; each query keeps at least one key
+        blocked = rng.random((T, T)) < 0.4
+        blocked[np.arange(T), rng.integers(0, T, size=T)] = False
+    masks = {"is_causal": True} if mask_kind == "causal" else {"attn_mask": blocked}
+    ex = ns.explain(layer, x, y, loss="mse", head=head, **masks)
+    mask = None if blocked is None else np.where(blocked, -np.inf, 0.0)
+    if blocked is not None:
+        assert np.all(ex["A"][blocked] == 0.0) and np.all(ex["dS"][blocked] == 0.0)
+        np.testing.assert_array_equal(ex["M"], mask)
     expected = _torch_values(layer, x, y, head, mask)
     keys = ex.keys()
     assert set(keys) <= set(expected), set(keys) - set(expected)
