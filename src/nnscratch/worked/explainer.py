@@ -7,16 +7,21 @@ from typing import Any
 from nnscratch.base.errors import HyperparameterError
 from nnscratch.base.validation import check_choice, check_positive_int
 from nnscratch.engine.layers.activations import Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from nnscratch.engine.layers.attention import MultiheadAttention
 from nnscratch.engine.losses import BCEWithLogitsLoss, CrossEntropyLoss
 from nnscratch.engine.names import LOSS_NAMES
 
 from . import activation_rules as act_rules
+from .attention_explain import explain_attention
 from .build_backward import backward_section
 from .build_forward import forward_section, given_section, logits_loss
 from .build_loss import describe_loss, loss_section
 from .build_update import describe_optimizer, update_section
+from .chain_explain import explain_chain
+from .chain_trace import is_layernorm_model
 from .mathfmt import fmt_num
 from .notation import LAYOUTS, Notation
+from .row_steps import check_options
 from .steps import Note, Section, Step
 from .trace import Trace, run_trace
 from .worked import WorkedExample
@@ -141,6 +146,11 @@ def explain(
     decimals: int = 4,
     layout: str = "out_in",
     title: str | None = None,
+    *,
+    head: int | None = None,
+    attn_mask: Any = None,
+    key_padding_mask: Any = None,
+    is_causal: bool = False,
 ) -> WorkedExample:
     """Work one forward pass, backward pass and parameter update out step by step.
 
@@ -150,11 +160,15 @@ def explain(
 
     Parameters
     ----------
-    model : Sequential
-        Linear layers, each optionally followed by one activation (Sigmoid, Tanh, ReLU,
-        LeakyReLU, Softmax, Identity, or a custom / symbolic ``Activation``).
+    model : Sequential, MultiheadAttention or LayerNorm
+        A dense network: Linear layers, each optionally followed by one activation (Sigmoid,
+        Tanh, ReLU, LeakyReLU, Softmax, Identity, or a custom / symbolic ``Activation``).
+        Or a ``MultiheadAttention`` layer: one head worked on one sequence, rows as positions,
+        forward and backward (no update). Or a ``LayerNorm``, alone or in a Sequential of Linear
+        layers, element-wise activations and LayerNorms, rows as samples (no update).
     x : array_like, shape (n_features,) or (N, n_features)
-        One sample (a column (n_features, 1) is accepted too) or a small batch (N <= 16).
+        One sample (a column (n_features, 1) is accepted too) or a small batch (N <= 16). For
+        attention one sequence (T, E) or (1, T, E), T and E at most 8.
     y : array_like
         The target: a number or row for one sample, or what the loss takes for a batch
         (class indices or one-hot rows for the cross-entropy).
@@ -174,6 +188,11 @@ def explain(
         ``"out_in"``: W is (out, in) and z = W a + b (PyTorch's layout). ``"in_out"``: W is
         (in, out), ``w_ij`` joins node i to node j, and z = Wᵀ a + b.
     title : str, optional
+    head : int, optional
+        Attention only: the head worked out (0 to num_heads - 1; default 0). The other heads are
+        computed alike; their outputs enter O, the output and every gradient.
+    attn_mask, key_padding_mask, is_causal
+        Attention only: the masks, as ``MultiheadAttention.forward`` takes them.
 
     Returns
     -------
@@ -183,6 +202,31 @@ def explain(
     if decimals > 12:
         raise HyperparameterError(f"decimals must be at most 12. Received: decimals={decimals}")
     check_choice(layout, "layout", LAYOUTS)
+    if isinstance(model, MultiheadAttention):
+        check_options(lr, optimizer, layout, "an attention layer")
+        return explain_attention(
+            model,
+            x,
+            y,
+            loss=loss,
+            decimals=decimals,
+            title=title,
+            head=head,
+            attn_mask=attn_mask,
+            key_padding_mask=key_padding_mask,
+            is_causal=is_causal,
+        )
+    given = {"head": head, "attn_mask": attn_mask, "key_padding_mask": key_padding_mask}
+    extra = [f"{k}={v!r}" for k, v in given.items() if v is not None]
+    extra += ["is_causal=True"] if is_causal else []
+    if extra:
+        raise HyperparameterError(
+            "head, attn_mask, key_padding_mask and is_causal are for a MultiheadAttention layer. "
+            f"Received: {', '.join(extra)} for a {type(model).__name__}"
+        )
+    if is_layernorm_model(model):
+        check_options(lr, optimizer, layout, "a LayerNorm model")
+        return explain_chain(model, x, y, loss=loss, decimals=decimals, title=title)
     trace = run_trace(model, x, y, loss=loss, lr=lr, optimizer=optimizer)
     nt = Notation(layout, len(trace.layers))
     lr_note = Note(

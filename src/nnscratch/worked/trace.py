@@ -29,6 +29,11 @@ from nnscratch.engine.parameter import Parameter
 
 MAX_BATCH = 16
 ACTIVATIONS = (Sigmoid, Tanh, ReLU, LeakyReLU, Softmax, Identity, Activation)
+SUPPORTED = (
+    "explain supports a dense network (a Sequential of Linear layers and activations), a "
+    "MultiheadAttention layer, or a LayerNorm (alone, or in a Sequential with Linear layers and "
+    "element-wise activations)"
+)
 
 
 @dataclass
@@ -105,8 +110,8 @@ def group_layers(model: Any) -> list[tuple[Linear, Module | None]]:
     """Split a Sequential into (Linear, activation or None) pairs, or explain what is unsupported."""
     if not isinstance(model, Sequential):
         raise ConfigError(
-            "explain needs a Sequential of Linear layers and activations, e.g. "
-            f"ns.Sequential(ns.Linear(2, 3), ns.Sigmoid(), ...). Received: {type(model).__name__}"
+            f"{SUPPORTED}, e.g. ns.Sequential(ns.Linear(2, 3), ns.Sigmoid(), ...), "
+            f"ns.MultiheadAttention(2, 1) or ns.LayerNorm(3). Received: {type(model).__name__}"
         )
     groups: list[tuple[Linear, Module | None]] = []
     for i, module in enumerate(model.layers):
@@ -126,8 +131,9 @@ def group_layers(model: Any) -> list[tuple[Linear, Module | None]]:
             groups[-1] = (groups[-1][0], module)
         else:
             raise ConfigError(
-                "explain supports Linear layers and the activations Sigmoid, Tanh, ReLU, LeakyReLU, "
-                f"Softmax, Identity and Activation; module {i} is {type(module).__name__}."
+                "explain supports in a dense network Linear layers and the activations Sigmoid, Tanh, "
+                "ReLU, LeakyReLU, Softmax, Identity and Activation (a MultiheadAttention layer and a "
+                f"LayerNorm model are explained on their own); module {i} is {type(module).__name__}."
             )
     if not groups:
         raise ConfigError("explain needs at least one Linear layer. Received: an empty Sequential")

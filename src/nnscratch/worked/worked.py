@@ -127,8 +127,9 @@ class WorkedExample:
 
     @property
     def output(self) -> np.ndarray:
-        """The network's output a⁽ᴸ⁾ (columns are samples)."""
-        return self[f"a{len(self.trace.layers)}"] if self.trace is not None else self["yhat"]
+        """The network's output: a⁽ᴸ⁾ (columns are samples) of a dense network, else Ŷ."""
+        layers = getattr(self.trace, "layers", None)  # dense networks; attention and LayerNorm use "yhat"
+        return self[f"a{len(layers)}"] if layers else self["yhat"]
 
     # -- rendering -----------------------------------------------------------------------------------
     def to_markdown(self) -> str:
