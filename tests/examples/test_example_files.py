@@ -158,10 +158,8 @@ def _language_model(m, folder):  # issue 20: one epoch already beats the charact
     freq = np.unique(list(text), return_counts=True)[1] / len(text)
     unigram = float(-(freq * np.log(freq)).sum())  # nats per character of the best frequency model
     assert m["test"]["loss"] < unigram - 0.5, (m["test"]["loss"], unigram)
-    g = m["generated"]
-    assert (
-        (len(g["text"]) == 40 and set(g["text"]) <= set(text) and g["prompt"] == text[-len(g["prompt"]) :]) or g
-    )
+    g = m["generated"]  # the prompt is the first held-out window, the rest sampled characters
+    assert len(g["text"]) == 40 and set(g["text"]) <= set(text) and g["prompt"] in text
     report = (folder / "report.md").read_text()
     assert "Generated text" in report and g["text"] in report
 
