@@ -36,6 +36,7 @@ from nnscratch.base.errors import (
     WriteError,
 )
 from nnscratch.engine import init
+from nnscratch.engine.generation import generate
 from nnscratch.engine.gradcheck import GradcheckError, GradcheckReport, gradcheck
 from nnscratch.engine.layers import (
     GELU,
@@ -202,6 +203,7 @@ __all__ = [
     "evaluate_split",
     "explain",
     "fit",
+    "generate",
     "gradcheck",
     "init",
     "load",
