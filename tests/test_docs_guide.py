@@ -24,6 +24,7 @@ DOCS = Path(__file__).parents[1] / "docs"
 RUNNABLE = [
     "getting-started.md",
     "models.md",
+    "transformers.md",
     "training.md",
     "cv-and-sweeps.md",
     "saving-and-resuming.md",
