@@ -100,7 +100,59 @@ def torch_pairs():
         pairs.append(
             ("lstm", lambda: layers.LSTM(3, 4, rng=0), lambda nn: nn.LSTM(3, 4, batch_first=True), (2, 5, 3))
         )
+    pairs.append(
+        (
+            "transformer",
+            lambda: ns.Sequential(
+                ns.TransformerEncoderLayer(4, 2, 8, dropout=0.0, activation="gelu", rng=0),
+                ns.Linear(4, 3, rng=1),
+            ),
+            lambda nn: nn.Sequential(
+                nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, activation="gelu", batch_first=True),
+                nn.Linear(4, 3),
+            ),
+            (2, 5, 4),
+        )
+    )
+    pairs.append(
+        (
+            "residual-parallel",
+            lambda: ns.Sequential(
+                ns.Residual(ns.Sequential(ns.LayerNorm(4), ns.Linear(4, 4, rng=0))),
+                ns.Parallel(ns.Linear(4, 2, rng=1), ns.Linear(4, 3, rng=2), merge="concat"),
+            ),
+            lambda nn: nn.Sequential(_torch_residual(nn.Sequential(nn.LayerNorm(4), nn.Linear(4, 4))),
+                                     _torch_concat(nn.Linear(4, 2), nn.Linear(4, 3))),
+            (3, 4),
+        )
+    )  # fmt: skip
     return pairs
+
+
+def _torch_residual(module):
+    """The torch twin of ns.Residual: its child is named "module"."""
+    import torch
+
+    class Residual(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.module = module
+
+        def forward(self, x):
+            return x + self.module(x)
+
+    return Residual()
+
+
+def _torch_concat(*branches):
+    """The torch twin of ns.Parallel(merge="concat"): children "0", "1", ..."""
+    import torch
+
+    class Concat(torch.nn.ModuleList):
+        def forward(self, x):
+            return torch.cat([b(x) for b in self], dim=-1)
+
+    return Concat(branches)
 
 
 def _first(out):
