@@ -129,11 +129,12 @@ def test_a_model_without_attention_gets_no_attention_figure(tmp_path):
 
 def test_transformer_layer_arguments_are_checked_in_experiment_files(tmp_path):
     """activation is a plain string argument of TransformerEncoderLayer: accepted as written, and
-    a wrong one refused when the model is built."""
+    a wrong one refused when the model is built, naming its entry."""
     cfg = load_config(experiment(tmp_path))
     assert cfg.model.layers[1].kwargs()["activation"] == "gelu"
     model = builder.build_model(cfg, T * E, 1, "bce_with_logits", np.random.default_rng(0))
     assert isinstance(model[1], ns.TransformerEncoderLayer) and isinstance(model[1].act, ns.GELU)
     bad = load_config(experiment(tmp_path, layers=TRANSFORMER.replace('"gelu"', '"tanh"')))
-    with pytest.raises(ns.HyperparameterError, match=r"activation must be 'relu' or 'gelu'"):
+    where = r"model.layers\[1\] \(TransformerEncoderLayer\): activation must be 'relu' or 'gelu'"
+    with pytest.raises(ns.ConfigError, match=where):
         builder.build_model(bad, T * E, 1, "bce_with_logits", np.random.default_rng(0))
