@@ -348,7 +348,7 @@ def test_console_script_and_explain_wiring():
     pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     assert pyproject["project"]["scripts"]["nnscratch"] == "nnscratch.cli:main"
     names = {c.name or c.callback.__name__ for c in app.registered_commands}
-    assert {"train", "cv", "sweep", "report", "inspect", "playground", "explain"} <= names
+    assert {"train", "cv", "sweep", "report", "inspect", "generate", "playground", "explain"} <= names
     assert importlib.util.find_spec("nnscratch.worked.cli") is None  # one CLI: explain lives in nnscratch.cli
 
 

@@ -28,7 +28,7 @@ The package, one concept a module: this one holds the ``nnscratch`` app, its roo
 the list of commands, in the order ``nnscratch --help`` shows them; :mod:`.errors` the one-line
 errors, :mod:`.inputs` what a TOML file is and the experiments layer that reads it,
 :mod:`.runs` train/cv/sweep/keys/report, :mod:`.datasets` the ``datasets`` group and
-:mod:`.tools` inspect/playground/explain.
+:mod:`.tools` inspect/generate/playground/explain.
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ app.command(short_help="Train every point of the [sweep] grid.")(runs.sweep)
 app.command(short_help="Every experiment-file key: type, default, meaning.")(runs.keys)
 app.command(short_help="(Re)write the report of run folders.")(runs.report)
 app.command(short_help="Describe a model file; predict a CSV with it.")(tools.inspect)
+app.command("generate", short_help="Continue a prompt with a trained sequence model.")(tools.generate_command)
 app.command(short_help="Watch a network learn in the browser.")(tools.playground)
 app.command("explain", short_help="Work a problem file out step by step.")(tools.explain_command)
 

@@ -1,4 +1,5 @@
 """The commands around single files: ``inspect`` (a model file, optionally predicting a CSV),
+``generate`` (text sampled from a character-level model a run folder saved),
 ``playground`` (the browser playground, needing the 'playground' extra) and ``explain`` (a problem
 file worked out step by step, needing the 'explain' extra).
 """
@@ -11,10 +12,12 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from nnscratch.base.errors import ModelFileError
 from nnscratch.base.files import atomic_write
 from nnscratch.cli.errors import fail, need, user_errors
 from nnscratch.cli.inputs import file_kind
-from nnscratch.data import from_csv
+from nnscratch.data import encode_text, from_csv
+from nnscratch.engine.generation import generate
 from nnscratch.io.model import load_with_info
 from nnscratch.training.loop import predict
 from nnscratch.worked import explain_problem
@@ -42,6 +45,40 @@ def inspect(
             ds = from_csv(data)
             pred = predict(model, ds.X)
             typer.echo(f"  {data}: {len(pred)} rows, accuracy {float(np.mean(pred == ds.y)):.4f}")
+
+
+def generate_command(
+    model_file: Annotated[
+        Path,
+        typer.Argument(help="The model.npz of a run of a sequence task (e.g. examples/shakespeare_lm.toml)."),
+    ],
+    prompt: Annotated[
+        str, typer.Option("--prompt", "-p", help="Text to continue, in the model's vocabulary.")
+    ],
+    length: Annotated[
+        int, typer.Option("--length", "-n", min=1, max=100_000, help="Tokens to sample.")
+    ] = 300,
+    temperature: Annotated[
+        float, typer.Option(min=0.01, max=10.0, help="Below 1: likelier tokens; above 1: more varied.")
+    ] = 0.8,
+    seed: Annotated[int, typer.Option(min=0, help="Seeds the sampling: the same seed, the same text.")] = 0,
+) -> None:
+    """Continue a prompt with text sampled from a trained sequence model, one token at a time."""
+    with user_errors("generate", path=model_file):
+        model, info = load_with_info(model_file)
+        vocabulary = info.meta.get("labels")
+        if (
+            not isinstance(vocabulary, list)
+            or not vocabulary
+            or not all(isinstance(v, str) for v in vocabulary)
+        ):
+            raise ModelFileError(
+                f"{model_file} does not name its vocabulary (meta 'labels'): generate reads the model.npz "
+                "that `nnscratch train` writes for a sequence task"
+            )
+        ids = generate(model, encode_text(prompt, vocabulary), length, temperature=temperature, seed=seed)
+    joined = "" if all(len(v) == 1 for v in vocabulary) else " "
+    typer.echo(prompt + joined.join(vocabulary[i] for i in ids))
 
 
 def playground(

@@ -194,6 +194,7 @@ def _save_models(folder: Path, cfg: ExperimentConfig, results: list[dict[str, An
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"experiment": cfg.experiment.name, "seed": r["seed"], "fold": r["fold"]}
         meta["scaler"] = r["scaler"]
+        meta["labels"] = r["labels"]  # class names; for text, the vocabulary `nnscratch generate` reads
         io_save(model, path, history=r["history"], meta=meta)
     return models
 
