@@ -118,3 +118,15 @@ def test_a_shape_mistake_inside_a_branch_names_the_branch(tmp_path):
         ConfigError, match=r"model.layers\[0\] \(Residual\): cannot take .* keep its input's shape"
     ):
         builder.build_model(cfg, 2, 1, "bce_with_logits", np.random.default_rng(0))
+
+
+def test_the_memory_budget_counts_attention_and_the_evaluation_of_every_sample():
+    """sort_digits: 10 000 sequences evaluated at once, each attention layer keeping 4 heads × 8 × 8
+    weights and its Q, K, V per sequence: about 0.4 GiB, over a 0.2 GiB budget (the batch of 64
+    alone, as the estimate counted before, would be under 10 MiB)."""
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    with pytest.raises(
+        ConfigError, match=r"evaluating all 10,000 samples at once are too large: .* about 393\.\d MiB"
+    ):
+        load_config(examples / "sort_digits.toml", ["experiment.memory_budget=0.2"])
+    load_config(examples / "sort_digits.toml", ["experiment.memory_budget=1"])

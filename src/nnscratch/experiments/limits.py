@@ -5,7 +5,9 @@ The memory a run needs is estimated from the config and the data files' first by
 first lines, an NPZ's array headers, an IDX header), never by loading them:
 
     model = parameters × dtype bytes × 4   (weights, gradients, two optimizer moments)
-          + batch × (sum of layer widths) × dtype bytes × 3   (outputs, caches, their gradients)
+          + max(batch × 3, samples) × (sum of what each layer holds per sample) × dtype bytes
+            (a batch's outputs, caches and their gradients; or the evaluation of every sample
+            at once, whose forward pass keeps its caches too)
     data  = samples × (features + 1) × 8 bytes × 3   (the loaded arrays, the split, a scaled copy)
 
 The budget is ``experiment.memory_budget`` (GiB), else the environment variable
@@ -151,8 +153,9 @@ def _idx_shape(path: Path) -> tuple[int, int]:
 
 # -- the model's size, from the config ----------------------------------------------------------
 def model_layers(model: Any, features: int, outputs: int) -> list[tuple[tuple[Any, ...], int, int]]:
-    """``(key, parameters, width)`` of every layer with parameters, width being the values one
-    sample leaves behind it; the key is where the file sets the layer's size."""
+    """``(key, parameters, width)`` of every layer, width being the values one sample leaves behind
+    it (its output, plus what an attention layer caches); the key is where the file sets the
+    layer's size."""
     out: list[tuple[tuple[Any, ...], int, int]] = []
     if model.layers is None:
         width = features
@@ -162,11 +165,30 @@ def model_layers(model: Any, features: int, outputs: int) -> list[tuple[tuple[An
         return out
     width = features
     for i, spec in enumerate(model.layers):
-        kw = spec.kwargs()
-        params, width = _layer_size(spec.type, kw, width)
+        params, width, held = _entry_size(spec, width)
         size_arg = SIZE_ARGS.get(spec.type, "hidden_size" if spec.type in RECURRENT_GATES else "")
-        out.append((("model", "layers", i, *([size_arg] if size_arg in kw else [])), params, width))
+        kw = spec.kwargs()
+        out.append((("model", "layers", i, *([size_arg] if size_arg in kw else [])), params, held))
     return out
+
+
+def _entry_size(spec: Any, width: int) -> tuple[int, int, int]:
+    """(parameters, output width, values held per sample) of one entry, containers included."""
+    if spec.layers is not None or spec.branches is not None:  # Residual, Parallel: their children
+        params = held = 0
+        widths = []
+        for chain in [spec.layers] if spec.layers is not None else spec.branches:
+            w = width
+            for child in chain:
+                p, w, h = _entry_size(child, w)
+                params, held = params + p, held + h
+            widths.append(w)
+        out = sum(widths) if spec.kwargs().get("merge") == "concat" else widths[0]
+        return params, out, held + out
+    kw = spec.kwargs()
+    extra = attention_held(spec.type, kw, width)
+    params, width = _layer_size(spec.type, kw, width)
+    return params, width, width + extra
 
 
 def _layer_size(kind: str, kw: dict[str, Any], width: int) -> tuple[int, int]:
@@ -190,7 +212,32 @@ def _layer_size(kind: str, kw: dict[str, Any], width: int) -> tuple[int, int]:
         return _int(kw.get("num_embeddings"), 1) * dim, width * dim
     if kind.startswith("BatchNorm"):
         return 4 * _int(kw.get("num_features"), 1), width
+    if kind == "LayerNorm":
+        shape = kw.get("normalized_shape")
+        return 2 * int(np.prod(shape if isinstance(shape, list) else [_int(shape, 1)])), width
+    if kind == "PositionalEmbedding":
+        return _int(kw.get("max_len"), 1) * _int(kw.get("embedding_dim"), 1), width
+    if kind == "MultiheadAttention":
+        d = _int(kw.get("embed_dim"), 1)
+        return 4 * d * d + 4 * d, width
+    if kind == "TransformerEncoderLayer":
+        d, ff = _int(kw.get("d_model"), 1), _int(kw.get("dim_feedforward"), 2048)
+        return 4 * d * d + 4 * d + 2 * d * ff + ff + d + 4 * d, width
     return 0, width
+
+
+def attention_held(kind: str, kw: dict[str, Any], width: int) -> int:
+    """Values per sample an attention layer keeps beyond its output: Q, K, V, the weights A
+    (heads × T × T) and, in a TransformerEncoderLayer, the feed-forward and norm caches."""
+    if kind not in ("MultiheadAttention", "TransformerEncoderLayer"):
+        return 0
+    d = _int(kw.get("embed_dim", kw.get("d_model")), 1)
+    heads = _int(kw.get("num_heads", kw.get("nhead")), 1)
+    T = max(1, width // d)
+    held = T * 4 * d + heads * T * T * 2  # Q K V O; A and its scores
+    if kind == "TransformerEncoderLayer":
+        held += T * (2 * _int(kw.get("dim_feedforward"), 2048) + 8 * d)
+    return held
 
 
 def check_limits(cfg: Any) -> None:
@@ -224,7 +271,8 @@ def check_limits(cfg: Any) -> None:
     layers = model_layers(cfg.model, shape.features, shape.outputs)
     n_params = sum(p for _, p, _ in layers)
     batch = min(cfg.training.batch_size or shape.samples, shape.samples)
-    activations = batch * (shape.features + sum(w for _, _, w in layers)) * itemsize * ACTIVATION_COPIES
+    rows = max(batch * ACTIVATION_COPIES, shape.samples)  # a training batch, or evaluating all samples
+    activations = rows * (shape.features + sum(w for _, _, w in layers)) * itemsize
     weights = n_params * itemsize * PARAMETER_COPIES
     data = shape.samples * (shape.features + 1) * 8 * DATA_COPIES
     budget, source = memory_budget(limits.memory_budget)
@@ -238,6 +286,9 @@ def check_limits(cfg: Any) -> None:
         key, why = shape.key, "its data is too large"
     elif weights >= activations:
         key, why = biggest[0], "the model is too large"
+    elif rows > batch * ACTIVATION_COPIES:
+        why = f"the activations of evaluating all {shape.samples:,} samples at once are too large"
+        key = widest[0]
     else:
         why = f"a batch's activations are too large (batches of {batch}: see training.batch_size)"
         batch_key = ("training", "batch_size") if cfg.training.batch_size else shape.key
@@ -247,7 +298,7 @@ def check_limits(cfg: Any) -> None:
         f"a run within the memory budget of {show_bytes(budget)} ({source}); {why}: this one needs "
         f"about {show_bytes(total)}: the model {show_bytes(weights)} ({n_params:,} parameters × "
         f"{itemsize} bytes × {PARAMETER_COPIES} for weights, gradients and optimizer state), "
-        f"{show_bytes(activations)} of activations for batches of {batch}, the data "
+        f"{show_bytes(activations)} of activations ({rows:,} samples at once), the data "
         f"{show_bytes(data)} ({shape.samples:,} samples × {shape.features + 1} values). Make it "
         f"smaller, or raise the budget: experiment.memory_budget = <GiB> or {BUDGET_ENV}=<GiB>",
     )
