@@ -227,6 +227,7 @@ def _train(
             threshold=cfg.evaluation.threshold,
             callbacks=[*builder.build_callbacks(cfg), recorder],
             scheduler=builder.build_scheduler(cfg, optimizer),
+            clip_grad_norm=cfg.training.clip_grad_norm,
             seed=rng,
             progress=cfg.training.progress,
         )

@@ -139,6 +139,9 @@ class TrainingTable(Table):
     """Show a progress bar (tqdm) while training."""
     threads: int | None = Field(None, ge=1)
     """Cap on BLAS threads while training and evaluating; default: BLAS's own choice."""
+    clip_grad_norm: float | None = Field(None, gt=0)
+    """Before every step, scale all gradients so that their joint 2-norm is at most this (as
+    torch.nn.utils.clip_grad_norm_); default: no clipping."""
 
     @field_validator("early_stopping", mode="before")
     @classmethod

@@ -15,12 +15,13 @@ import numpy as np
 
 from nnscratch.base.backend import as_generator
 from nnscratch.base.errors import DataError, DivergenceError, DTypeError
-from nnscratch.base.validation import check_positive_int
+from nnscratch.base.validation import check_positive, check_positive_int
 from nnscratch.engine.history import History
 from nnscratch.engine.inference import predict, predict_proba, prepare_data
 from nnscratch.engine.losses import Loss
 from nnscratch.engine.module import Module
 from nnscratch.engine.names import OPTIMIZER_NAMES, make_optimizer
+from nnscratch.engine.optim.clipping import clip_grad_norm_
 from nnscratch.engine.optim.optimizers import Optimizer
 from nnscratch.engine.optim.schedulers import LRScheduler
 
@@ -66,6 +67,7 @@ def fit(
     resume: str | Path | None = None,
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 1,
+    clip_grad_norm: float | None = None,
 ) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch :class:`History`.
 
@@ -119,6 +121,9 @@ def fit(
         history, epoch): the result is bit-identical to an uninterrupted run.
     checkpoint, checkpoint_every : path, int
         Save a checkpoint there every ``checkpoint_every`` epochs (see ``ModelCheckpoint``).
+    clip_grad_norm : float, optional
+        Before every step, scale all gradients together so that their 2-norm is at most this
+        (:func:`~nnscratch.engine.optim.clipping.clip_grad_norm_`, PyTorch's definition).
 
     Notes
     -----
@@ -137,6 +142,8 @@ def fit(
     if not isinstance(loss, Loss):
         raise DTypeError(f"loss must be an nnscratch Loss such as ns.BCELoss(). Received: {loss!r}")
     epochs = check_positive_int(epochs, "epochs", allow_zero=True)
+    if clip_grad_norm is not None:
+        clip_grad_norm = check_positive(clip_grad_norm, "clip_grad_norm")
     opt = _resolve_optimizer(model, optimizer, lr)
     X_arr, y_arr = prepare_data(model, X, y, loss)
     n = len(X_arr)
@@ -179,7 +186,16 @@ def fit(
             state.epoch = epoch
             lr_used = opt.lr
             record = _train_one_epoch(
-                state, X_arr, y_arr, batch_size, shuffle, labeler, metric_names, y_true, average
+                state,
+                X_arr,
+                y_arr,
+                batch_size,
+                shuffle,
+                labeler,
+                metric_names,
+                y_true,
+                average,
+                clip_grad_norm,
             )
             for prefix, X_held, y_held in monitored:
                 record.update(
@@ -261,9 +277,11 @@ def _train_one_epoch(
     metric_names: Sequence[str] = ("accuracy",),
     y_true: np.ndarray | None = None,
     average: str = "auto",
+    clip: float | None = None,
 ) -> dict[str, float]:
     """One pass over the data; returns the epoch's record (mean loss and metrics before each step)."""
     model, loss, opt = state.model, state.loss, state.optimizer
+    params = model.parameters() if clip is not None else []
     n = len(X_arr)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if batch_size is None or batch_size >= n:
@@ -292,6 +310,8 @@ def _train_one_epoch(
                 pred_labels[idx] = batch_labels
             opt.zero_grad()
             model.backward(loss.backward(), input_grad=False)
+            if clip is not None:
+                clip_grad_norm_(params, clip)
             opt.step()
     record = {"loss": total_loss}
     if labeler is not None and pred_labels is not None:
