@@ -186,14 +186,14 @@ class MultiheadAttention(Module):
         O = _merged_heads(A, V)  # [O_1 … O_H], O_h = A_h V_h
         self.attn_weights = A
         self._cache = (query, key, value, Q, K, V, A)
-        return self.out_proj.forward(O)
+        return self.out_proj.forward(_rows(O)).reshape(O.shape)  # y = O W_outᵀ + b_out
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> Any:
         query, key, value, Q, K, V, A = self._cached()
         N, L, E = query.shape
         d = E // self.num_heads
         G = check_grad_out(grad_out, (N, L, E), self)
-        dO = self._heads(self.out_proj.backward(G))  # dO = G W_out, out_proj's gradients added
+        dO = self._heads(self.out_proj.backward(_rows(G)).reshape(G.shape))  # dO = G W_out (+ dW_out)
         dA = dO @ V.transpose(0, 1, 3, 2)
         dS = _softmax_backward_(A, dA)  # A ⊙ (dA − rowsum(dA ⊙ A)), in dA's memory
         dS *= 1.0 / math.sqrt(d)  # the 1/√d of both dQ and dK, applied once
@@ -232,10 +232,15 @@ def _as_additive(mask: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return mask.astype(dtype, copy=False)
 
 
+def _rows(z: np.ndarray) -> np.ndarray:
+    """(N, T, E) as (N·T, E) rows, a view when it can be: a Linear on rows runs one 2-D BLAS
+    product (a 3-D operand makes matmul call BLAS once per sequence)."""
+    return z.reshape(-1, z.shape[-1])
+
+
 def _rows_times(z: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """z @ W for z (..., k) as one 2-D BLAS product over all rows (matmul on a 3-D z would call
-    BLAS once per sample)."""
-    return np.dot(z.reshape(-1, z.shape[-1]), W).reshape(*z.shape[:-1], W.shape[1])
+    """z @ W for z (..., k) as one 2-D BLAS product over all rows."""
+    return np.dot(_rows(z), W).reshape(*z.shape[:-1], W.shape[1])
 
 
 def _scores(Q: np.ndarray, K: np.ndarray, scale: float) -> np.ndarray:

@@ -95,12 +95,12 @@ class TransformerEncoderLayer(Module):
         return self.self_attn.backward(self.dropout1.backward(g))
 
     def _ff(self, x: np.ndarray) -> np.ndarray:
-        z = self.dropout.forward(self.act.forward(self.linear1.forward(x)))
-        return self.dropout2.forward(self.linear2.forward(z))
+        z = self.dropout.forward(self.act.forward(self.linear1.forward(_rows(x))))
+        return self.dropout2.forward(self.linear2.forward(z)).reshape(x.shape)
 
     def _ff_backward(self, g: np.ndarray) -> np.ndarray:
-        g = self.linear2.backward(self.dropout2.backward(g))
-        return self.linear1.backward(self.act.backward(self.dropout.backward(g)))
+        dz = self.linear2.backward(self.dropout2.backward(_rows(g)))
+        return self.linear1.backward(self.act.backward(self.dropout.backward(dz))).reshape(g.shape)
 
     def forward(self, x: np.ndarray, **masks: Any) -> np.ndarray:
         if self.norm_first:
@@ -127,6 +127,12 @@ class TransformerEncoderLayer(Module):
 
     def extra_repr(self) -> str:
         return f"d_model={self.d_model}, nhead={self.nhead}, norm_first={self.norm_first}"
+
+
+def _rows(x: np.ndarray) -> np.ndarray:
+    """(N, T, E) as (N·T, E) rows, a view when it can be: the feed-forward Linears then run one
+    2-D BLAS product (a 3-D operand makes matmul call BLAS once per sequence)."""
+    return x.reshape(-1, x.shape[-1])
 
 
 __all__ = ["TransformerEncoderLayer"]
