@@ -14,7 +14,7 @@ from nnscratch.base.validation import check_positive_int, describe
 
 from ..init import get_initializer
 from ..module import Module, check_grad_out
-from ..parameter import Parameter, column_sums
+from ..parameter import Parameter, column_sums, ones
 from .linear import Linear
 
 
@@ -180,9 +180,8 @@ class MultiheadAttention(Module):
         N, _, L, d = Q.shape
         S_len = K.shape[2]
         S = _scores(Q, K, 1.0 / math.sqrt(d))  # Q_h K_hᵀ / √d
-        for M in self._additive_masks(N, L, S_len, query.dtype, attn_mask, key_padding_mask, is_causal):
-            S += M
-        A = _softmax_rows_(S)  # softmax over the keys, in place: S is not needed again
+        M = self._additive_masks(N, L, S_len, query.dtype, attn_mask, key_padding_mask, is_causal)
+        A = _softmax_rows_(S, M)  # softmax(S_h + M) over the keys, in S's memory
         O = _merged_heads(A, V)  # [O_1 … O_H], O_h = A_h V_h
         self.attn_weights = A
         self._cache = (query, key, value, Q, K, V, A)
@@ -251,12 +250,49 @@ def _scores(Q: np.ndarray, K: np.ndarray, scale: float) -> np.ndarray:
     return S
 
 
-def _softmax_rows_(S: np.ndarray) -> np.ndarray:
-    """softmax over the last axis, in place: shifted by the row maximum for stability."""
-    S -= S.max(axis=-1, keepdims=True)
+def _softmax_rows_(S: np.ndarray, masks: list[np.ndarray]) -> np.ndarray:
+    """softmax(S + M) over the last axis (M: the sum of ``masks``), computed in S's memory.
+
+    Shifted for stability by one value for all rows when that is as safe as the row maximum
+    (see :func:`_common_shift`), else by the row maximum."""
+    shift = _common_shift(S, masks)
+    for M in masks:
+        S += M
+    S -= _row_max(S) if shift is None else shift
     np.exp(S, out=S)
-    S /= S.sum(axis=-1, keepdims=True)
+    S /= _row_sums(S)
     return S
+
+
+_SHIFT_SPAN = 60.0  # e^±60 lies far inside float32's normal range (about e^±87)
+
+
+def _common_shift(S: np.ndarray, masks: list[np.ndarray]) -> float | None:
+    """An upper bound c of every finite score of S + M that lies within 60 of all of them, or None.
+
+    softmax is the same whatever is subtracted from a row; subtracting c, every finite e^(s − c)
+    lies in [e^−60, 1], so nothing overflows and no row underflows to all zeros, exactly what the
+    row maximum guarantees, for the cost of two whole-array reductions (``max(axis=-1)`` over
+    short rows loops row by row and is several times slower than the rest of the softmax)."""
+    hi, lo = float(S.max()), float(S.min())
+    for M in masks:
+        finite = M[np.isfinite(M)]  # a boolean mask's −∞ entries only remove scores
+        if finite.size == 0:
+            return None
+        hi, lo = hi + float(finite.max()), lo + float(finite.min())
+    return hi if hi - lo <= _SHIFT_SPAN else None  # False for NaN too
+
+
+def _row_max(S: np.ndarray) -> np.ndarray:
+    """max over the last axis, keepdims: reduced over a transposed copy, whose rows are long."""
+    rows = S.reshape(-1, S.shape[-1])
+    return np.ascontiguousarray(rows.T).max(axis=0).reshape(*S.shape[:-1], 1)
+
+
+def _row_sums(S: np.ndarray) -> np.ndarray:
+    """Σ over the last axis, keepdims: one BLAS matrix-vector product with a vector of ones."""
+    rows = S.reshape(-1, S.shape[-1])
+    return np.dot(rows, ones(rows.shape[1], rows.dtype)).reshape(*S.shape[:-1], 1)
 
 
 def _softmax_backward_(A: np.ndarray, dA: np.ndarray) -> np.ndarray:
