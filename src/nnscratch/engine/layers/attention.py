@@ -172,11 +172,11 @@ class MultiheadAttention(Module):
     ) -> np.ndarray:
         cross = self._check_inputs(query, key, value)
         E = self.embed_dim
-        if cross:
+        if cross:  # Q = query W_qᵀ + b_q, K = key W_kᵀ + b_k, V = value W_vᵀ + b_v
             Q, K, V = (self._heads(self._project(z, _block(i, E))) for i, z in enumerate((query, key, value)))
         else:
             QKV = self._project(query, slice(None))  # [Q K V] = x W_inᵀ + b_in
-            Q, K, V = (self._heads(QKV[..., i * E : (i + 1) * E]) for i in range(3))
+            Q, K, V = (self._heads(QKV[..., _block(i, E)]) for i in range(3))
         N, _, L, d = Q.shape
         S_len = K.shape[2]
         S = _scores(Q, K, 1.0 / math.sqrt(d))  # Q_h K_hᵀ / √d
@@ -193,7 +193,7 @@ class MultiheadAttention(Module):
         d = E // self.num_heads
         G = check_grad_out(grad_out, (N, L, E), self)
         dO = self._heads(self.out_proj.backward(_rows(G)).reshape(G.shape))  # dO = G W_out (+ dW_out)
-        dA = dO @ V.transpose(0, 1, 3, 2)
+        dA = dO @ V.transpose(0, 1, 3, 2)  # dA_h = dO_h V_hᵀ
         dS = _softmax_backward_(A, dA)  # A ⊙ (dA − rowsum(dA ⊙ A)), in dA's memory
         dS *= 1.0 / math.sqrt(d)  # the 1/√d of both dQ and dK, applied once
         if key is None:  # self-attention: [dQ dK dV] side by side, the fused projection's layout

@@ -87,7 +87,7 @@ class LayerNorm(Module):
                 f"(*, {', '.join(map(str, self.normalized_shape))}). Received: {describe(x)}"
             )
         rows = _samples(x, self.normalized_shape)  # one sample's D values per row
-        mu = _row_means(rows)
+        mu = _row_means(rows)  # μ
         xc = rows - mu
         var = _row_means(xc * xc)  # σ², biased
         s = 1.0 / np.sqrt(var + self.eps)  # s = 1/√(σ² + ε), in x's dtype (a Python float ε)
@@ -112,10 +112,10 @@ class LayerNorm(Module):
             ghat = g
         if not input_grad:
             return None
-        mean_g = _row_means(ghat)
-        mean_gx = _row_means_of_product(ghat, xhat)
-        dx = _minus_means(ghat, mean_g, xhat, mean_gx, overwrite=ghat is not g)  # ĝ - mean(ĝ) - x̂ ⊙ mean(..)
-        dx *= s  # s·(ĝ - mean(ĝ) - x̂ ⊙ mean(ĝ ⊙ x̂))
+        mean_g = _row_means(ghat)  # mean(ĝ)
+        mean_gx = _row_means_of_product(ghat, xhat)  # mean(ĝ ⊙ x̂)
+        dx = _minus_means(ghat, mean_g, xhat, mean_gx, overwrite=ghat is not g)  # ĝ - mean(ĝ) - x̂ ⊙ mean_gx
+        dx *= s  # dL/dx = s·(ĝ - mean(ĝ) - x̂ ⊙ mean(ĝ ⊙ x̂))
         return dx.reshape(shape)
 
     def extra_repr(self) -> str:
