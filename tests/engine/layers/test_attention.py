@@ -147,7 +147,7 @@ def test_the_softmax_is_stable_whichever_shift_it_takes(scale, dtype):
     padding = np.zeros((2, 5), bool)
     padding[1, 3] = True
     layer(x, attn_mask=mask, key_padding_mask=padding)
-    Q, K = (z.astype(np.float64) for z in layer._cache[3:5])
+    Q, K = (z.astype(np.float64) for z in layer._cache[1:3])
     S = Q @ K.transpose(0, 1, 3, 2) / np.sqrt(3) + mask + np.where(padding, -np.inf, 0.0)[:, None, None, :]
     shifted = np.exp(S - S.max(axis=-1, keepdims=True))
     reference = shifted / shifted.sum(axis=-1, keepdims=True)
@@ -165,3 +165,14 @@ def test_the_softmax_is_stable_whichever_shift_it_takes(scale, dtype):
     assert _common_shift(np.zeros((1, 1, 2, 2)), [np.array([[0.0, -np.inf], [0.0, 0.0]])]) == 0.0
     assert _common_shift(np.zeros((1, 1, 2, 2)), [np.full((2, 2), -np.inf)]) is None
     assert _common_shift(np.zeros((1, 1, 2, 2)), [np.array([[0.0, -1e4], [0.0, 0.0]])]) is None
+
+
+def test_the_one_array_mask_is_what_the_layer_adds():
+    """``_additive_mask`` (used by the worked attention trace) sums the masks to (N, H, T, T)."""
+    layer = ns.MultiheadAttention(4, 2, rng=0)
+    padding = np.array([[False, False, True], [False, False, False]])
+    M = layer._additive_mask(2, 3, np.dtype(np.float32), None, padding, True)
+    assert M.shape == (2, 2, 3, 3) and M.dtype == np.float32
+    expected = np.where(np.triu(np.ones((3, 3), bool), 1) | padding[:, None, None, :], -np.inf, 0.0)
+    np.testing.assert_array_equal(M, np.broadcast_to(expected, (2, 2, 3, 3)))
+    assert layer._additive_mask(2, 3, np.dtype(np.float64), None, None, False) is None

@@ -114,6 +114,16 @@ class MultiheadAttention(Module):
             )
         return True
 
+    def _additive_mask(
+        self, N: int, T: int, dtype: np.dtype, attn_mask: Any, key_padding_mask: Any, is_causal: bool
+    ) -> np.ndarray | None:
+        """M (N, H, T, T) of self-attention as one array (None without masks): the sum of
+        :meth:`_additive_masks`, for code that shows the mask the layer adds (worked examples)."""
+        masks = self._additive_masks(N, T, T, dtype, attn_mask, key_padding_mask, is_causal)
+        if not masks:
+            return None
+        return np.broadcast_to(sum(masks[1:], masks[0]), (N, self.num_heads, T, T)).copy()
+
     def _additive_masks(
         self, N: int, L: int, S: int, dtype: np.dtype, attn_mask: Any, key_padding_mask: Any, is_causal: bool
     ) -> list[np.ndarray]:
@@ -184,11 +194,12 @@ class MultiheadAttention(Module):
         A = _softmax_rows_(S, M)  # softmax(S_h + M) over the keys, in S's memory
         O = _merged_heads(A, V)  # [O_1 … O_H], O_h = A_h V_h
         self.attn_weights = A
-        self._cache = (query, key, value, Q, K, V, A)
+        self._cache = ((query, key, value) if cross else query, Q, K, V, A)
         return self.out_proj.forward(_rows(O)).reshape(O.shape)  # y = O W_outᵀ + b_out
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> Any:
-        query, key, value, Q, K, V, A = self._cached()
+        inputs, Q, K, V, A = self._cached()
+        query, key, value = inputs if isinstance(inputs, tuple) else (inputs, None, None)
         N, L, E = query.shape
         d = E // self.num_heads
         G = check_grad_out(grad_out, (N, L, E), self)
