@@ -24,6 +24,26 @@ class Product(NamedTuple):
     k: int
     count: int
     layout: str
+    batched: bool = False  # the ``count`` products are one batched matmul (attention's heads)
+
+
+class TransformerDims(NamedTuple):
+    """A transformer case: a Linear embedding ``inputs`` → ``d_model`` per token, ``layers``
+    post-norm encoder layers (ReLU, dropout 0), the mean over the ``steps`` tokens, a Linear head."""
+
+    inputs: int
+    d_model: int
+    nhead: int
+    d_ff: int
+    layers: int
+    steps: int
+
+    def describe(self) -> str:
+        return (
+            f"Linear {self.inputs}→{self.d_model} per token, {self.layers}× TransformerEncoderLayer("
+            f"d_model {self.d_model}, {self.nhead} heads, feed-forward {self.d_ff}, ReLU, post-norm, "
+            f"dropout 0), T={self.steps}, mean over time → dense {self.d_model}→10"
+        )
 
 
 @dataclass
@@ -52,6 +72,7 @@ class Case:
     batches: list[tuple[np.ndarray, np.ndarray]] = field(repr=False, default_factory=list)
     sklearn: bool = True
     reference: bool = True
+    transformer: TransformerDims | None = None
 
     @property
     def binary(self) -> bool:
@@ -66,7 +87,8 @@ class Case:
         return "BCE on sigmoid" if self.binary else "softmax cross-entropy"
 
     def describe(self) -> str:
-        arch = ARCHITECTURES.get(self.kind) or "-".join(str(s) for s in self.sizes) + f" {self.hidden}"
+        arch = self.transformer.describe() if self.transformer else ARCHITECTURES.get(self.kind)
+        arch = arch or "-".join(str(s) for s in self.sizes) + f" {self.hidden}"
         opt = f"SGD lr={self.lr}" + (f" momentum={self.momentum}" if self.momentum else "")
         return (
             f"{arch}, {self.loss_name}, batch {self.batch} of {self.n_samples} "
@@ -88,8 +110,10 @@ class Case:
         product over all T·N such rows for [W_hh | W_ih | b], and the head. CNN: per convolution
         the im2col products W X̂ (forward), X̂ Gᵀ (weight gradient, transposed) and Wᵀ G (column
         gradient, not for the first layer), with the stride-1 path's full-width rows (OH·W_p
-        columns per image), then the dense head.
+        columns per image), then the dense head. Transformer: see :func:`transformer_gemms`.
         """
+        if self.transformer is not None:
+            return transformer_gemms(self.transformer, self.batch)
         n = self.batch
         head = [
             Product("fwd-head", n, 10, RNN_HIDDEN, 1, "NT"),
@@ -267,3 +291,64 @@ def conv_rnn_cases() -> list[Case]:
         ),
     ]
     return [_make_batches(c) for c in cases]
+
+
+def transformer_gemms(t: TransformerDims, n: int) -> list[Product]:
+    """The products of one transformer step over R = n·T token rows, as nnscratch runs them.
+
+    Per encoder layer, forward: the fused projection [Q K V] = x W_inᵀ, per sequence and head
+    (n·H of them, one batched matmul each) the scores Q_h K_hᵀ and A_h V_h, the output projection
+    and the two feed-forward Linears; backward: each Linear's weight and input gradients, and per
+    head dA = dO Vᵀ, dV = Aᵀ dO, dQ = dS K, dK = dSᵀ Q. Around them the embedding (no input
+    gradient) and the head on the time-mean (n rows).
+    """
+    E, F, T, d = t.d_model, t.d_ff, t.steps, t.d_model // t.nhead
+    R, heads = n * T, n * t.nhead
+
+    def linear(label: str, fan_in: int, fan_out: int, rows: int, dx: bool = True) -> tuple[list, list]:
+        fwd = [Product(f"fwd-{label}", rows, fan_out, fan_in, 1, "NT")]
+        bwd = [Product(f"dW-{label}", fan_out, fan_in, rows, 1, "TN")]
+        if dx:
+            bwd.append(Product(f"dx-{label}", rows, fan_in, fan_out, 1, "NN"))
+        return fwd, bwd
+
+    fwd_emb, bwd_emb = linear("embed", t.inputs, E, R, dx=False)
+    fwd_head, bwd_head = linear("head", E, 10, n)
+    forward, backward = list(fwd_emb), []
+    for i in range(t.layers):
+        f_in, b_in = linear(f"in_proj{i}", E, 3 * E, R)
+        f_out, b_out = linear(f"out_proj{i}", E, E, R)
+        f_l1, b_l1 = linear(f"linear1.{i}", E, F, R)
+        f_l2, b_l2 = linear(f"linear2.{i}", F, E, R)
+        scores = [
+            Product(f"fwd-QKt{i}", T, T, d, heads, "NT", True),
+            Product(f"fwd-AV{i}", T, d, T, heads, "NN", True),
+        ]
+        dscores = [
+            Product(f"dA{i}", T, T, d, heads, "NT", True),
+            Product(f"dV{i}", T, d, T, heads, "TN", True),
+            Product(f"dQ{i}", T, d, T, heads, "NN", True),
+            Product(f"dK{i}", T, d, T, heads, "TN", True),
+        ]
+        forward += f_in + scores + f_out + f_l1 + f_l2
+        backward = b_l2 + b_l1 + b_out + dscores + b_in + backward
+    return forward + fwd_head + bwd_head + backward + bwd_emb
+
+
+def transformer_cases() -> list[Case]:
+    """(h): two small encoder layers on T=32 tokens, the case tuned for; (i): a wider model on
+    shorter sequences, measured but not tuned for. Plain SGD on 10 classes."""
+    rng = np.random.default_rng(5)
+    out = []
+    for key, title, dims, batch in (
+        ("h", "(h) Transformer T=32", TransformerDims(16, 64, 4, 128, 2, 32), 32),
+        ("i", "(i) Transformer E=128 T=16", TransformerDims(16, 128, 8, 256, 2, 16), 64),
+    ):
+        n = 4 * batch
+        X = rng.standard_normal((n, dims.steps, dims.inputs)).astype(DTYPE)
+        y = rng.integers(0, 10, size=n)
+        common = {"hidden": "", "lr": 0.01, "sklearn": False, "reference": False}
+        case = Case(key, title, [dims.inputs, 10], batch=batch, n_samples=n, kind="transformer", X=X, y=y,
+                    transformer=dims, **common)  # fmt: skip
+        out.append(_make_batches(case))
+    return out

@@ -22,12 +22,36 @@ def linear_keys(case: Case) -> list[tuple[str, str]]:
     return [(f"{2 * i}.weight", f"{2 * i}.bias") for i in range(len(case.sizes) - 1)]
 
 
+class MeanOverTime(ns.Module):
+    """(N, T, E) → (N, E), the mean over the time steps; backward spreads g/T over every step."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._cache = x.shape
+        return x.mean(axis=1)
+
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray:
+        N, T, E = self._cached()
+        return np.broadcast_to((grad_out / T)[:, None, :], (N, T, E))
+
+
 def build_nnscratch_model(case: Case, rng: int | None = None) -> ns.Sequential:
     """The case's network in nnscratch (float32); ``rng`` seeds PyTorch-style initialisation."""
 
     def seed(i: int) -> int | None:
         return None if rng is None else rng + i
 
+    if case.transformer is not None:
+        t = case.transformer
+        blocks = [
+            ns.TransformerEncoderLayer(t.d_model, t.nhead, t.d_ff, dropout=0.0, dtype=DTYPE, rng=seed(1 + i))
+            for i in range(t.layers)
+        ]
+        return ns.Sequential(
+            ns.Linear(t.inputs, t.d_model, dtype=DTYPE, rng=seed(0)),
+            *blocks,
+            MeanOverTime(),
+            ns.Linear(t.d_model, 10, dtype=DTYPE, rng=seed(1 + t.layers)),
+        )
     if case.kind == "cnn":
         return ns.Sequential(
             ns.Conv2d(1, 8, 3, dtype=DTYPE, rng=seed(0)),
@@ -62,7 +86,21 @@ def build_torch_model(case: Case):
     import torch
     from torch import nn
 
-    if case.kind == "cnn":
+    if case.transformer is not None:
+        t = case.transformer
+
+        class MeanOverTimeT(nn.Module):
+            def forward(self, x):
+                return x.mean(dim=1)
+
+        blocks = [
+            nn.TransformerEncoderLayer(t.d_model, t.nhead, t.d_ff, dropout=0.0, batch_first=True)
+            for _ in range(t.layers)
+        ]
+        model = nn.Sequential(
+            nn.Linear(t.inputs, t.d_model), *blocks, MeanOverTimeT(), nn.Linear(t.d_model, 10)
+        )
+    elif case.kind == "cnn":
         model = nn.Sequential(
             nn.Conv2d(1, 8, 3),
             nn.ReLU(),
@@ -257,7 +295,8 @@ class GemmRunner:
     """Only the step's matrix products, into preallocated outputs, at nnscratch's sizes and
     layouts (:meth:`cases.Case.gemms`: which operand BLAS reads transposed matters, up to 2× for a
     small product): the BLAS floor of the step. A recurrent step's per-time-step products are
-    repeated T times, as the time loop does."""
+    repeated T times, as the time loop does; attention's per-head products are one batched
+    ``np.matmul`` over a stack, as nnscratch's are."""
 
     name = "gemm-only"
 
@@ -265,19 +304,23 @@ class GemmRunner:
         rng = np.random.default_rng(0)
         self.ops = []
 
-        def operand(rows: int, cols: int, transposed: bool) -> np.ndarray:
-            """A (rows, cols) matrix, stored as is or as the transposed view of a (cols, rows) one."""
+        def operand(rows: int, cols: int, transposed: bool, batch: tuple[int, ...]) -> np.ndarray:
+            """A (rows, cols) matrix (a stack of ``batch`` of them), stored as is or as the
+            transposed view of a (cols, rows) one."""
             if transposed:
-                return rng.random((cols, rows), dtype=DTYPE).T
-            return rng.random((rows, cols), dtype=DTYPE)
+                return rng.random((*batch, cols, rows), dtype=DTYPE).swapaxes(-1, -2)
+            return rng.random((*batch, rows, cols), dtype=DTYPE)
 
         for p in case.gemms():
-            a, b = operand(p.m, p.k, p.layout[0] == "T"), operand(p.k, p.n, p.layout[1] == "T")
-            self.ops.extend([(a, b, np.empty((p.m, p.n), dtype=DTYPE))] * p.count)
+            batch = (p.count,) if p.batched else ()
+            a = operand(p.m, p.k, p.layout[0] == "T", batch)
+            b = operand(p.k, p.n, p.layout[1] == "T", batch)
+            c = np.empty((*batch, p.m, p.n), dtype=DTYPE)
+            self.ops.extend([(np.matmul if p.batched else np.dot, a, b, c)] * (1 if p.batched else p.count))
 
     def step(self) -> None:
-        for a, b, c in self.ops:
-            np.dot(a, b, out=c)
+        for op, a, b, c in self.ops:
+            op(a, b, out=c)
 
     def state(self) -> dict[str, np.ndarray]:
         raise NotImplementedError

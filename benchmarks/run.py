@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
-from cases import Case, conv_rnn_cases, dense_cases  # noqa: E402
+from cases import Case, conv_rnn_cases, dense_cases, transformer_cases  # noqa: E402
 from gemm import sgemm_gflops  # noqa: E402
 from impls import RUNNERS, check_same_step, initial_state, runners_for  # noqa: E402
 from machine import load_average, machine_info  # noqa: E402
@@ -36,7 +36,7 @@ MEMORY_CASES = ("c", "d", "e")
 
 
 def all_cases() -> list[Case]:
-    return dense_cases() + conv_rnn_cases()
+    return dense_cases() + conv_rnn_cases() + transformer_cases()
 
 
 def bench_case(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cases import conv_rnn_cases, dense_cases
+from cases import conv_rnn_cases, dense_cases, transformer_cases
 from impls import NNScratchRunner, initial_state
 from threadpoolctl import threadpool_limits
 
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--number", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args(argv)
-    cases = {c.key: c for c in dense_cases() + conv_rnn_cases()}
+    cases = {c.key: c for c in dense_cases() + conv_rnn_cases() + transformer_cases()}
     for key in args.cases.split(","):
         case = cases[key]
         for threads in (int(t) for t in args.threads.split(",")):

@@ -137,3 +137,23 @@ def test_the_step_time_script_times_each_case_and_thread_count(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(" best ")[0] for line in lines] == ["a threads=1", "b_32 threads=1"]
     assert all(float(line.split()[-2]) > 0 for line in lines)
+
+
+def test_the_transformer_cases_take_the_same_step_as_pytorch_and_list_their_products():
+    """(h) and (i): nnscratch and PyTorch start from one state dict and make the same SGD step; the
+    GEMM floor lists the embedding, the head and per layer 4 Linears (3 products each, dx for all)
+    and 6 batched per-head products, whose FLOPs add up to the step's count."""
+    for case in cases.transformer_cases():
+        t = case.transformer
+        names = impls.runners_for(case)
+        assert names == ["nnscratch", "pytorch", "gemm-only"]
+        report = impls.check_same_step(case, impls.initial_state(case), names)
+        assert report["pytorch"]["max_rel_update_diff"] < 2e-3
+        products = case.gemms()
+        assert len(products) == 2 + 3 + t.layers * (4 * 3 + 6)
+        batched = [p for p in products if p.batched]
+        assert {p.count for p in batched} == {case.batch * t.nhead}
+        assert case.flops() == sum(2 * p.m * p.n * p.k * p.count for p in products)
+        gemm = impls.GemmRunner(case)
+        gemm.step()
+        assert len(gemm.ops) == len(products)

@@ -130,3 +130,49 @@ def test_refusals():
         layer(np.zeros((1, 3, 4)), attn_mask=np.zeros((2, 2), bool))
     with pytest.raises(ShapeError, match="key_padding_mask"):
         layer(np.zeros((1, 3, 4)), key_padding_mask=np.zeros((1, 2), bool))
+
+
+@pytest.mark.parametrize("scale", [0.1, 1e3])  # scores within 60 of each other (one shift), or far apart
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_softmax_is_stable_whichever_shift_it_takes(scale, dtype):
+    """softmax(S + M) against a float64 reference shifted by each row's maximum, with a float mask
+    of −1e4 (PyTorch's other convention) that leaves one row a single key, and a padding key."""
+    from nnscratch.engine.layers.attention import _common_shift
+
+    layer = ns.MultiheadAttention(6, 2, dtype=dtype, rng=0)
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(2, 5, 6)) * scale).astype(dtype)
+    mask = np.zeros((5, 5))
+    mask[1, 1:] = -1e4
+    padding = np.zeros((2, 5), bool)
+    padding[1, 3] = True
+    layer(x, attn_mask=mask, key_padding_mask=padding)
+    Q, K = (z.astype(np.float64) for z in layer._cache[1:3])
+    S = Q @ K.transpose(0, 1, 3, 2) / np.sqrt(3) + mask + np.where(padding, -np.inf, 0.0)[:, None, None, :]
+    shifted = np.exp(S - S.max(axis=-1, keepdims=True))
+    reference = shifted / shifted.sum(axis=-1, keepdims=True)
+    A = layer.attn_weights
+    assert A.dtype == dtype and np.all(np.isfinite(A))
+    np.testing.assert_allclose(A.sum(-1), 1.0, rtol=1e-5)
+    assert np.all(A[1, :, :, 3] == 0)
+    if scale < 1:  # scores of ~1e6 outweigh a −1e4 mask, as they would in PyTorch
+        assert np.all(A[:, :, 1, 1:] == 0)
+    if dtype == np.float64:  # in float32, scores of ~1e6 are themselves rounded by ~0.1
+        np.testing.assert_allclose(A, reference, rtol=1e-9, atol=1e-12)
+    S_unmasked = Q @ K.transpose(0, 1, 3, 2) / np.sqrt(3)
+    span = S_unmasked.max() - S_unmasked.min()
+    assert (_common_shift(S_unmasked, []) is None) == (span > 60)
+    assert _common_shift(np.zeros((1, 1, 2, 2)), [np.array([[0.0, -np.inf], [0.0, 0.0]])]) == 0.0
+    assert _common_shift(np.zeros((1, 1, 2, 2)), [np.full((2, 2), -np.inf)]) is None
+    assert _common_shift(np.zeros((1, 1, 2, 2)), [np.array([[0.0, -1e4], [0.0, 0.0]])]) is None
+
+
+def test_the_one_array_mask_is_what_the_layer_adds():
+    """``_additive_mask`` (used by the worked attention trace) sums the masks to (N, H, T, T)."""
+    layer = ns.MultiheadAttention(4, 2, rng=0)
+    padding = np.array([[False, False, True], [False, False, False]])
+    M = layer._additive_mask(2, 3, np.dtype(np.float32), None, padding, True)
+    assert M.shape == (2, 2, 3, 3) and M.dtype == np.float32
+    expected = np.where(np.triu(np.ones((3, 3), bool), 1) | padding[:, None, None, :], -np.inf, 0.0)
+    np.testing.assert_array_equal(M, np.broadcast_to(expected, (2, 2, 3, 3)))
+    assert layer._additive_mask(2, 3, np.dtype(np.float64), None, None, False) is None

@@ -63,3 +63,32 @@ def test_save_load_and_refusals():
     assert again.norm_first and again.dim_feedforward == 6
     with pytest.raises(HyperparameterError, match="activation"):
         ns.TransformerEncoderLayer(4, 2, activation="tanh")
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_input_grad_false_skips_dx_but_not_the_parameter_gradients(norm_first):
+    layer = ns.TransformerEncoderLayer(8, 2, 16, dropout=0.0, norm_first=norm_first, rng=0)
+    rng = np.random.default_rng(0)
+    x, g = rng.normal(size=(2, 5, 8)), rng.normal(size=(2, 5, 8))
+    layer(x, is_causal=True)
+    dx = layer.backward(g)
+    full = {name: p.grad.copy() for name, p in layer.named_parameters()}
+    layer.zero_grad()
+    layer(x, is_causal=True)
+    assert layer.backward(g, input_grad=False) is None
+    assert dx.shape == x.shape
+    for name, p in layer.named_parameters():
+        np.testing.assert_array_equal(p.grad, full[name], err_msg=name)
+
+
+def test_float32_stays_float32_through_the_block():
+    layer = ns.TransformerEncoderLayer(8, 2, 16, dropout=0.0, dtype=np.float32, rng=0)
+    x = np.random.default_rng(0).normal(size=(2, 5, 8)).astype(np.float32)
+    mask = np.triu(np.full((5, 5), -np.inf), 1)  # a float64 mask: cast, never an upcast
+    y = layer(x, attn_mask=mask, key_padding_mask=np.zeros((2, 5), bool))
+    dx = layer.backward(np.ones_like(y))
+    assert y.dtype == dx.dtype == layer.self_attn.attn_weights.dtype == np.float32
+    for name, p in layer.named_parameters():
+        assert p.grad.dtype == np.float32, name
+    xhat, s, _ = layer.norm1._cache
+    assert xhat.dtype == s.dtype == np.float32

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from nnscratch.base.errors import HyperparameterError, ShapeError
 from nnscratch.base.validation import check_positive, describe
 
 from ..module import Module, check_grad_out
-from ..parameter import Parameter
+from ..parameter import Parameter, column_sums, ones
 
 
 def _as_shape(normalized_shape: Any) -> tuple[int, ...]:
@@ -85,40 +86,80 @@ class LayerNorm(Module):
                 f"LayerNorm(normalized_shape={self.normalized_shape}) expects input of shape "
                 f"(*, {', '.join(map(str, self.normalized_shape))}). Received: {describe(x)}"
             )
-        axes = tuple(range(x.ndim - k, x.ndim))
-        mu = x.mean(axis=axes, keepdims=True)
-        xc = x - mu
-        var = np.mean(xc * xc, axis=axes, keepdims=True)  # σ², biased
-        s = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype, copy=False)  # s = 1/√(σ² + ε)
-        xhat = xc * s  # x̂ = (x - μ)·s
-        self._cache = (xhat, s, axes)
+        rows = _samples(x, self.normalized_shape)  # one sample's D values per row
+        mu = _row_means(rows)  # μ
+        xc = rows - mu
+        var = _row_means(xc * xc)  # σ², biased
+        s = 1.0 / np.sqrt(var + self.eps)  # s = 1/√(σ² + ε), in x's dtype (a Python float ε)
+        xhat = np.multiply(xc, s, out=xc)  # x̂ = (x - μ)·s, written over x - μ
+        self._cache = (xhat, s, x.shape)
         if self.weight is None:
-            return xhat
-        y = xhat * self.weight.data  # γ ⊙ x̂ (+ β)
-        return y + self.bias.data if self.bias is not None else y
+            return xhat.reshape(x.shape)
+        y = xhat * _flat(self.weight)  # γ ⊙ x̂ (+ β)
+        if self.bias is not None:
+            y += _flat(self.bias)
+        return y.reshape(x.shape)
 
     def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        xhat, s, axes = self._cached()
-        g = check_grad_out(grad_out, xhat.shape, self)
-        lead = tuple(range(xhat.ndim - len(axes)))  # the sample dimensions, summed for γ and β
+        xhat, s, shape = self._cached()
+        g = _samples(check_grad_out(grad_out, shape, self), self.normalized_shape)
         if self.weight is not None:
-            self.weight.accumulate(np.sum(g * xhat, axis=lead))  # dγ += Σ g ⊙ x̂
+            self.weight.accumulate(_column_sums_of_product(g, xhat))  # dγ += Σ g ⊙ x̂ (over the samples)
             if self.bias is not None:
-                self.bias.accumulate(np.sum(g, axis=lead))  # dβ += Σ g
-            ghat = g * self.weight.data  # ĝ = g ⊙ γ
+                self.bias.accumulate(column_sums(g))  # dβ += Σ g
+            ghat = g * _flat(self.weight)  # ĝ = g ⊙ γ
         else:
             ghat = g
         if not input_grad:
             return None
-        mean_g = ghat.mean(axis=axes, keepdims=True)
-        mean_gx = np.mean(ghat * xhat, axis=axes, keepdims=True)
-        return s * (ghat - mean_g - xhat * mean_gx)  # s·(ĝ - mean(ĝ) - x̂ ⊙ mean(ĝ ⊙ x̂))
+        mean_g = _row_means(ghat)  # mean(ĝ)
+        mean_gx = _row_means_of_product(ghat, xhat)  # mean(ĝ ⊙ x̂)
+        dx = _minus_means(ghat, mean_g, xhat, mean_gx, overwrite=ghat is not g)  # ĝ - mean(ĝ) - x̂ ⊙ mean_gx
+        dx *= s  # dL/dx = s·(ĝ - mean(ĝ) - x̂ ⊙ mean(ĝ ⊙ x̂))
+        return dx.reshape(shape)
 
     def extra_repr(self) -> str:
         return (
             f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
             f"bias={self.bias is not None}"
         )
+
+
+def _samples(x: np.ndarray, normalized_shape: tuple[int, ...]) -> np.ndarray:
+    """x as (samples, D) rows, D = prod(normalized_shape): a view when x is contiguous."""
+    return x.reshape(-1, math.prod(normalized_shape))
+
+
+def _flat(p: Parameter) -> np.ndarray:
+    """γ or β as one row of D values, to broadcast over the (samples, D) rows."""
+    return p.data.reshape(-1)
+
+
+def _row_means(rows: np.ndarray) -> np.ndarray:
+    """(1/D) Σ over each row, as a (samples, 1) column: a BLAS matrix-vector product with a vector
+    of ones, much faster than ``mean(axis=-1)`` on short rows (which loops row by row)."""
+    D = rows.shape[1]
+    return (np.dot(rows, ones(D, rows.dtype)) * (1.0 / D))[:, None]
+
+
+def _row_means_of_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """mean(a ⊙ b) over each row, as a (samples, 1) column, without the temporary a ⊙ b."""
+    return (np.einsum("ij,ij->i", a, b) * (1.0 / a.shape[1]))[:, None]
+
+
+def _column_sums_of_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Σ_samples a ⊙ b, one value per feature, without the temporary a ⊙ b."""
+    return np.einsum("ij,ij->j", a, b)
+
+
+def _minus_means(
+    ghat: np.ndarray, mean_g: np.ndarray, xhat: np.ndarray, mean_gx: np.ndarray, *, overwrite: bool
+) -> np.ndarray:
+    """ĝ - mean(ĝ) - x̂ ⊙ mean(ĝ ⊙ x̂), written over ĝ when ``overwrite`` (ĝ is then the layer's own
+    temporary): every large temporary is a fresh allocation, often new pages from the system."""
+    out = np.subtract(ghat, mean_g, out=ghat if overwrite else None)
+    out -= xhat * mean_gx
+    return out
 
 
 __all__ = ["LayerNorm"]

@@ -98,26 +98,26 @@ class TransformerEncoderLayer(Module):
     def _sa(self, x: np.ndarray, masks: dict[str, Any]) -> np.ndarray:
         return self.dropout1.forward(self.self_attn.forward(x, **masks))
 
-    def _sa_backward(self, g: np.ndarray) -> np.ndarray:
-        return self.self_attn.backward(self.dropout1.backward(g))
+    def _sa_backward(self, g: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return self.self_attn.backward(self.dropout1.backward(g), input_grad=input_grad)
 
     def _ff(self, x: np.ndarray) -> np.ndarray:
-        z = self.dropout.forward(self.act.forward(self.linear1.forward(x)))
-        return self.dropout2.forward(self.linear2.forward(z))
+        z = self.dropout.forward(self.act.forward(self.linear1.forward(_rows(x))))
+        return self.dropout2.forward(self.linear2.forward(z)).reshape(x.shape)
 
     def _ff_backward(self, g: np.ndarray) -> np.ndarray:
-        g = self.linear2.backward(self.dropout2.backward(g))
-        return self.linear1.backward(self.act.backward(self.dropout.backward(g)))
+        dz = self.linear2.backward(self.dropout2.backward(_rows(g)))
+        return self.linear1.backward(self.act.backward(self.dropout.backward(dz))).reshape(g.shape)
 
     def forward(self, x: np.ndarray, **masks: Any) -> np.ndarray:
         if self.is_causal and not masks:
             masks = {"is_causal": True}
         if self.norm_first:
-            h = x + self._sa(self.norm1.forward(x), masks)
-            y = h + self._ff(self.norm2.forward(h))
+            h = _plus(x, self._sa(self.norm1.forward(x), masks))  # h = x + SA(norm1(x))
+            y = _plus(h, self._ff(self.norm2.forward(h)))  # y = h + FF(norm2(h))
         else:
-            h = self.norm1.forward(x + self._sa(x, masks))
-            y = self.norm2.forward(h + self._ff(h))
+            h = self.norm1.forward(_plus(x, self._sa(x, masks)))  # h = norm1(x + SA(x))
+            y = self.norm2.forward(_plus(h, self._ff(h)))  # y = norm2(h + FF(h))
         self._cache = y.shape
         return y
 
@@ -125,18 +125,37 @@ class TransformerEncoderLayer(Module):
         self._cached()
         dy = grad_out
         if self.norm_first:
-            dh = dy + self.norm2.backward(self._ff_backward(dy))  # y = h + FF(norm2(h))
-            dx = dh + self.norm1.backward(self._sa_backward(dh))  # h = x + SA(norm1(x))
+            dh = _plus(dy, self.norm2.backward(self._ff_backward(dy)))  # y = h + FF(norm2(h))
+            if not input_grad:  # norm1's input gradient would only feed dx
+                self.norm1.backward(self._sa_backward(dh), input_grad=False)
+                return None
+            dx = _plus(dh, self.norm1.backward(self._sa_backward(dh)))  # h = x + SA(norm1(x))
         else:
             dh = self.norm2.backward(dy)  # y = norm2(h + FF(h))
-            dh = dh + self._ff_backward(dh)
+            dh = _plus(dh, self._ff_backward(dh))
             dx = self.norm1.backward(dh)  # h = norm1(x + SA(x))
-            dx = dx + self._sa_backward(dx)
-        return dx if input_grad else None
+            if not input_grad:  # SA's input gradient would only feed dx
+                self._sa_backward(dx, input_grad=False)
+                return None
+            dx = _plus(dx, self._sa_backward(dx))
+        return dx
 
     def extra_repr(self) -> str:
         causal = ", is_causal=True" if self.is_causal else ""
         return f"d_model={self.d_model}, nhead={self.nhead}, norm_first={self.norm_first}{causal}"
+
+
+def _plus(a: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    """a + fresh, written over ``fresh``: a new array a submodule just returned to this layer and
+    nobody else holds (a residual sum then allocates nothing; large new arrays are costly)."""
+    fresh += a
+    return fresh
+
+
+def _rows(x: np.ndarray) -> np.ndarray:
+    """(N, T, E) as (N·T, E) rows, a view when it can be: the feed-forward Linears then run one
+    2-D BLAS product (a 3-D operand makes matmul call BLAS once per sequence)."""
+    return x.reshape(-1, x.shape[-1])
 
 
 __all__ = ["TransformerEncoderLayer"]
