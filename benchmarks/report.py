@@ -1,4 +1,4 @@
-"""Markdown rendering of a benchmark run, with issue 6's targets marked."""
+"""Markdown rendering of a benchmark run, with the targets of issues 6 and 20 marked."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def markdown(result: dict[str, Any]) -> str:
         "those products alone at the same sizes (so 100% is the BLAS limit); *of sgemm peak* compares "
         "with NumPy's 1024³ sgemm measured right after the case; *ceiling* is PyTorch's "
         "step time ÷ that floor: the ratio nnscratch would reach if its step were nothing but its "
-        "products. ✓/✗: issue 6's target.",
+        "products. ✓/✗: the issue's target (issue 6 for (a)–(g), issue 20 for (h)).",
         "",
         "| case | thr | nnscratch ms/step | samples/s | ÷ PyTorch | ceiling ÷ PyTorch | ÷ scikit-learn "
         "| overhead vs NumPy ref | GFLOP/s | of GEMM floor | of sgemm peak |",

@@ -216,6 +216,8 @@ class Module:
         if not children:
             return f"{type(self).__name__}({self.extra_repr()})"
         lines = [f"{type(self).__name__}("]
+        if self.extra_repr():  # the module's own settings first, then its children (as PyTorch)
+            lines.append(f"  {self.extra_repr()}")
         for name, child in children:
             child_repr = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {child_repr}")

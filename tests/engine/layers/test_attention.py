@@ -176,3 +176,15 @@ def test_the_one_array_mask_is_what_the_layer_adds():
     expected = np.where(np.triu(np.ones((3, 3), bool), 1) | padding[:, None, None, :], -np.inf, 0.0)
     np.testing.assert_array_equal(M, np.broadcast_to(expected, (2, 2, 3, 3)))
     assert layer._additive_mask(2, 3, np.dtype(np.float64), None, None, False) is None
+
+
+def test_a_causal_layer_masks_every_call_without_a_mask():
+    x = np.random.default_rng(0).normal(size=(2, 5, 4))
+    causal, plain = ns.MultiheadAttention(4, 2, is_causal=True, rng=0), ns.MultiheadAttention(4, 2, rng=0)
+    np.testing.assert_array_equal(causal(x), plain(x, is_causal=True))
+    assert not np.triu(causal.attn_weights[0, 0], 1).any()  # no query reads a later key
+    given = np.zeros((5, 5))  # an explicit mask replaces the default
+    np.testing.assert_array_equal(causal(x, attn_mask=given), plain(x))
+    model = ns.Sequential(causal, ns.Linear(4, 1, rng=1))
+    assert ns.gradcheck(model.astype(np.float64), x, seed=0).passed
+    assert "is_causal=True" in repr(causal)

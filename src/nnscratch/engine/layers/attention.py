@@ -48,6 +48,8 @@ class MultiheadAttention(Module):
     True = may not attend, or a float mask added to S; ``key_padding_mask`` (N, S), True = a
     padding key nobody attends to; ``is_causal=True`` builds the causal mask (query t sees keys
     ≤ t). The last attention weights A (N, H, L, S) stay on the layer as ``attn_weights``.
+    ``MultiheadAttention(..., is_causal=True)`` (an nnscratch addition) makes every call without
+    an ``attn_mask`` causal, so a causal layer can sit in a ``Sequential`` or ``[[model.layers]]``.
     """
 
     def __init__(
@@ -57,11 +59,13 @@ class MultiheadAttention(Module):
         dropout: float = 0.0,
         bias: bool = True,
         batch_first: bool = True,
+        is_causal: bool = False,
         *,
         dtype: Any = DEFAULT_DTYPE,
         rng: int | np.random.Generator | None = None,
     ) -> None:
         super().__init__()
+        self.is_causal = bool(is_causal)
         self.embed_dim = check_positive_int(embed_dim, "embed_dim")
         self.num_heads = check_positive_int(num_heads, "num_heads")
         if self.embed_dim % self.num_heads:
@@ -181,6 +185,7 @@ class MultiheadAttention(Module):
         is_causal: bool = False,
     ) -> np.ndarray:
         cross = self._check_inputs(query, key, value)
+        is_causal = is_causal or (self.is_causal and attn_mask is None)
         E = self.embed_dim
         if cross:  # Q = query W_qᵀ + b_q, K = key W_kᵀ + b_k, V = value W_vᵀ + b_v
             Q, K, V = (self._heads(self._project(z, _block(i, E))) for i, z in enumerate((query, key, value)))
@@ -226,7 +231,8 @@ class MultiheadAttention(Module):
         return grads if input_grad else None
 
     def extra_repr(self) -> str:
-        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, bias={self.bias}"
+        causal = ", is_causal=True" if self.is_causal else ""
+        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, bias={self.bias}{causal}"
 
 
 # -- speed helpers: each computes one formula of the docstring without needless copies ------------
