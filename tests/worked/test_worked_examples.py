@@ -214,5 +214,7 @@ def test_example_networks_pass_gradcheck():
     for path in sorted(EXAMPLES.glob("*.toml")):
         problem = load_problem(path)
         x = problem.x if problem.x.ndim == 2 else problem.x[None, :]
+        if isinstance(problem.model, ns.MultiheadAttention):  # one sequence: (1, T, E)
+            x = x[None]
         report = ns.gradcheck(problem.model, x)
         assert report.passed, f"{path.name}\n{report}"

@@ -51,6 +51,7 @@ from nnscratch.engine.optim.optimizers import Optimizer
 from nnscratch.worked.explainer import explain
 from nnscratch.worked.steps import Note
 
+from .problem_blocks import BLOCKS, BlockProblem, parse_block_problem
 from .worked import WorkedExample
 
 
@@ -318,13 +319,16 @@ def _build_optimizer(spec: ProblemSpec, model: Sequential, path: Path) -> Any:
     return factory
 
 
-def parse_problem(text: str, path: str | Path = "<problem>") -> Problem:
-    """Validate the TOML text of a problem file and build its model, data, loss and optimizer."""
+def parse_problem(text: str, path: str | Path = "<problem>") -> Problem | BlockProblem:
+    """Validate the TOML text of a problem file and build its model, data, loss and optimizer
+    (an ``[attention]`` or ``[layernorm]`` file: see :mod:`.problem_blocks`)."""
     path = Path(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    if any(block in data for block in BLOCKS):  # one attention head or a LayerNorm
+        return parse_block_problem(data, path, _pydantic_message)
     try:
         spec = ProblemSpec.model_validate(data)
     except ValidationError as exc:
@@ -343,7 +347,7 @@ def parse_problem(text: str, path: str | Path = "<problem>") -> Problem:
     return Problem(spec, path, model, x, y, loss, optimizer)
 
 
-def load_problem(path: str | Path) -> Problem:
+def load_problem(path: str | Path) -> Problem | BlockProblem:
     """Read and validate the problem file at ``path``."""
     p = Path(path)
     try:
