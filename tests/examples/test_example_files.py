@@ -150,6 +150,9 @@ def _sorting(m, folder):  # issue 20: >= 99% of held-out sequences sorted right,
     assert m["test"]["exact_match"] >= 0.99, m["test"]
     assert len(m["samples"]) == 3 and all(s["predicted"] == "".join(sorted(s["input"])) for s in m["samples"])
     assert "Predicted sequences" in (folder / "report.md").read_text()
+    from nnscratch.report.index import headline
+
+    assert headline(m).startswith("test exact_match 0.99")  # whole sequences first, then positions
 
 
 def _language_model(m, folder):  # issue 20: two epochs already beat the character frequencies

@@ -134,7 +134,10 @@ def _headline(result: dict[str, Any]) -> str:
     part = result["test"] or result["train"]
     key = "accuracy" if "accuracy" in part else next(k for k in part if k != "n")
     warned = f" (warning: {result['warnings'][0].split(':')[0]})" if result.get("warnings") else ""
-    return f"{result['evaluated_on']} {key} {part[key]:.4f}{warned}"
+    exact = (
+        f"exact_match {part['exact_match']:.4f}, " if "exact_match" in part and key != "exact_match" else ""
+    )
+    return f"{result['evaluated_on']} {exact}{key} {part[key]:.4f}{warned}"
 
 
 __all__ = ["MODES", "default_out", "prepare_out", "run"]

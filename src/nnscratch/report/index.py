@@ -17,7 +17,13 @@ def headline(m: dict[str, Any]) -> str:
     if m["kind"] == "train":
         part = m.get("test") or m["train"]
         key = "accuracy" if "accuracy" in part else next(k for k in part if k != "n")
-        text = f"{m['evaluated_on']} {key} {fmt(part[key])}"
+        # sequences: whole sequences right first, then positions right
+        exact = (
+            f"exact_match {fmt(part['exact_match'])}, "
+            if "exact_match" in part and key != "exact_match"
+            else ""
+        )
+        text = f"{m['evaluated_on']} {exact}{key} {fmt(part[key])}"
         if s.get("repeats", 1) > 1:
             both = f"{m['evaluated_on']}_{key}"
             text += f" (mean over {s['repeats']} seeds {fmt(s['mean'][both])} ± {fmt(s['std'][both])})"
