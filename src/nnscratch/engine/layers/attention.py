@@ -14,7 +14,7 @@ from nnscratch.base.validation import check_positive_int, describe
 
 from ..init import get_initializer
 from ..module import Module, check_grad_out
-from ..parameter import Parameter, column_sums, ones
+from ..parameter import Parameter, column_sums, ones, rows_times
 from .linear import Linear
 
 
@@ -160,7 +160,7 @@ class MultiheadAttention(Module):
     def _project(self, z: np.ndarray, blocks: slice) -> np.ndarray:
         """z W_inᵀ + b_in over the rows ``blocks`` of W_in (all three, or one of q, k, v)."""
         W = self.in_proj_weight.data[blocks]
-        out = _rows_times(z, W.T)
+        out = rows_times(z, W.T)
         if self.in_proj_bias is not None:
             out += self.in_proj_bias.data[blocks]
         return out
@@ -172,7 +172,7 @@ class MultiheadAttention(Module):
         self.in_proj_weight.grad[blocks] += rows.T @ inputs
         if self.in_proj_bias is not None:
             self.in_proj_bias.grad[blocks] += column_sums(rows)
-        return _rows_times(dZ, self.in_proj_weight.data[blocks]) if input_grad else None
+        return rows_times(dZ, self.in_proj_weight.data[blocks]) if input_grad else None
 
     def forward(
         self,
@@ -252,11 +252,6 @@ def _rows(z: np.ndarray) -> np.ndarray:
     """(N, T, E) as (N·T, E) rows, a view when it can be: a Linear on rows runs one 2-D BLAS
     product (a 3-D operand makes matmul call BLAS once per sequence)."""
     return z.reshape(-1, z.shape[-1])
-
-
-def _rows_times(z: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """z @ W for z (..., k) as one 2-D BLAS product over all rows."""
-    return np.dot(_rows(z), W).reshape(*z.shape[:-1], W.shape[1])
 
 
 def _scores(Q: np.ndarray, K: np.ndarray, scale: float) -> np.ndarray:

@@ -12,7 +12,7 @@ from nnscratch.base.validation import as_array, check_positive_int, describe
 
 from ..init import Initializer, get_initializer, torch_default_bias
 from ..module import Module, check_grad_out
-from ..parameter import Parameter
+from ..parameter import Parameter, rows_times
 
 
 class Linear(Module):
@@ -91,9 +91,7 @@ class Linear(Module):
                 f"{self.in_features}). Received: {describe(x)}"
             )
         self._cache = x
-        # np.dot is matmul for 2-D operands with less call overhead; W.T is a view BLAS reads
-        # transposed, so nothing is copied.
-        y = np.dot(x, self.weight.data.T) if x.ndim == 2 else x @ self.weight.data.T
+        y = rows_times(x, self.weight.data.T)  # y = x Wᵀ (W.T is a view BLAS reads transposed)
         if self.bias is not None:
             y += self.bias.data  # y is new: add in place
         return y
@@ -108,8 +106,7 @@ class Linear(Module):
             self.bias.accumulate_sum(g)  # db += Σ_n g_n
         if not input_grad:
             return None
-        W = self.weight.data
-        return np.dot(grad_out, W) if grad_out.ndim == 2 else grad_out @ W  # dx = gW
+        return rows_times(grad_out, self.weight.data)  # dx = gW
 
     def extra_repr(self) -> str:
         return (
