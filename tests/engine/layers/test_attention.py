@@ -109,8 +109,8 @@ def test_names_save_and_load():
 def test_refusals():
     with pytest.raises(HyperparameterError, match="divisible"):
         ns.MultiheadAttention(5, 2)
-    with pytest.raises(HyperparameterError, match="dropout"):
-        ns.MultiheadAttention(4, 2, dropout=0.1)
+    with pytest.raises(HyperparameterError, match=r"dropout must be in \[0, 1\)"):
+        ns.MultiheadAttention(4, 2, dropout=1.0)
     layer = ns.MultiheadAttention(4, 2, rng=0)
     with pytest.raises(ShapeError, match=r"\(N, T, 4\)"):
         layer(np.zeros((2, 4)))
@@ -176,3 +176,63 @@ def test_a_causal_layer_masks_every_call_without_a_mask():
     model = ns.Sequential(causal, ns.Linear(4, 1, rng=1))
     assert ns.gradcheck(model.astype(np.float64), x, seed=0).passed
     assert "is_causal=True" in repr(causal)
+
+
+def test_dropout_drops_attention_weights_in_training_only():
+    x = np.random.default_rng(0).normal(size=(3, 5, 4))
+    layer, plain = ns.MultiheadAttention(4, 2, dropout=0.4, rng=0), ns.MultiheadAttention(4, 2, rng=0)
+    np.testing.assert_array_equal(layer.eval()(x), plain(x))  # eval: no dropout
+    layer.train()
+    D_rng = np.random.Generator(np.random.PCG64())
+    D_rng.bit_generator.state = layer.rng.bit_generator.state  # the masks the layer will draw
+    y = layer(x)
+    D = (D_rng.random(layer.attn_weights.shape) >= 0.4) / 0.6
+    # the same layer by hand: O = (A ⊙ D) V, y = O W_outᵀ + b_out
+    E, H, d = 4, 2, 2
+    qkv = x @ layer.in_proj_weight.data.T + layer.in_proj_bias.data
+    V = qkv[..., 2 * E :].reshape(3, 5, H, d).transpose(0, 2, 1, 3)
+    A = layer.attn_weights  # before dropout, rows summing to 1
+    np.testing.assert_allclose(A.sum(-1), 1.0, rtol=0, atol=1e-12)
+    O = ((A * D) @ V).transpose(0, 2, 1, 3).reshape(3, 5, E)
+    expected = O @ layer.out_proj.weight.data.T + layer.out_proj.bias.data
+    np.testing.assert_allclose(y, expected, rtol=0, atol=1e-12)
+    assert 0 < np.count_nonzero(D == 0) < D.size
+
+
+@settings(max_examples=15, deadline=None)
+@given(p=st.sampled_from([0.2, 0.5]), causal=st.booleans(), seed=st.integers(0, 2**16))
+def test_gradcheck_with_dropout(p, causal, seed):
+    """gradcheck rewinds the layer's generator before each forward: every evaluation draws the
+    same masks, so the finite differences see one function."""
+    layer = ns.MultiheadAttention(4, 2, dropout=p, is_causal=causal, rng=seed)
+    x = np.random.default_rng(seed).normal(size=(2, 3, 4))
+    report = ns.gradcheck(layer, x, seed=seed)
+    assert report.passed, report
+
+
+@pytest.mark.torch
+def test_dropout_backward_matches_autograd_with_the_same_masks():
+    torch = pytest.importorskip("torch")
+    layer = ns.MultiheadAttention(4, 2, dropout=0.3, rng=1)
+    x = np.random.default_rng(2).normal(size=(2, 5, 4))
+    rng_copy = np.random.Generator(np.random.PCG64())
+    rng_copy.bit_generator.state = layer.rng.bit_generator.state
+    y = layer(x)
+    g = np.random.default_rng(3).normal(size=y.shape)
+    dx = layer.backward(g)
+    D = torch.tensor((rng_copy.random((2, 2, 5, 5)) >= 0.3) / 0.7)
+    t = torch.nn.MultiheadAttention(4, 2, batch_first=True).double()
+    t.in_proj_weight.data = torch.tensor(layer.in_proj_weight.data)
+    t.in_proj_bias.data = torch.tensor(layer.in_proj_bias.data)
+    t.out_proj.weight.data = torch.tensor(layer.out_proj.weight.data)
+    t.out_proj.bias.data = torch.tensor(layer.out_proj.bias.data)
+    xt = torch.tensor(x, requires_grad=True)
+    q, k, v = torch.nn.functional.linear(xt, t.in_proj_weight, t.in_proj_bias).chunk(3, dim=-1)
+    q, k, v = (z.reshape(2, 5, 2, 2).transpose(1, 2) for z in (q, k, v))
+    A = torch.softmax(q @ k.transpose(-1, -2) / np.sqrt(2), dim=-1)
+    yt = t.out_proj(((A * D) @ v).transpose(1, 2).reshape(2, 5, 4))
+    (yt * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(layer.in_proj_weight.grad, t.in_proj_weight.grad.numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(layer.out_proj.weight.grad, t.out_proj.weight.grad.numpy(), rtol=0, atol=1e-12)

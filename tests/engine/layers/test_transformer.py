@@ -92,3 +92,12 @@ def test_float32_stays_float32_through_the_block():
         assert p.grad.dtype == np.float32, name
     xhat, s, _ = layer.norm1._cache
     assert xhat.dtype == s.dtype == np.float32
+
+
+def test_dropout_reaches_the_attention_weights_as_in_pytorch():
+    layer = ns.TransformerEncoderLayer(4, 2, 8, dropout=0.2, rng=0)
+    assert layer.self_attn.dropout == 0.2  # torch: self_attn = MultiheadAttention(..., dropout=dropout)
+    x = np.random.default_rng(0).normal(size=(2, 5, 4))
+    report = ns.gradcheck(layer, x, seed=0)  # every generator rewound: the same masks each time
+    assert report.passed, report
+    assert not np.array_equal(layer.train()(x), layer.eval()(x))

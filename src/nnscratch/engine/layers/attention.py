@@ -32,11 +32,14 @@ class MultiheadAttention(Module):
                                 (self-attention, one product: [Q K V] = x W_inᵀ + b_in)
         S_h = Q_h K_hᵀ / √d + M              (L, S; M: 0 where allowed, −∞ where masked)
         A_h = softmax(S_h)                   (over the keys, the last axis)
-        O_h = A_h V_h
+        Ã_h = A_h ⊙ D_h                      (training with dropout p: D = m / (1 − p), m ~ Bernoulli(1 − p);
+                                              otherwise Ã = A)
+        O_h = Ã_h V_h
         y   = [O_1 … O_H] W_outᵀ + b_out
     Backward, with G = dL/dy:
         dO = G W_out                         (and dW_out, db_out: out_proj's own backward)
-        dA_h = dO_h V_hᵀ                     dV_h = A_hᵀ dO_h
+        dÃ_h = dO_h V_hᵀ                     dV_h = Ã_hᵀ dO_h
+        dA_h = dÃ_h ⊙ D_h                    (dropout's backward; without dropout dA = dÃ)
         dS_h = A_h ⊙ (dA_h − rowsum(dA_h ⊙ A_h))          (softmax's Jacobian, row by row)
         dQ_h = dS_h K_h / √d                 dK_h = dS_hᵀ Q_h / √d
         dW_q += dQᵀ query   db_q += Σ dQ   dL/dquery = dQ W_q     (K and V alike)
@@ -47,7 +50,9 @@ class MultiheadAttention(Module):
     cross-attention. Masks (PyTorch's meaning): ``attn_mask`` (L, S) or (N·H, L, S), boolean
     True = may not attend, or a float mask added to S; ``key_padding_mask`` (N, S), True = a
     padding key nobody attends to; ``is_causal=True`` builds the causal mask (query t sees keys
-    ≤ t). The last attention weights A (N, H, L, S) stay on the layer as ``attn_weights``.
+    ≤ t). The last attention weights A (N, H, L, S), before dropout, stay on the layer as
+    ``attn_weights``. Dropout draws its masks from ``self.rng`` (seeded by ``rng``), as
+    :class:`Dropout` does, in training mode only.
     ``MultiheadAttention(..., is_causal=True)`` (an nnscratch addition) makes every call without
     an ``attn_mask`` causal, so a causal layer can sit in a ``Sequential`` or ``[[model.layers]]``.
     """
@@ -73,13 +78,16 @@ class MultiheadAttention(Module):
                 "embed_dim must be divisible by num_heads. "
                 f"Received: embed_dim={embed_dim}, num_heads={num_heads}"
             )
-        if dropout != 0.0 or batch_first is not True:
+        if batch_first is not True:
             raise HyperparameterError(
-                "MultiheadAttention supports dropout=0.0 and batch_first=True (inputs (N, T, E)). "
-                f"Received: dropout={dropout!r}, batch_first={batch_first!r}"
+                f"MultiheadAttention supports batch_first=True (inputs (N, T, E)). Received: {batch_first!r}"
             )
-        self.dropout, self.batch_first, self.bias = 0.0, True, bool(bias)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise HyperparameterError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
+        self.dropout, self.batch_first, self.bias = float(dropout), True, bool(bias)
         dtype, gen = as_float_dtype(dtype), as_generator(rng)
+        self.rng = gen  # the dropout masks' stream (checkpoints and gradcheck find it on the layer)
+        self._dropped: np.ndarray | None = None  # D of the last training forward with dropout
         E = self.embed_dim
         # PyTorch's initialisation: Xavier-uniform W_in, zero biases, out_proj's default weight
         self.in_proj_weight = Parameter(get_initializer("xavier_uniform")((3 * E, E), gen, dtype))
@@ -197,7 +205,8 @@ class MultiheadAttention(Module):
         S = _scores(Q, K, 1.0 / math.sqrt(d))  # Q_h K_hᵀ / √d
         M = self._additive_masks(N, L, S_len, query.dtype, attn_mask, key_padding_mask, is_causal)
         A = _softmax_rows_(S, M)  # softmax(S_h + M) over the keys, in S's memory
-        O = _merged_heads(A, V)  # [O_1 … O_H], O_h = A_h V_h
+        self._dropped = D = self._dropout_scale(A) if self.training and self.dropout else None
+        O = _merged_heads(A if D is None else A * D, V)  # [O_1 … O_H], O_h = Ã_h V_h, Ã = A ⊙ D
         self.attn_weights = A
         self._cache = ((query, key, value) if cross else query, Q, K, V, A)
         return self.out_proj.forward(_rows(O)).reshape(O.shape)  # y = O W_outᵀ + b_out
@@ -209,7 +218,11 @@ class MultiheadAttention(Module):
         d = E // self.num_heads
         G = check_grad_out(grad_out, (N, L, E), self)
         dO = self._heads(self.out_proj.backward(_rows(G)).reshape(G.shape))  # dO = G W_out (+ dW_out)
-        dA = dO @ V.transpose(0, 1, 3, 2)  # dA_h = dO_h V_hᵀ
+        D = self._dropped
+        dA = dO @ V.transpose(0, 1, 3, 2)  # dÃ_h = dO_h V_hᵀ
+        A_used = A if D is None else A * D  # Ã
+        if D is not None:
+            dA *= D  # dA_h = dÃ_h ⊙ D_h
         dS = _softmax_backward_(A, dA)  # A ⊙ (dA − rowsum(dA ⊙ A)), in dA's memory
         dS *= 1.0 / math.sqrt(d)  # the 1/√d of both dQ and dK, applied once
         if key is None:  # self-attention: [dQ dK dV] side by side, the fused projection's layout
@@ -218,7 +231,7 @@ class MultiheadAttention(Module):
         else:
             parts = [np.empty(z.shape, dtype=dS.dtype) for z in (query, key, value)]
         dQ, dK, dV = (self._heads(p) for p in parts)
-        np.matmul(A.transpose(0, 1, 3, 2), dO, out=dV)  # dV_h = A_hᵀ dO_h
+        np.matmul(A_used.transpose(0, 1, 3, 2), dO, out=dV)  # dV_h = Ã_hᵀ dO_h
         np.matmul(dS, K, out=dQ)  # dQ_h = dS_h K_h / √d
         np.matmul(dS.transpose(0, 1, 3, 2), Q, out=dK)  # dK_h = dS_hᵀ Q_h / √d
         if key is None:  # dW_in += [dQ dK dV]ᵀ x, db_in += Σ [dQ dK dV], dL/dx = [dQ dK dV] W_in
@@ -230,9 +243,15 @@ class MultiheadAttention(Module):
         )
         return grads if input_grad else None
 
+    def _dropout_scale(self, A: np.ndarray) -> np.ndarray:
+        """D = m / (1 − p) with m ~ Bernoulli(1 − p), in A's dtype (inverted dropout)."""
+        keep = self.rng.random(A.shape, dtype=A.dtype) >= self.dropout
+        return keep * A.dtype.type(1.0 / (1.0 - self.dropout))
+
     def extra_repr(self) -> str:
         causal = ", is_causal=True" if self.is_causal else ""
-        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, bias={self.bias}{causal}"
+        dropout = f", dropout={self.dropout}" if self.dropout else ""
+        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, bias={self.bias}{dropout}{causal}"
 
 
 # -- speed helpers: each computes one formula of the docstring without needless copies ------------

@@ -69,8 +69,8 @@ class TransformerEncoderLayer(Module):
         self.batch_first, self.norm_first, self.bias = batch_first, bool(norm_first), bool(bias)
         self.is_causal = bool(is_causal)
         dtype, gen = as_float_dtype(dtype), as_generator(rng)
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, bias=bias, batch_first=batch_first, dtype=dtype, rng=gen
+        self.self_attn = MultiheadAttention(  # dropout on its weights too, as PyTorch's layer
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype, rng=gen
         )
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype, rng=gen)
         self.dropout = Dropout(dropout, rng=gen)
