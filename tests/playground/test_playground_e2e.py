@@ -45,17 +45,20 @@ def test_train_xor_click_weight_and_export(server_url, browser, tmp_path):
     page.click("#apply")
     _wait_ready(page)
     page.click("#play")
-    # train until the held-out accuracy reaches 95%
-    page.wait_for_function(
-        "() => window.__pg.data && window.__pg.data.test_acc >= 0.95 && window.__pg.data.epoch >= 5",
+    # train until the held-out accuracy reaches 95% (the accuracy at that moment: training goes on
+    # while the updates per second are counted, and an epoch later it may read 94.7%)
+    reached = page.wait_for_function(
+        "() => window.__pg.data && window.__pg.data.test_acc >= 0.95 && window.__pg.data.epoch >= 5"
+        " && window.__pg.data.test_acc",
         timeout=90_000,
-    )
+    ).json_value()
     time.sleep(1.2)  # let the updates-per-second counter fill a whole second of playing
     ups = int(page.inner_text("#ups"))
     page.click("#play")  # pause
     SHOTS.mkdir(parents=True, exist_ok=True)
     (SHOTS / "updates_per_second.txt").write_text(f"{ups}\n")
-    assert float(page.evaluate("window.__pg.data.test_acc")) >= 0.95
+    assert float(reached) >= 0.95
+    assert float(page.evaluate("window.__pg.data.test_acc")) >= 0.9  # still learned after more epochs
     assert ups > 0
     _shot(page, "01_xor_trained")
 
