@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.experiments import moons_lr_sweep
 from nnscratch.base.errors import ClusterError, ConfigError
 from nnscratch.experiments import sweep
 from nnscratch.experiments.cluster import ClusterSpec
@@ -30,21 +31,7 @@ distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
 
 RUN_POINT = sweep.run_point
-SWEEP_TOML = """\
-[experiment]
-name = "tiny"
-seed = 3
-[data]
-dataset = "moons"
-params = { n_samples = 60, noise = 0.2 }
-[training]
-epochs = 5
-batch_size = 16
-[evaluation]
-cv = 3
-[sweep]
-"optimizer.lr" = [0.05, 0.5]
-"""
+SWEEP_TOML = moons_lr_sweep("tiny", n_samples=60, epochs=5, batch_size=16, cv=3)
 
 
 # --------------------------------------------------------------------------- helpers

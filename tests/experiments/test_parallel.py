@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
+from helpers.experiments import moons_lr_sweep
 from nnscratch.base.errors import ClusterError, ConfigError, DataError, MissingDependencyError
 from nnscratch.experiments import load_config
 from nnscratch.experiments.cluster import ClusterSpec, check_address
@@ -496,21 +497,7 @@ def test_a_task_must_return_a_dict_of_json_values_and_tasks_must_be_tasks():
 
 
 # --------------------------------------------------------------------------- the command
-SWEEP_TOML = """
-[experiment]
-name = "tiny"
-seed = 3
-[data]
-dataset = "moons"
-params = { n_samples = 90, noise = 0.2 }
-[training]
-epochs = 10
-batch_size = 16
-[evaluation]
-cv = 3
-[sweep]
-"optimizer.lr" = [0.05, 0.5]
-"""
+SWEEP_TOML = moons_lr_sweep("tiny", n_samples=90, epochs=10, batch_size=16, cv=3)
 
 
 def run_cli(*args: str):

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.experiments import moons_lr_sweep
+
 psutil = pytest.importorskip("psutil")  # comes with distributed (the dask extra)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,21 +37,7 @@ print(child.pid, flush=True)
 child.wait()
 """
 
-SWEEP_TOML = """\
-[experiment]
-name = "long"
-seed = 3
-[data]
-dataset = "moons"
-params = { n_samples = 400, noise = 0.2 }
-[training]
-epochs = 5000
-batch_size = 8
-[evaluation]
-cv = 2
-[sweep]
-"optimizer.lr" = [0.05, 0.5]
-"""
+SWEEP_TOML = moons_lr_sweep("long", n_samples=400, epochs=5000, batch_size=8, cv=2)
 
 
 def gone_within(pids: list[int], seconds: float) -> list[int]:

@@ -64,3 +64,15 @@ def small_moons_run(tmp_path: Path, *, model: str, optimizer: str) -> tuple[Any,
         f"[model]\n{model}\n\n[optimizer]\n{optimizer}\n\n[training]\nepochs = 2\n"
     )
     return config_and_model(tmp_path, text)
+
+
+def moons_lr_sweep(name: str, *, n_samples: int, epochs: int, batch_size: int, cv: int) -> str:
+    """The TOML of a cross-validated moons sweep over two learning rates (4 or 6 tasks), sized by
+    the caller: small to finish fast, long to be interrupted."""
+    return (
+        f'[experiment]\nname = "{name}"\nseed = 3\n'
+        f'[data]\ndataset = "moons"\nparams = {{ n_samples = {n_samples}, noise = 0.2 }}\n'
+        f"[training]\nepochs = {epochs}\nbatch_size = {batch_size}\n"
+        f"[evaluation]\ncv = {cv}\n"
+        '[sweep]\n"optimizer.lr" = [0.05, 0.5]\n'
+    )

@@ -87,3 +87,21 @@ def assert_reproduced(tab: Any, tmp_path: Any) -> None:
     assert a.keys() == b.keys() and a
     for key in a:
         np.testing.assert_array_equal(a[key], b[key])
+
+
+#: Wraps the page's fetch so that ``window.__inflight`` counts the /api/step requests under way and
+#: ``window.__maxInflight`` the most there ever were at once (the page must never run two loops).
+COUNT_STEP_REQUESTS = """() => {
+    const original = window.fetch; window.__inflight = 0; window.__maxInflight = 0;
+    window.fetch = async (...args) => {
+        const step = String(args[0]).includes('/api/step');
+        if (step) window.__inflight += 1;
+        window.__maxInflight = Math.max(window.__maxInflight, window.__inflight);
+        try { return await original(...args); } finally { if (step) window.__inflight -= 1; }
+    };
+}"""
+
+
+def count_step_requests(page: Any) -> None:
+    """Install :data:`COUNT_STEP_REQUESTS` in a Playwright page."""
+    page.evaluate(COUNT_STEP_REQUESTS)

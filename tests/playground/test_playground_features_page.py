@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from helpers.playground import CHROMIUM
+from helpers.playground import CHROMIUM, count_step_requests
 
 pytest.importorskip("flask")
 pytest.importorskip("playwright.sync_api")
@@ -367,22 +367,12 @@ def test_play_keeps_one_request_in_flight_and_sends_the_next_before_drawing(page
     page.fill("#hidden", "8,8")
     page.dispatch_event("#hidden", "change")
     applied(page, lambda: page.click("#apply"))
-    page.evaluate(
-        """() => {
-            const original = window.fetch; window.__inflight = 0; window.__max = 0;
-            window.fetch = async (...args) => {
-                const step = String(args[0]).includes('/api/step');
-                if (step) window.__inflight += 1;
-                window.__max = Math.max(window.__max, window.__inflight);
-                try { return await original(...args); } finally { if (step) window.__inflight -= 1; }
-            };
-        }"""
-    )
+    count_step_requests(page)
     page.click("#play")
     page.wait_for_function("() => window.__pg.data.epoch >= 15", timeout=60_000)
     page.click("#play")
     page.wait_for_function("() => window.__inflight === 0 && !window.__pg.looping", timeout=20_000)
-    assert page.evaluate("window.__max") == 1
+    assert page.evaluate("window.__maxInflight") == 1
     # most answers were drawn while the next request was already out (the pipelining)
     assert page.evaluate("window.__pg.drawnWhileTraining") >= page.evaluate("window.__pg.data.epoch") // 2
     epoch = page.evaluate("window.__pg.data.epoch")

@@ -10,7 +10,7 @@ import itertools
 
 import pytest
 
-from helpers.playground import CHROMIUM
+from helpers.playground import CHROMIUM, count_step_requests
 
 pytest.importorskip("flask")
 pytest.importorskip("playwright.sync_api")
@@ -144,17 +144,7 @@ def test_bug6_neuron_tiles_do_not_overlap_with_32_units(page):
 
 def test_bug7_pause_then_play_during_a_request_keeps_one_loop(page):
     apply(page, HEAVY)  # about 0.4 s per step: time to pause and play within one request
-    page.evaluate(
-        """() => {
-            const original = window.fetch; window.__inflight = 0; window.__maxInflight = 0;
-            window.fetch = async (...args) => {
-                const step = String(args[0]).includes('/api/step');
-                if (step) window.__inflight += 1;
-                window.__maxInflight = Math.max(window.__maxInflight, window.__inflight);
-                try { return await original(...args); } finally { if (step) window.__inflight -= 1; }
-            };
-        }"""
-    )
+    count_step_requests(page)
     page.click("#play")
     page.wait_for_function("() => window.__inflight === 1", timeout=20_000)
     page.click("#play")  # pause
